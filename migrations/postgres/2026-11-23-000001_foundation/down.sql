@@ -1,0 +1,9 @@
+DROP TABLE idempotency_keys;
+DROP TABLE audit_events;
+DROP TABLE login_throttle;
+DROP TABLE api_tokens;
+DROP TABLE refresh_tokens;
+DROP TABLE users;
+DROP TABLE people;
+DROP TABLE membership_changes;
+DROP TABLE organisations;

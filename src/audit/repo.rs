@@ -1,0 +1,124 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde_json::Value;
+
+use super::model::{Actor, AuditEvent};
+use crate::db::DbConn;
+use crate::error::ApiError;
+use crate::http::{PageRequest, new_id, now};
+use crate::schema::audit_events as ae;
+
+/// Writes one audit event; call inside the transaction that makes the change.
+pub fn record(
+    conn: &mut DbConn,
+    actor: &Actor,
+    action: &str,
+    record_type: &str,
+    record_id: &str,
+    changes: Value,
+) -> Result<(), ApiError> {
+    diesel::insert_into(ae::table)
+        .values((
+            ae::id.eq(new_id()),
+            ae::occurred_at.eq(now()),
+            ae::actor_kind.eq(actor.kind),
+            ae::actor_id.eq(actor.id.as_deref()),
+            ae::action.eq(action),
+            ae::record_type.eq(record_type),
+            ae::record_id.eq(record_id),
+            ae::changes.eq(changes.to_string()),
+            ae::request_id.eq(actor.request_id.as_deref()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct AuditFilter {
+    pub record_type: Option<String>,
+    pub record_id: Option<String>,
+    pub actor_id: Option<String>,
+    pub action: Option<String>,
+    pub since: Option<NaiveDateTime>,
+    pub until: Option<NaiveDateTime>,
+    pub request_id: Option<String>,
+}
+
+type Row = (
+    String,
+    NaiveDateTime,
+    String,
+    Option<String>,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+);
+
+/// Newest first.
+pub fn list(
+    conn: &mut DbConn,
+    f: &AuditFilter,
+    page: &PageRequest,
+) -> Result<crate::http::Page<AuditEvent>, ApiError> {
+    let mut q = ae::table.into_boxed();
+    if let Some(v) = &f.record_type {
+        q = q.filter(ae::record_type.eq(v.clone()));
+    }
+    if let Some(v) = &f.record_id {
+        q = q.filter(ae::record_id.eq(v.clone()));
+    }
+    if let Some(v) = &f.actor_id {
+        q = q.filter(
+            ae::actor_id
+                .eq(v.clone())
+                .or(ae::actor_id.like(format!("{v}/%"))),
+        );
+    }
+    if let Some(v) = &f.action {
+        q = q.filter(ae::action.eq(v.clone()));
+    }
+    if let Some(v) = &f.request_id {
+        q = q.filter(ae::request_id.eq(v.clone()));
+    }
+    if let Some(v) = f.since {
+        q = q.filter(ae::occurred_at.ge(v));
+    }
+    if let Some(v) = f.until {
+        q = q.filter(ae::occurred_at.lt(v));
+    }
+    if let Some(after) = page.after_one() {
+        q = q.filter(ae::id.lt(after.to_owned()));
+    }
+    let rows: Vec<Row> = q
+        .order(ae::id.desc())
+        .limit(page.fetch())
+        .select((
+            ae::id,
+            ae::occurred_at,
+            ae::actor_kind,
+            ae::actor_id,
+            ae::action,
+            ae::record_type,
+            ae::record_id,
+            ae::changes,
+            ae::request_id,
+        ))
+        .load(conn)?;
+    Ok(page.page(
+        rows,
+        |r| vec![r.0.clone()],
+        |r| AuditEvent {
+            id: r.0,
+            occurred_at: r.1.and_utc(),
+            actor_kind: r.2,
+            actor_id: r.3,
+            action: r.4,
+            record_type: r.5,
+            record_id: r.6,
+            changes: serde_json::from_str(&r.7).unwrap_or(Value::Null),
+            request_id: r.8,
+        },
+    ))
+}

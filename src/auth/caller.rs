@@ -1,0 +1,266 @@
+//! Who is calling: the `Caller` extractor authenticates a request (a session's access JWT or an
+//! API token) and loads the account and its organisation's membership status fresh from the
+//! database, so a deactivation or a change of status takes effect on the next request.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::str::FromStr;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use futures_util::future::LocalBoxFuture;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::audit::Actor;
+use crate::error::ApiError;
+use crate::http::observe::RequestId;
+use crate::organisations::model::MembershipStatus;
+use crate::state::AppState;
+
+/// A user's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// OCC secretariat: administers everything.
+    Admin,
+    /// Acts for one organisation; what they may do follows from its membership status.
+    PartnerRepresentative,
+    /// Acts for one organisation; what they may do follows from its membership status.
+    ObserverRepresentative,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::PartnerRepresentative => "partner_representative",
+            Role::ObserverRepresentative => "observer_representative",
+        }
+    }
+}
+
+impl FromStr for Role {
+    type Err = ApiError;
+    fn from_str(s: &str) -> Result<Self, ApiError> {
+        match s {
+            "admin" => Ok(Role::Admin),
+            "partner_representative" => Ok(Role::PartnerRepresentative),
+            "observer_representative" => Ok(Role::ObserverRepresentative),
+            other => Err(ApiError::internal(format!(
+                "unknown role in database: {other}"
+            ))),
+        }
+    }
+}
+
+/// What an API token may be used for. A session (login) carries every scope; a token carries the
+/// ones it was created with, and never more than its owner's role allows.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema, Hash,
+)]
+pub enum Scope {
+    #[serde(rename = "organisations:read")]
+    OrganisationsRead,
+    #[serde(rename = "organisations:write")]
+    OrganisationsWrite,
+    #[serde(rename = "people:read")]
+    PeopleRead,
+    #[serde(rename = "people:write")]
+    PeopleWrite,
+    #[serde(rename = "users:read")]
+    UsersRead,
+    #[serde(rename = "users:write")]
+    UsersWrite,
+    #[serde(rename = "audit:read")]
+    AuditRead,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 7] = [
+        Scope::OrganisationsRead,
+        Scope::OrganisationsWrite,
+        Scope::PeopleRead,
+        Scope::PeopleWrite,
+        Scope::UsersRead,
+        Scope::UsersWrite,
+        Scope::AuditRead,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::OrganisationsRead => "organisations:read",
+            Scope::OrganisationsWrite => "organisations:write",
+            Scope::PeopleRead => "people:read",
+            Scope::PeopleWrite => "people:write",
+            Scope::UsersRead => "users:read",
+            Scope::UsersWrite => "users:write",
+            Scope::AuditRead => "audit:read",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Scope> {
+        Scope::ALL.into_iter().find(|sc| sc.as_str() == s)
+    }
+
+    /// The scopes a role can ever use.
+    pub fn allowed_for(role: Role) -> &'static [Scope] {
+        match role {
+            Role::Admin => &Scope::ALL,
+            _ => &[
+                Scope::OrganisationsRead,
+                Scope::OrganisationsWrite,
+                Scope::PeopleRead,
+                Scope::PeopleWrite,
+            ],
+        }
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How the caller authenticated.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    /// A login session: the refresh-token family id.
+    Session { family_id: String },
+    /// An API token.
+    ApiToken {
+        token_id: String,
+        scopes: BTreeSet<Scope>,
+    },
+    /// The service itself (command line, seeding): acts as an admin.
+    System,
+}
+
+/// An authenticated, active caller.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user_id: String,
+    pub email: String,
+    pub role: Role,
+    pub organisation_id: Option<String>,
+    /// The membership status of the caller's organisation, read on this request.
+    pub organisation_status: Option<MembershipStatus>,
+    pub credential: Credential,
+    pub request_id: Option<String>,
+}
+
+impl Caller {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+
+    /// 403 unless the credential carries `scope` (sessions carry every scope).
+    pub fn require_scope(&self, scope: Scope) -> Result<(), ApiError> {
+        match &self.credential {
+            Credential::Session { .. } | Credential::System => Ok(()),
+            Credential::ApiToken { scopes, .. } if scopes.contains(&scope) => Ok(()),
+            Credential::ApiToken { .. } => Err(ApiError::InsufficientScope(scope.as_str().into())),
+        }
+    }
+
+    /// 403 unless the caller is an admin (and the credential carries `scope`).
+    pub fn require_admin(&self, scope: Scope) -> Result<(), ApiError> {
+        self.require_scope(scope)?;
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(
+                "only the secretariat (admin) may do this",
+            ))
+        }
+    }
+
+    pub fn session_family(&self) -> Option<&str> {
+        match &self.credential {
+            Credential::Session { family_id } => Some(family_id),
+            Credential::ApiToken { .. } | Credential::System => None,
+        }
+    }
+
+    /// The service itself, acting as an admin (command line and seeding).
+    pub fn system() -> Self {
+        Caller {
+            user_id: String::new(),
+            email: String::new(),
+            role: Role::Admin,
+            organisation_id: None,
+            organisation_status: None,
+            credential: Credential::System,
+            request_id: None,
+        }
+    }
+
+    /// The user id to record as the author of a change (none for the system).
+    pub fn author(&self) -> Option<&str> {
+        (!matches!(self.credential, Credential::System)).then_some(self.user_id.as_str())
+    }
+
+    /// The actor recorded in audit events.
+    pub fn actor(&self) -> Actor {
+        match &self.credential {
+            Credential::System => Actor::system(),
+            Credential::Session { .. } => Actor::user(&self.user_id, self.request_id.clone()),
+            Credential::ApiToken { token_id, .. } => {
+                Actor::api_token(&self.user_id, token_id, self.request_id.clone())
+            }
+        }
+    }
+}
+
+/// API token secrets start with this prefix, so they are recognisable (and scannable) when leaked.
+pub const API_TOKEN_PREFIX: &str = "cnt_";
+
+pub fn bearer(req: &HttpRequest) -> Option<&str> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = bearer(req).map(str::to_owned);
+        let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::internal("app state missing"))?;
+            let token = token.ok_or_else(|| {
+                ApiError::Unauthenticated(
+                    "send Authorization: Bearer <access token or API token>".into(),
+                )
+            })?;
+            let mut caller = if token.starts_with(API_TOKEN_PREFIX) {
+                let hash = super::token_hash(&token);
+                state
+                    .db
+                    .read(move |conn| super::repo::caller_by_api_token(conn, &hash))
+                    .await?
+            } else {
+                let claims = state.jwt.verify(&token).ok_or_else(|| {
+                    ApiError::Unauthenticated("the access token is invalid or has expired".into())
+                })?;
+                state
+                    .db
+                    .read(move |conn| {
+                        super::repo::caller_by_session(conn, &claims.sub, &claims.sid)
+                    })
+                    .await?
+            }
+            .ok_or_else(|| ApiError::Unauthenticated("the credential is no longer valid".into()))?;
+            caller.request_id = request_id;
+            Ok(caller)
+        })
+    }
+}

@@ -1,0 +1,135 @@
+//! Access tokens: HS256 JWTs (the algorithm is pinned), with `exp`, `iat`, `iss`, `aud` and `sub`
+//! required. They are checked statelessly; the caller's account is still read on every request, so
+//! a deactivated account stops working at once.
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::config::Secret;
+use crate::error::ApiError;
+
+pub const ISSUER: &str = "connect";
+pub const AUDIENCE: &str = "connect-api";
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub iss: String,
+    pub aud: String,
+    /// The refresh-token family (the session) this access token belongs to.
+    pub sid: String,
+}
+
+pub struct JwtKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    pub ttl_secs: i64,
+}
+
+impl JwtKeys {
+    pub fn new(secret: &Secret, ttl_secs: i64) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.algorithms = vec![Algorithm::HS256];
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+        validation.leeway = 30;
+        Self {
+            encoding: EncodingKey::from_secret(secret.expose().as_bytes()),
+            decoding: DecodingKey::from_secret(secret.expose().as_bytes()),
+            validation,
+            ttl_secs,
+        }
+    }
+
+    pub fn issue(&self, user_id: &str, session: &str) -> Result<String, ApiError> {
+        let now = chrono::Utc::now().timestamp();
+        let claims = Claims {
+            sub: user_id.to_owned(),
+            exp: now + self.ttl_secs,
+            iat: now,
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            sid: session.to_owned(),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| ApiError::internal(format!("jwt encode: {e}")))
+    }
+
+    pub fn verify(&self, token: &str) -> Option<Claims> {
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .ok()
+            .map(|d| d.claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> JwtKeys {
+        JwtKeys::new(&Secret::new("0123456789abcdef0123456789abcdef"), 900)
+    }
+
+    #[test]
+    fn round_trip_and_rejects_tampering() {
+        let k = keys();
+        let t = k.issue("user-1", "family-1").unwrap();
+        assert_eq!(k.verify(&t).unwrap().sub, "user-1");
+        let other = JwtKeys::new(&Secret::new("another-secret-another-secret-xx"), 900);
+        assert!(other.verify(&t).is_none());
+        let mut parts: Vec<&str> = t.split('.').collect();
+        parts[2] = "AAAA";
+        assert!(k.verify(&parts.join(".")).is_none());
+    }
+
+    #[test]
+    fn rejects_other_algorithms_and_missing_claims() {
+        let k = keys();
+        let now = chrono::Utc::now().timestamp();
+        // HS512 with the same secret: the algorithm is pinned, so refused.
+        let claims = Claims {
+            sub: "u".into(),
+            exp: now + 60,
+            iat: now,
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            sid: "s".into(),
+        };
+        let t = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS512),
+            &claims,
+            &EncodingKey::from_secret(b"0123456789abcdef0123456789abcdef"),
+        )
+        .unwrap();
+        assert!(k.verify(&t).is_none());
+        // Wrong audience.
+        let claims = Claims {
+            aud: "someone-else".into(),
+            ..claims
+        };
+        let t = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(b"0123456789abcdef0123456789abcdef"),
+        )
+        .unwrap();
+        assert!(k.verify(&t).is_none());
+        // Expired.
+        let claims = Claims {
+            aud: AUDIENCE.into(),
+            exp: now - 120,
+            ..claims
+        };
+        let t = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(b"0123456789abcdef0123456789abcdef"),
+        )
+        .unwrap();
+        assert!(k.verify(&t).is_none());
+    }
+}

@@ -1,0 +1,276 @@
+//! Sessions (rotating refresh tokens), API-token and session look-ups for the `Caller`.
+
+use std::collections::BTreeSet;
+
+use chrono::{NaiveDateTime, TimeDelta};
+use diesel::dsl::exists;
+use diesel::prelude::*;
+
+use super::caller::{Caller, Credential, Role, Scope};
+use super::{random_token, token_hash};
+use crate::db::DbConn;
+use crate::error::ApiError;
+use crate::http::{new_id, now};
+use crate::organisations::model::MembershipStatus;
+use crate::schema::{api_tokens as at, organisations as o, refresh_tokens as rt, users as u};
+
+type CallerRow = (String, String, String, Option<String>, Option<String>);
+
+fn caller_from_row(row: CallerRow, credential: Credential) -> Result<Caller, ApiError> {
+    let (user_id, email, role, organisation_id, status) = row;
+    Ok(Caller {
+        user_id,
+        email,
+        role: role.parse::<Role>()?,
+        organisation_id,
+        organisation_status: status
+            .as_deref()
+            .map(str::parse::<MembershipStatus>)
+            .transpose()?,
+        credential,
+        request_id: None,
+    })
+}
+
+fn active_user_row(
+    conn: &mut DbConn,
+    user_id: &str,
+    session: Option<&str>,
+) -> Result<Option<CallerRow>, ApiError> {
+    let mut q = u::table
+        .left_join(o::table)
+        .filter(u::id.eq(user_id.to_owned()))
+        .filter(u::active.eq(true))
+        .select((
+            u::id,
+            u::email,
+            u::role,
+            u::organisation_id,
+            o::membership_status.nullable(),
+        ))
+        .into_boxed();
+    if let Some(family) = session {
+        q = q.filter(exists(
+            rt::table.filter(
+                rt::family_id
+                    .eq(family.to_owned())
+                    .and(rt::revoked_at.is_null()),
+            ),
+        ));
+    }
+    Ok(q.first(conn).optional()?)
+}
+
+/// The caller behind an access token, if the account is active and the session not ended.
+pub fn caller_by_session(
+    conn: &mut DbConn,
+    user_id: &str,
+    family_id: &str,
+) -> Result<Option<Caller>, ApiError> {
+    active_user_row(conn, user_id, Some(family_id))?
+        .map(|row| {
+            caller_from_row(
+                row,
+                Credential::Session {
+                    family_id: family_id.to_owned(),
+                },
+            )
+        })
+        .transpose()
+}
+
+/// The caller behind an API token, if it is neither revoked nor expired and its owner is active.
+pub fn caller_by_api_token(conn: &mut DbConn, hash: &str) -> Result<Option<Caller>, ApiError> {
+    let now = now();
+    let token: Option<(String, String, String, Option<NaiveDateTime>)> = at::table
+        .filter(at::token_hash.eq(hash))
+        .filter(at::revoked_at.is_null())
+        .filter(at::expires_at.is_null().or(at::expires_at.gt(now)))
+        .select((at::id, at::user_id, at::scopes, at::last_used_at))
+        .first(conn)
+        .optional()?;
+    let Some((token_id, user_id, scopes, last_used)) = token else {
+        return Ok(None);
+    };
+    let Some(row) = active_user_row(conn, &user_id, None)? else {
+        return Ok(None);
+    };
+    // Note the use at most once a minute, so tokens used in bulk cost no write per request.
+    if last_used.is_none_or(|t| t < now - TimeDelta::minutes(1)) {
+        diesel::update(at::table.filter(at::id.eq(&token_id)))
+            .set(at::last_used_at.eq(now))
+            .execute(conn)?;
+    }
+    let scopes: BTreeSet<Scope> = scopes.split_whitespace().filter_map(Scope::parse).collect();
+    caller_from_row(row, Credential::ApiToken { token_id, scopes }).map(Some)
+}
+
+/// Starts a session: a new refresh-token family. Returns (family id, refresh token).
+pub fn start_session(
+    conn: &mut DbConn,
+    user_id: &str,
+    ttl_secs: i64,
+) -> Result<(String, String), ApiError> {
+    let family = new_id();
+    let token = issue_refresh(conn, user_id, &family, ttl_secs)?;
+    Ok((family, token))
+}
+
+fn issue_refresh(
+    conn: &mut DbConn,
+    user_id: &str,
+    family: &str,
+    ttl_secs: i64,
+) -> Result<String, ApiError> {
+    let token = random_token();
+    let now = now();
+    diesel::insert_into(rt::table)
+        .values((
+            rt::id.eq(new_id()),
+            rt::family_id.eq(family),
+            rt::user_id.eq(user_id),
+            rt::token_hash.eq(token_hash(&token)),
+            rt::created_at.eq(now),
+            rt::expires_at.eq(now + TimeDelta::seconds(ttl_secs)),
+        ))
+        .execute(conn)?;
+    Ok(token)
+}
+
+/// What presenting a refresh token led to.
+pub enum Rotation {
+    /// A fresh refresh token in the same family, for this user.
+    Rotated {
+        user_id: String,
+        family_id: String,
+        token: String,
+    },
+    /// The token was already used or revoked: its whole family has now been revoked.
+    Reused,
+    /// Unknown or expired token, or an inactive account.
+    Invalid,
+}
+
+/// Rotates a refresh token. The first use wins by a conditional update; any later use of the same
+/// token is a replay, so the family is revoked (call inside a write transaction and commit even on
+/// `Reused`).
+pub fn rotate(conn: &mut DbConn, presented: &str, ttl_secs: i64) -> Result<Rotation, ApiError> {
+    let hash = token_hash(presented);
+    let now = now();
+    let claimed = diesel::update(
+        rt::table
+            .filter(rt::token_hash.eq(&hash))
+            .filter(rt::used_at.is_null())
+            .filter(rt::revoked_at.is_null())
+            .filter(rt::expires_at.gt(now)),
+    )
+    .set(rt::used_at.eq(now))
+    .execute(conn)?;
+    let row: Option<(String, String, Option<NaiveDateTime>, Option<NaiveDateTime>)> = rt::table
+        .filter(rt::token_hash.eq(&hash))
+        .select((rt::user_id, rt::family_id, rt::used_at, rt::revoked_at))
+        .first(conn)
+        .optional()?;
+    let Some((user_id, family_id, _, _)) = row else {
+        return Ok(Rotation::Invalid);
+    };
+    if claimed == 0 {
+        // Expired-but-unused tokens are just invalid; a used or revoked one is a replay.
+        let replayed = rt::table
+            .filter(rt::token_hash.eq(&hash))
+            .filter(rt::used_at.is_not_null().or(rt::revoked_at.is_not_null()))
+            .count()
+            .get_result::<i64>(conn)?
+            > 0;
+        if replayed {
+            revoke_family(conn, &family_id)?;
+            return Ok(Rotation::Reused);
+        }
+        return Ok(Rotation::Invalid);
+    }
+    let active: bool = u::table
+        .filter(u::id.eq(&user_id))
+        .select(u::active)
+        .first(conn)?;
+    if !active {
+        revoke_family(conn, &family_id)?;
+        return Ok(Rotation::Invalid);
+    }
+    let token = issue_refresh(conn, &user_id, &family_id, ttl_secs)?;
+    Ok(Rotation::Rotated {
+        user_id,
+        family_id,
+        token,
+    })
+}
+
+pub fn revoke_family(conn: &mut DbConn, family_id: &str) -> Result<usize, ApiError> {
+    Ok(diesel::update(
+        rt::table
+            .filter(rt::family_id.eq(family_id))
+            .filter(rt::revoked_at.is_null()),
+    )
+    .set(rt::revoked_at.eq(now()))
+    .execute(conn)?)
+}
+
+/// Logout: ends the session the refresh token belongs to. Unknown tokens are ignored.
+pub fn logout(conn: &mut DbConn, presented: &str) -> Result<Option<(String, String)>, ApiError> {
+    let row: Option<(String, String)> = rt::table
+        .filter(rt::token_hash.eq(token_hash(presented)))
+        .select((rt::family_id, rt::user_id))
+        .first(conn)
+        .optional()?;
+    if let Some((family, _)) = &row {
+        revoke_family(conn, family)?;
+    }
+    Ok(row)
+}
+
+/// Ends every session of a user, but `keep` (the caller's own, when changing their password).
+pub fn revoke_user_sessions(
+    conn: &mut DbConn,
+    user_id: &str,
+    keep: Option<&str>,
+) -> Result<usize, ApiError> {
+    let mut q = diesel::update(rt::table)
+        .filter(rt::user_id.eq(user_id.to_owned()))
+        .filter(rt::revoked_at.is_null())
+        .into_boxed();
+    if let Some(keep) = keep {
+        q = q.filter(rt::family_id.ne(keep.to_owned()));
+    }
+    Ok(q.set(rt::revoked_at.eq(now())).execute(conn)?)
+}
+
+/// The login look-up: (id, password hash, active) by normalised e-mail.
+pub fn credentials_by_email(
+    conn: &mut DbConn,
+    email: &str,
+) -> Result<Option<(String, String, bool)>, ApiError> {
+    Ok(u::table
+        .filter(u::email.eq(email))
+        .select((u::id, u::password_hash, u::active))
+        .first(conn)
+        .optional()?)
+}
+
+pub fn password_hash_of(conn: &mut DbConn, user_id: &str) -> Result<String, ApiError> {
+    Ok(u::table
+        .filter(u::id.eq(user_id))
+        .select(u::password_hash)
+        .first(conn)?)
+}
+
+pub fn set_password(conn: &mut DbConn, user_id: &str, hash: &str) -> Result<(), ApiError> {
+    let now = now();
+    diesel::update(u::table.filter(u::id.eq(user_id)))
+        .set((
+            u::password_hash.eq(hash),
+            u::password_changed_at.eq(now),
+            u::updated_at.eq(now),
+            u::version.eq(u::version + 1),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

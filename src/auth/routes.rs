@@ -1,0 +1,259 @@
+//! `auth/login`, `auth/refresh`, `auth/logout`, `me`, `me/password`.
+
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+
+use super::model::{ChangePasswordRequest, LoginRequest, RefreshRequest, TokenPair};
+use super::repo::{self, Rotation};
+use super::throttle;
+use super::{Caller, password};
+use crate::audit::{self, Actor};
+use crate::error::{ApiError, Problem};
+use crate::http::Json;
+use crate::http::client_ip::client_ip;
+use crate::state::AppState;
+use crate::users::model::Me;
+use crate::validation::{Validator, normalise_email};
+
+fn pair(
+    state: &AppState,
+    user_id: &str,
+    family: &str,
+    refresh_token: String,
+) -> Result<TokenPair, ApiError> {
+    Ok(TokenPair {
+        access_token: state.jwt.issue(user_id, family)?,
+        token_type: "Bearer",
+        expires_in: state.jwt.ttl_secs,
+        refresh_token,
+        refresh_expires_in: state.settings.refresh_token_ttl_secs,
+    })
+}
+
+fn bad_credentials() -> ApiError {
+    ApiError::Unauthenticated("the e-mail address or password is wrong".into())
+}
+
+/// Log in
+///
+/// Exchanges e-mail and password for an access token (15 minutes) and a refresh token. Unknown
+/// addresses and wrong passwords get the same answer in the same time. After 5 failures in 15
+/// minutes an account is locked for 15 minutes, and an address that fails 30 times waits too: both
+/// answer 429 with `Retry-After`.
+#[utoipa::path(
+    tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in", body = TokenPair),
+        (status = 401, description = "Wrong e-mail or password", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed attempts; see Retry-After", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
+#[post("/auth/login")]
+pub async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: Json<LoginRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let LoginRequest { email, password } = body.into_inner();
+    let email = normalise_email(&email);
+    let ip = client_ip(&req, state.settings.trusted_proxy_hops);
+    if let Some(wait) = ip.and_then(|ip| state.address_throttle.blocked(ip)) {
+        return Err(throttle::too_many(wait));
+    }
+    let account = email.clone();
+    let (locked, creds) = state
+        .db
+        .read(move |conn| {
+            Ok((
+                throttle::account_locked(conn, &account)?,
+                repo::credentials_by_email(conn, &account)?,
+            ))
+        })
+        .await?;
+    if let Some(wait) = locked {
+        return Err(throttle::too_many(wait));
+    }
+    let stored = creds.as_ref().filter(|c| c.2).map(|c| c.1.clone());
+    let ok = password.len() <= 1024 && state.hasher.verify(password, stored).await?;
+    let ttl = state.settings.refresh_token_ttl_secs;
+    let account = email.clone();
+    match (ok, creds) {
+        (true, Some((user_id, _, _))) => {
+            let uid = user_id.clone();
+            let (family, new_refresh) = state
+                .db
+                .write(move |conn| {
+                    throttle::clear_account(conn, &account)?;
+                    repo::start_session(conn, &uid, ttl)
+                })
+                .await?;
+            Ok(HttpResponse::Ok().json(pair(&state, &user_id, &family, new_refresh)?))
+        }
+        _ => {
+            if let Some(ip) = ip {
+                state.address_throttle.fail(ip);
+            }
+            let locked = state
+                .db
+                .write(move |conn| throttle::record_account_failure(conn, &account))
+                .await?;
+            if locked.is_some() {
+                tracing::warn!("an account was locked after repeated failed logins");
+            }
+            Err(bad_credentials())
+        }
+    }
+}
+
+/// Refresh the access token
+///
+/// Exchanges a refresh token for a new pair. Each refresh token works once: presenting one that was
+/// already used revokes the whole session (every token descended from the same login) and answers 401.
+#[utoipa::path(
+    tag = "auth",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "A new token pair", body = TokenPair),
+        (status = 401, description = "Unknown, expired, reused or revoked refresh token", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/refresh")]
+pub async fn refresh(
+    state: web::Data<AppState>,
+    body: Json<RefreshRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let token = body.into_inner().refresh_token;
+    let ttl = state.settings.refresh_token_ttl_secs;
+    match state
+        .db
+        .write(move |conn| repo::rotate(conn, &token, ttl))
+        .await?
+    {
+        Rotation::Rotated {
+            user_id,
+            family_id,
+            token,
+        } => Ok(HttpResponse::Ok().json(pair(&state, &user_id, &family_id, token)?)),
+        Rotation::Reused => {
+            tracing::warn!("a rotated refresh token was presented again; its session was revoked");
+            Err(ApiError::Unauthenticated(
+                "this refresh token was already used; the session has been ended for safety, log in again".into(),
+            ))
+        }
+        Rotation::Invalid => Err(ApiError::Unauthenticated(
+            "the refresh token is invalid or has expired".into(),
+        )),
+    }
+}
+
+/// Log out
+///
+/// Ends the session the refresh token belongs to: it and its access tokens stop working at once.
+/// Answers 204 also for unknown tokens.
+#[utoipa::path(
+    tag = "auth",
+    request_body = RefreshRequest,
+    responses((status = 204, description = "Logged out"))
+)]
+#[post("/auth/logout")]
+pub async fn logout(
+    state: web::Data<AppState>,
+    body: Json<RefreshRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let token = body.into_inner().refresh_token;
+    state
+        .db
+        .write(move |conn| repo::logout(conn, &token))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Who am I
+///
+/// The caller's account, organisation and what their organisation's standing allows.
+#[utoipa::path(
+    tag = "me",
+    security(("bearer" = []), ("api_token" = [])),
+    responses((status = 200, description = "The caller", body = Me))
+)]
+#[get("/me")]
+pub async fn me(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
+    let who = state
+        .db
+        .read(move |conn| crate::users::repo::me(conn, &caller))
+        .await?;
+    Ok(HttpResponse::Ok().json(who))
+}
+
+/// Change my password
+///
+/// Needs the current password. Ends every other session of the account; this one continues.
+#[utoipa::path(
+    tag = "me",
+    request_body = ChangePasswordRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Changed"),
+        (status = 403, description = "API tokens cannot change passwords", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Wrong current password, or the new one breaks the rules", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/me/password")]
+pub async fn change_password(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: Json<ChangePasswordRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let Some(family) = caller.session_family().map(str::to_owned) else {
+        return Err(ApiError::forbidden(
+            "log in to change your password; API tokens cannot",
+        ));
+    };
+    let ChangePasswordRequest {
+        current_password,
+        new_password,
+    } = body.into_inner();
+    let mut v = Validator::new();
+    password::check_password_rules(&mut v, "new_password", &new_password, Some(&caller.email));
+    v.finish()?;
+    let uid = caller.user_id.clone();
+    let stored = state
+        .db
+        .read(move |conn| repo::password_hash_of(conn, &uid))
+        .await?;
+    if !state.hasher.verify(current_password, Some(stored)).await? {
+        return Err(ApiError::invalid(
+            "current_password",
+            "incorrect",
+            "is not your current password",
+        ));
+    }
+    let hash = state.hasher.hash(new_password).await?;
+    let actor: Actor = caller.actor();
+    let uid = caller.user_id.clone();
+    state
+        .db
+        .write(move |conn| {
+            repo::set_password(conn, &uid, &hash)?;
+            let ended = repo::revoke_user_sessions(conn, &uid, Some(&family))?;
+            audit::record(
+                conn,
+                &actor,
+                "user.password_changed",
+                "user",
+                &uid,
+                serde_json::json!({"other_sessions_ended": ended}),
+            )
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(login)
+        .service(refresh)
+        .service(logout)
+        .service(me)
+        .service(change_password);
+}

@@ -1,0 +1,129 @@
+//! Failed-login limits: per account in the database (shared by every instance), per client address
+//! in memory (each instance counts its own).
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use chrono::TimeDelta;
+use diesel::prelude::*;
+
+use crate::db::DbConn;
+use crate::error::ApiError;
+use crate::http::now;
+use crate::schema::login_throttle as lt;
+
+/// Failures per account within the window before it is locked for the window.
+pub const ACCOUNT_MAX_FAILURES: i32 = 5;
+pub const ACCOUNT_WINDOW: TimeDelta = TimeDelta::minutes(15);
+/// Failures per address within the window before the address must wait.
+pub const ADDRESS_MAX_FAILURES: u32 = 30;
+pub const ADDRESS_WINDOW: Duration = Duration::from_secs(15 * 60);
+
+pub fn too_many(retry_after_secs: u64) -> ApiError {
+    ApiError::TooManyRequests {
+        retry_after_secs: retry_after_secs.max(1),
+        detail: "too many failed attempts; wait before trying again".into(),
+    }
+}
+
+/// Seconds until the account may try again, if it is locked.
+pub fn account_locked(conn: &mut DbConn, account: &str) -> Result<Option<u64>, ApiError> {
+    let until: Option<Option<chrono::NaiveDateTime>> = lt::table
+        .filter(lt::account.eq(account))
+        .select(lt::locked_until)
+        .first(conn)
+        .optional()?;
+    let now = now();
+    Ok(until
+        .flatten()
+        .filter(|u| *u > now)
+        .map(|u| (u - now).num_seconds().max(1) as u64))
+}
+
+/// Counts a failure; returns the lock's length in seconds when this failure locks the account.
+pub fn record_account_failure(conn: &mut DbConn, account: &str) -> Result<Option<u64>, ApiError> {
+    let now = now();
+    let row: Option<(i32, chrono::NaiveDateTime)> = lt::table
+        .filter(lt::account.eq(account))
+        .select((lt::failures, lt::window_started_at))
+        .first(conn)
+        .optional()?;
+    let (failures, window) = match row {
+        Some((n, start)) if start > now - ACCOUNT_WINDOW => (n + 1, start),
+        _ => (1, now),
+    };
+    let locked_until = (failures >= ACCOUNT_MAX_FAILURES).then(|| now + ACCOUNT_WINDOW);
+    let updated = diesel::update(lt::table.filter(lt::account.eq(account)))
+        .set((
+            lt::failures.eq(failures),
+            lt::window_started_at.eq(window),
+            lt::locked_until.eq(locked_until),
+        ))
+        .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(lt::table)
+            .values((
+                lt::account.eq(account),
+                lt::failures.eq(failures),
+                lt::window_started_at.eq(window),
+                lt::locked_until.eq(locked_until),
+            ))
+            .execute(conn)?;
+    }
+    Ok(locked_until.map(|_| ACCOUNT_WINDOW.num_seconds() as u64))
+}
+
+pub fn clear_account(conn: &mut DbConn, account: &str) -> Result<(), ApiError> {
+    diesel::delete(lt::table.filter(lt::account.eq(account))).execute(conn)?;
+    Ok(())
+}
+
+/// Per-address failure counts, kept in this instance's memory.
+#[derive(Default)]
+pub struct AddressThrottle {
+    inner: Mutex<HashMap<IpAddr, (u32, Instant)>>,
+}
+
+impl AddressThrottle {
+    /// Seconds to wait, if the address has failed too often.
+    pub fn blocked(&self, ip: IpAddr) -> Option<u64> {
+        let map = self.inner.lock().ok()?;
+        let (n, start) = map.get(&ip)?;
+        let elapsed = start.elapsed();
+        (*n >= ADDRESS_MAX_FAILURES && elapsed < ADDRESS_WINDOW)
+            .then(|| (ADDRESS_WINDOW - elapsed).as_secs().max(1))
+    }
+
+    pub fn fail(&self, ip: IpAddr) {
+        if let Ok(mut map) = self.inner.lock() {
+            if map.len() > 50_000 {
+                map.retain(|_, (_, start)| start.elapsed() < ADDRESS_WINDOW);
+            }
+            let entry = map.entry(ip).or_insert((0, Instant::now()));
+            if entry.1.elapsed() >= ADDRESS_WINDOW {
+                *entry = (0, Instant::now());
+            }
+            entry.0 += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn address_blocks_after_the_limit() {
+        let t = AddressThrottle::default();
+        let ip: IpAddr = "192.0.2.7".parse().unwrap();
+        for _ in 0..ADDRESS_MAX_FAILURES - 1 {
+            t.fail(ip);
+        }
+        assert!(t.blocked(ip).is_none());
+        t.fail(ip);
+        assert!(t.blocked(ip).is_some());
+        assert!(t.blocked("192.0.2.8".parse().unwrap()).is_none());
+    }
+}

@@ -1,0 +1,386 @@
+//! Configuration: defaults, then an optional TOML file, then `CONNECT_*` environment variables.
+//!
+//! Every problem is collected and reported at once, one line per key, so an operator fixes a broken
+//! configuration in one round. Secrets live in [`Secret`], which never prints its value.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use rand::RngCore;
+
+use crate::db::Backend;
+
+/// A value that must never appear in logs or error messages.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The validated settings the service runs with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database_url: String,
+    pub backend: Backend,
+    pub bind: SocketAddr,
+    pub public_url: String,
+    pub data_dir: PathBuf,
+    /// `None` until [`Settings::resolve_jwt_secret`] ran (SQLite may generate one on first start).
+    pub jwt_secret: Option<Secret>,
+    pub admin_email: Option<String>,
+    pub admin_password: Option<Secret>,
+    pub db_pool_size: u32,
+    pub workers: usize,
+    pub hash_concurrency: usize,
+    pub trusted_proxy_hops: usize,
+    pub log_format: LogFormat,
+    pub access_token_ttl_secs: i64,
+    pub refresh_token_ttl_secs: i64,
+}
+
+/// The keys the service understands, with their defaults; the TOML file uses the same names in
+/// lower case without the `CONNECT_` prefix (`database_url = "…"`).
+pub const KEYS: &[(&str, &str)] = &[
+    ("CONNECT_DATABASE_URL", "sqlite://data/connect.db"),
+    ("CONNECT_BIND", "127.0.0.1:8080"),
+    ("CONNECT_PUBLIC_URL", "http://<bind>"),
+    ("CONNECT_DATA_DIR", "data"),
+    (
+        "CONNECT_JWT_SECRET",
+        "generated into <data_dir>/jwt-secret (SQLite only)",
+    ),
+    ("CONNECT_ADMIN_EMAIL", ""),
+    ("CONNECT_ADMIN_PASSWORD", ""),
+    ("CONNECT_DB_POOL_SIZE", "8 (SQLite) / 16 (PostgreSQL)"),
+    ("CONNECT_WORKERS", "number of cores"),
+    ("CONNECT_HASH_CONCURRENCY", "2"),
+    ("CONNECT_TRUSTED_PROXY_HOPS", "0"),
+    ("CONNECT_LOG_FORMAT", "text"),
+    ("CONNECT_ACCESS_TOKEN_TTL_SECS", "900"),
+    ("CONNECT_REFRESH_TOKEN_TTL_SECS", "2592000"),
+];
+
+/// Configuration errors: one line per problem.
+#[derive(Debug)]
+pub struct ConfigErrors(pub Vec<String>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, line) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "configuration error: {line}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+impl Settings {
+    /// Reads the process environment and the optional file named by `CONNECT_CONFIG`.
+    pub fn from_env() -> Result<Self, ConfigErrors> {
+        let env: BTreeMap<String, String> = std::env::vars()
+            .filter(|(k, _)| k.starts_with("CONNECT_"))
+            .collect();
+        Self::from_sources(&env)
+    }
+
+    /// Builds settings from a map of `CONNECT_*` variables (plus the file it may name).
+    pub fn from_sources(env: &BTreeMap<String, String>) -> Result<Self, ConfigErrors> {
+        let mut values: BTreeMap<String, String> = BTreeMap::new();
+        let mut errors = Vec::new();
+        if let Some(path) = env.get("CONNECT_CONFIG") {
+            match read_toml(Path::new(path)) {
+                Ok(file) => values.extend(file),
+                Err(e) => errors.push(format!("CONNECT_CONFIG: {e}")),
+            }
+        }
+        for (k, v) in env {
+            if k != "CONNECT_CONFIG" {
+                values.insert(k.clone(), v.clone());
+            }
+        }
+        for key in values.keys() {
+            if !KEYS.iter().any(|(k, _)| k == key) {
+                errors.push(format!(
+                    "{key}: unknown setting (known: {})",
+                    KEYS.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", ")
+                ));
+            }
+        }
+        let get = |k: &str| {
+            values
+                .get(k)
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+        };
+
+        let database_url =
+            get("CONNECT_DATABASE_URL").unwrap_or_else(|| "sqlite://data/connect.db".into());
+        let backend = match Backend::from_url(&database_url) {
+            Some(b) => b,
+            None => {
+                errors.push(
+                    "CONNECT_DATABASE_URL: must start with sqlite:// or postgres:// (or postgresql://)"
+                        .into(),
+                );
+                Backend::Sqlite
+            }
+        };
+        let bind_raw = get("CONNECT_BIND").unwrap_or_else(|| "127.0.0.1:8080".into());
+        let bind = match bind_raw.parse::<SocketAddr>() {
+            Ok(a) => a,
+            Err(_) => {
+                errors.push(format!(
+                    "CONNECT_BIND: '{bind_raw}' is not an address such as 127.0.0.1:8080"
+                ));
+                SocketAddr::from(([127, 0, 0, 1], 8080))
+            }
+        };
+        let public_url = get("CONNECT_PUBLIC_URL").unwrap_or_else(|| format!("http://{bind}"));
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            errors.push("CONNECT_PUBLIC_URL: must be an http:// or https:// URL".into());
+        }
+        let public_url = public_url.trim_end_matches('/').to_owned();
+        let data_dir = PathBuf::from(get("CONNECT_DATA_DIR").unwrap_or_else(|| "data".into()));
+
+        let jwt_secret = get("CONNECT_JWT_SECRET").map(Secret::new);
+        if let Some(s) = &jwt_secret
+            && s.expose().len() < 32
+        {
+            errors.push("CONNECT_JWT_SECRET: must be at least 32 bytes long".into());
+        }
+        if jwt_secret.is_none() && backend == Backend::Postgres {
+            errors.push(
+                "CONNECT_JWT_SECRET: required with PostgreSQL (every instance must share it)"
+                    .into(),
+            );
+        }
+
+        let admin_email = get("CONNECT_ADMIN_EMAIL");
+        let admin_password = get("CONNECT_ADMIN_PASSWORD").map(Secret::new);
+        if admin_email.is_some() != admin_password.is_some() {
+            errors
+                .push("CONNECT_ADMIN_EMAIL and CONNECT_ADMIN_PASSWORD: set both or neither".into());
+        }
+
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let mut number = |key: &str, default: u64, min: u64, max: u64| -> u64 {
+            match get(key) {
+                None => default,
+                Some(raw) => match raw.parse::<u64>() {
+                    Ok(n) if (min..=max).contains(&n) => n,
+                    _ => {
+                        errors.push(format!(
+                            "{key}: '{raw}' must be a whole number from {min} to {max}"
+                        ));
+                        default
+                    }
+                },
+            }
+        };
+        let default_pool = if backend == Backend::Sqlite { 8 } else { 16 };
+        let db_pool_size = number("CONNECT_DB_POOL_SIZE", default_pool, 1, 512) as u32;
+        let workers = number("CONNECT_WORKERS", cores as u64, 1, 256) as usize;
+        let hash_concurrency = number("CONNECT_HASH_CONCURRENCY", 2, 1, 64) as usize;
+        let trusted_proxy_hops = number("CONNECT_TRUSTED_PROXY_HOPS", 0, 0, 10) as usize;
+        let access_token_ttl_secs = number("CONNECT_ACCESS_TOKEN_TTL_SECS", 900, 60, 86_400) as i64;
+        let refresh_token_ttl_secs =
+            number("CONNECT_REFRESH_TOKEN_TTL_SECS", 2_592_000, 300, 31_536_000) as i64;
+
+        let log_format = match get("CONNECT_LOG_FORMAT").as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                errors.push(format!(
+                    "CONNECT_LOG_FORMAT: '{other}' must be text or json"
+                ));
+                LogFormat::Text
+            }
+        };
+
+        if !errors.is_empty() {
+            return Err(ConfigErrors(errors));
+        }
+        Ok(Settings {
+            database_url,
+            backend,
+            bind,
+            public_url,
+            data_dir,
+            jwt_secret,
+            admin_email,
+            admin_password,
+            db_pool_size,
+            workers,
+            hash_concurrency,
+            trusted_proxy_hops,
+            log_format,
+            access_token_ttl_secs,
+            refresh_token_ttl_secs,
+        })
+    }
+
+    /// Returns the JWT secret, generating and storing one under the data directory on first start
+    /// when none is configured (SQLite only: several PostgreSQL instances must share a configured one).
+    pub fn resolve_jwt_secret(&mut self) -> Result<Secret, ConfigErrors> {
+        if let Some(s) = &self.jwt_secret {
+            return Ok(s.clone());
+        }
+        let path = self.data_dir.join("jwt-secret");
+        let fail = |what: &str, e: std::io::Error| {
+            ConfigErrors(vec![format!(
+                "CONNECT_JWT_SECRET: not set, and {what} {}: {e}",
+                path.display()
+            )])
+        };
+        let secret = match std::fs::read_to_string(&path) {
+            Ok(s) if s.trim().len() >= 32 => s.trim().to_owned(),
+            Ok(_) => {
+                return Err(ConfigErrors(vec![format!(
+                    "CONNECT_JWT_SECRET: {} holds fewer than 32 bytes",
+                    path.display()
+                )]));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(&self.data_dir)
+                    .map_err(|e| fail("cannot create the folder of", e))?;
+                let mut bytes = [0u8; 48];
+                rand::rng().fill_bytes(&mut bytes);
+                let s: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+                write_private(&path, &s).map_err(|e| fail("cannot write", e))?;
+                s
+            }
+            Err(e) => return Err(fail("cannot read", e)),
+        };
+        let secret = Secret::new(secret);
+        self.jwt_secret = Some(secret.clone());
+        Ok(secret)
+    }
+
+    /// The database URL with any password replaced, for messages.
+    pub fn redacted_database_url(&self) -> String {
+        redact_url(&self.database_url)
+    }
+}
+
+/// Replaces the password of `scheme://user:password@host` with `***`.
+pub fn redact_url(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://")
+        && let Some((creds, host)) = rest.split_once('@')
+        && let Some((user, _)) = creds.split_once(':')
+    {
+        return format!("{scheme}://{user}:***@{host}");
+    }
+    url.to_owned()
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(contents.as_bytes())
+}
+
+fn read_toml(path: &Path) -> Result<BTreeMap<String, String>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        format!("{} is not valid TOML: {}", path.display(), e.message())
+    })?;
+    let mut out = BTreeMap::new();
+    for (k, v) in table {
+        let value = match v {
+            toml::Value::String(s) => s,
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
+            other => return Err(format!("{k}: unsupported value {other}")),
+        };
+        out.insert(format!("CONNECT_{}", k.to_uppercase()), value);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_need_no_configuration() {
+        let s = Settings::from_sources(&env(&[])).unwrap();
+        assert_eq!(s.database_url, "sqlite://data/connect.db");
+        assert_eq!(s.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.public_url, "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn every_problem_is_reported_on_its_own_line() {
+        let e = Settings::from_sources(&env(&[
+            ("CONNECT_DATABASE_URL", "postgres://u:pw@h/db"),
+            ("CONNECT_BIND", "nowhere"),
+            ("CONNECT_WORKERS", "0"),
+            ("CONNECT_NOPE", "1"),
+        ]))
+        .unwrap_err();
+        let text = e.to_string();
+        assert_eq!(e.0.len(), 4, "{text}");
+        assert!(text.contains("CONNECT_JWT_SECRET: required with PostgreSQL"));
+        assert!(text.contains("CONNECT_BIND"));
+        assert!(text.contains("CONNECT_WORKERS"));
+        assert!(text.contains("CONNECT_NOPE: unknown setting"));
+        assert!(!text.contains("pw"));
+    }
+
+    #[test]
+    fn short_secret_is_rejected_and_never_printed() {
+        let e =
+            Settings::from_sources(&env(&[("CONNECT_JWT_SECRET", "short-secret")])).unwrap_err();
+        assert!(!e.to_string().contains("short-secret"));
+        assert_eq!(format!("{:?}", Secret::new("x")), "Secret(***)");
+    }
+
+    #[test]
+    fn redacts_passwords_in_urls() {
+        assert_eq!(
+            redact_url("postgres://a:b@h:5432/d"),
+            "postgres://a:***@h:5432/d"
+        );
+        assert_eq!(redact_url("sqlite://data/x.db"), "sqlite://data/x.db");
+    }
+}

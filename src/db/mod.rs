@@ -1,0 +1,156 @@
+//! Database access: one [`DbConn`] over SQLite and PostgreSQL, chosen by the URL's scheme.
+//!
+//! Handlers never touch a connection: they call [`Db::read`] or [`Db::write`], which run the work on
+//! actix's blocking pool. Writes run in a transaction that is `BEGIN IMMEDIATE` on SQLite (so the
+//! single writer lock is taken up front and concurrent writers wait on `busy_timeout` instead of
+//! failing half-way) and a regular transaction on PostgreSQL, where invariants are kept by
+//! constraints and conditional updates.
+
+mod migrations;
+mod pool;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::R2D2Connection;
+
+pub use migrations::run_migrations;
+pub use pool::{Pool, build_pool};
+
+use crate::error::ApiError;
+
+/// The backend a URL selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn from_url(url: &str) -> Option<Self> {
+        if url.starts_with("sqlite://") {
+            Some(Self::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Self::Postgres)
+        } else {
+            None
+        }
+    }
+}
+
+/// A connection to either backend. Queries written once against `schema.rs` run on both.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Pg(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+impl DbConn {
+    pub fn backend(&self) -> Backend {
+        match self {
+            DbConn::Pg(_) => Backend::Postgres,
+            DbConn::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+
+    pub fn is_healthy(&mut self) -> bool {
+        !self.is_broken() && self.ping().is_ok()
+    }
+}
+
+/// Runs `f` inside a write transaction (see the module docs).
+pub fn write_tx<T>(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    match conn {
+        DbConn::Sqlite(_) => {
+            conn.batch_execute("BEGIN IMMEDIATE")?;
+            match f(conn) {
+                Ok(value) => match conn.batch_execute("COMMIT") {
+                    Ok(()) => Ok(value),
+                    Err(e) => {
+                        let _ = conn.batch_execute("ROLLBACK");
+                        Err(e.into())
+                    }
+                },
+                Err(e) => {
+                    let _ = conn.batch_execute("ROLLBACK");
+                    Err(e)
+                }
+            }
+        }
+        DbConn::Pg(_) => conn.transaction(f),
+    }
+}
+
+/// The shared handle to the pool, kept in the app data.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+}
+
+impl Db {
+    pub fn new(pool: Pool) -> Self {
+        Self { pool }
+    }
+
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// Runs read work on the blocking pool.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        actix_web::web::block(move || {
+            let mut conn = pool.get().map_err(ApiError::from_pool)?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| ApiError::internal(format!("blocking task failed: {e}")))?
+    }
+
+    /// Runs write work in a transaction on the blocking pool.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+    {
+        self.read(move |conn| write_tx(conn, f)).await
+    }
+
+    /// True when a connection can be had and answers a ping within a second.
+    pub async fn ready(&self) -> bool {
+        let pool = self.pool.clone();
+        actix_web::web::block(move || {
+            pool.get_timeout(std::time::Duration::from_secs(1))
+                .map(|mut c| c.ping().is_ok())
+                .unwrap_or(false)
+        })
+        .await
+        .unwrap_or(false)
+    }
+}
+
+/// `lower(text)` on both backends, for case-insensitive search.
+pub mod functions {
+    use diesel::sql_types::Text;
+    diesel::define_sql_function!(fn lower(x: Text) -> Text);
+}
+
+/// Escapes `%`, `_` and `\` so user text matches literally inside a `LIKE` pattern (escape `\`).
+pub fn like_pattern(q: &str) -> String {
+    let mut out = String::with_capacity(q.len() + 2);
+    out.push('%');
+    for c in q.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}

@@ -1,0 +1,377 @@
+//! The one error type of the HTTP layer, rendered as RFC 9457 `application/problem+json`.
+//!
+//! Which error belongs where:
+//! - repositories return `ApiError` directly (diesel errors convert with `?`: a missing row becomes
+//!   404, a lost connection 503, anything else an opaque 500 that is logged, never shown);
+//! - rules in a module's `model` return [`ApiError::Validation`] with field errors, or a
+//!   [`ApiError::Conflict`] naming the rule;
+//! - the policy returns [`ApiError::NotFound`] for what the caller may not see and
+//!   [`ApiError::Forbidden`] for what they see but may not do.
+//!
+//! Each problem has a stable `type` (`/problems/<slug>`), listed in [`PROBLEM_TYPES`] and in the spec.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// One problem with one field of the input.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+#[schema(example = json!({"field": "org_number", "code": "invalid_check_digit", "message": "the last digit does not match the mod-11 check digit"}))]
+pub struct FieldError {
+    /// The field, as a JSON path into the body or the query parameter name.
+    pub field: String,
+    /// A stable machine-readable code (`required`, `too_long`, `invalid_format`, …).
+    pub code: String,
+    /// A human explanation.
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(
+        field: impl Into<String>,
+        code: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            field: field.into(),
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// An RFC 9457 problem document.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "type": "/problems/validation-failed",
+    "title": "The request has invalid fields",
+    "status": 422,
+    "detail": "1 field is invalid",
+    "errors": [{"field": "org_number", "code": "invalid_check_digit", "message": "the last digit does not match the mod-11 check digit"}]
+}))]
+pub struct Problem {
+    /// Stable identifier of the kind of problem; see the list in the API description.
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Field errors, for `validation-failed`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+/// Every problem type: slug, HTTP status, title.
+pub const PROBLEM_TYPES: &[(&str, u16, &str)] = &[
+    ("malformed-request", 400, "The request could not be read"),
+    ("invalid-json", 400, "The body is not valid JSON"),
+    (
+        "invalid-parameter",
+        400,
+        "A path or query parameter is invalid",
+    ),
+    ("unauthenticated", 401, "Authentication is required"),
+    ("forbidden", 403, "You may not do this"),
+    (
+        "insufficient-scope",
+        403,
+        "The API token lacks a scope this needs",
+    ),
+    ("not-found", 404, "No such resource"),
+    ("not-acceptable", 406, "No acceptable representation"),
+    (
+        "conflict",
+        409,
+        "The request conflicts with the current state",
+    ),
+    (
+        "idempotency-key-in-use",
+        409,
+        "A request with this Idempotency-Key is still in progress",
+    ),
+    (
+        "precondition-failed",
+        412,
+        "The record changed since you read it",
+    ),
+    ("payload-too-large", 413, "The body is too large"),
+    ("unsupported-media-type", 415, "The body must be JSON"),
+    ("validation-failed", 422, "The request has invalid fields"),
+    (
+        "idempotency-key-reused",
+        422,
+        "The Idempotency-Key was used with another request",
+    ),
+    (
+        "precondition-required",
+        428,
+        "This write needs an If-Match header",
+    ),
+    ("too-many-requests", 429, "Too many requests"),
+    ("internal", 500, "Internal error"),
+    ("unavailable", 503, "The service is temporarily unavailable"),
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{detail}")]
+    BadRequest { slug: &'static str, detail: String },
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("missing scope {0}")]
+    InsufficientScope(String),
+    #[error("not found")]
+    NotFound,
+    #[error("not acceptable")]
+    NotAcceptable,
+    #[error("{detail}")]
+    Conflict { slug: &'static str, detail: String },
+    #[error("precondition failed")]
+    PreconditionFailed,
+    #[error("precondition required")]
+    PreconditionRequired,
+    #[error("payload too large")]
+    PayloadTooLarge,
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    #[error("idempotency key reused")]
+    IdempotencyKeyReused,
+    #[error("too many requests")]
+    TooManyRequests {
+        retry_after_secs: u64,
+        detail: String,
+    },
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn internal(cause: impl Into<String>) -> Self {
+        Self::Internal(cause.into())
+    }
+
+    pub fn bad_request(slug: &'static str, detail: impl Into<String>) -> Self {
+        Self::BadRequest {
+            slug,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        Self::Conflict {
+            slug: "conflict",
+            detail: detail.into(),
+        }
+    }
+
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::Forbidden(detail.into())
+    }
+
+    pub fn invalid(field: &str, code: &str, message: impl Into<String>) -> Self {
+        Self::Validation(vec![FieldError::new(field, code, message)])
+    }
+
+    pub fn from_pool(e: r2d2::Error) -> Self {
+        Self::Unavailable(format!("no database connection: {e}"))
+    }
+
+    pub fn slug(&self) -> &'static str {
+        match self {
+            Self::BadRequest { slug, .. } | Self::Conflict { slug, .. } => slug,
+            Self::Validation(_) => "validation-failed",
+            Self::Unauthenticated(_) => "unauthenticated",
+            Self::Forbidden(_) => "forbidden",
+            Self::InsufficientScope(_) => "insufficient-scope",
+            Self::NotFound => "not-found",
+            Self::NotAcceptable => "not-acceptable",
+            Self::PreconditionFailed => "precondition-failed",
+            Self::PreconditionRequired => "precondition-required",
+            Self::PayloadTooLarge => "payload-too-large",
+            Self::UnsupportedMediaType => "unsupported-media-type",
+            Self::IdempotencyKeyReused => "idempotency-key-reused",
+            Self::TooManyRequests { .. } => "too-many-requests",
+            Self::Unavailable(_) => "unavailable",
+            Self::Internal(_) => "internal",
+        }
+    }
+
+    fn detail(&self) -> String {
+        match self {
+            Self::BadRequest { detail, .. } | Self::Conflict { detail, .. } => detail.clone(),
+            Self::TooManyRequests { detail, .. } => detail.clone(),
+            Self::Validation(errors) => match errors.len() {
+                1 => format!("{}: {}", errors[0].field, errors[0].message),
+                n => format!("{n} fields are invalid"),
+            },
+            Self::Unauthenticated(d) | Self::Forbidden(d) => d.clone(),
+            Self::InsufficientScope(scope) => {
+                format!("this API token does not carry the scope '{scope}'")
+            }
+            Self::NotFound => "no such resource, or it is not visible to you".into(),
+            Self::NotAcceptable => {
+                "this resource is available as application/json (and text/csv for lists)".into()
+            }
+            Self::PreconditionFailed => {
+                "the record changed since you read it: fetch it again and retry with its new ETag"
+                    .into()
+            }
+            Self::PreconditionRequired => {
+                "send If-Match with the ETag you last read, so no edit is lost".into()
+            }
+            Self::PayloadTooLarge => "the body may be at most 64 KiB".into(),
+            Self::UnsupportedMediaType => "send the body as Content-Type: application/json".into(),
+            Self::IdempotencyKeyReused => {
+                "this Idempotency-Key was already used with a different request body".into()
+            }
+            Self::Unavailable(_) => {
+                "the database is unreachable; the service recovers by itself, retry shortly".into()
+            }
+            Self::Internal(_) => "an unexpected error occurred; it has been logged".into(),
+        }
+    }
+
+    pub fn to_problem(&self) -> Problem {
+        let slug = self.slug();
+        let status = self.status_code();
+        let title = PROBLEM_TYPES
+            .iter()
+            .find(|(s, _, _)| *s == slug)
+            .map_or("Error", |(_, _, t)| *t);
+        Problem {
+            type_: format!("/problems/{slug}"),
+            title: title.to_owned(),
+            status: status.as_u16(),
+            detail: self.detail(),
+            errors: match self {
+                Self::Validation(errors) => errors.clone(),
+                _ => Vec::new(),
+            },
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        let slug = self.slug();
+        let code = PROBLEM_TYPES
+            .iter()
+            .find(|(s, _, _)| *s == slug)
+            .map_or(500, |(_, c, _)| *c);
+        StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            Self::Internal(cause) => tracing::error!(cause = %cause, "internal error"),
+            Self::Unavailable(cause) => tracing::warn!(cause = %cause, "database unavailable"),
+            _ => {}
+        }
+        let mut builder = HttpResponse::build(self.status_code());
+        builder.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
+        match self {
+            Self::TooManyRequests {
+                retry_after_secs, ..
+            } => {
+                builder.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            Self::Unavailable(_) => {
+                builder.insert_header((header::RETRY_AFTER, "5"));
+            }
+            Self::Unauthenticated(_) => {
+                builder.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"connect\""));
+            }
+            _ => {}
+        }
+        builder.body(serde_json::to_string(&self.to_problem()).unwrap_or_default())
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind as K, Error as E};
+        match e {
+            E::NotFound => Self::NotFound,
+            E::DatabaseError(K::ClosedConnection | K::UnableToSendCommand, info) => {
+                Self::Unavailable(info.message().to_owned())
+            }
+            E::DatabaseError(K::UniqueViolation, _) => {
+                Self::conflict("a record with the same unique value already exists")
+            }
+            E::DatabaseError(K::SerializationFailure, _) => {
+                Self::conflict("a concurrent change got there first; retry the request")
+            }
+            E::DatabaseError(K::CheckViolation, info) => Self::Conflict {
+                slug: "conflict",
+                detail: format!(
+                    "the change breaks a rule of the record (constraint {})",
+                    info.constraint_name().unwrap_or("check")
+                ),
+            },
+            E::DatabaseError(_, ref info) if info.message().contains("database is locked") => {
+                Self::Unavailable(info.message().to_owned())
+            }
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<serde_json::Error> for ApiError {
+    fn from(e: serde_json::Error) -> Self {
+        Self::Internal(format!("json: {e}"))
+    }
+}
+
+/// Builds a problem response for a status produced outside our handlers (actix's own 404s and
+/// 405s, payload errors), so no plain-text error ever leaves the service.
+pub fn problem_for_status(status: StatusCode) -> ApiError {
+    match status.as_u16() {
+        400 => ApiError::bad_request("malformed-request", "the request could not be read"),
+        401 => ApiError::Unauthenticated("authentication is required".into()),
+        403 => ApiError::forbidden("you may not do this"),
+        404 | 405 => ApiError::NotFound,
+        406 => ApiError::NotAcceptable,
+        413 => ApiError::PayloadTooLarge,
+        415 => ApiError::UnsupportedMediaType,
+        503 => ApiError::Unavailable("service unavailable".into()),
+        _ => ApiError::internal(format!("unexpected status {status}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_problem_slug_is_listed_once() {
+        let mut slugs: Vec<_> = PROBLEM_TYPES.iter().map(|(s, _, _)| *s).collect();
+        slugs.sort_unstable();
+        slugs.dedup();
+        assert_eq!(slugs.len(), PROBLEM_TYPES.len());
+    }
+
+    #[test]
+    fn internal_errors_do_not_leak_their_cause() {
+        let p = ApiError::internal("SELECT secret FROM users").to_problem();
+        assert_eq!(p.status, 500);
+        assert!(!p.detail.contains("SELECT"));
+    }
+
+    #[test]
+    fn validation_lists_field_errors() {
+        let p = ApiError::invalid("name", "required", "must not be empty").to_problem();
+        assert_eq!(p.type_, "/problems/validation-failed");
+        assert_eq!(p.status, 422);
+        assert_eq!(p.errors.len(), 1);
+    }
+}

@@ -1,0 +1,265 @@
+//! `Idempotency-Key` on `POST`: a retry with the same key and body gets the stored response and
+//! creates nothing twice; the same key with another body answers 422; a key still being processed
+//! answers 409. Keys belong to the caller (a user, or an API token) and expire after 24 hours.
+//!
+//! The key is claimed in its own transaction before the handler runs (insert-first: a concurrent
+//! retry finds the claim and waits its turn) and the response stored after it; a server error
+//! releases the claim so the client may retry. A claim left by a crashed process is taken over
+//! after five minutes.
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::{HttpResponse, ResponseError, web};
+use chrono::TimeDelta;
+use diesel::prelude::*;
+use sha2::{Digest, Sha256};
+
+use crate::db::DbConn;
+use crate::error::ApiError;
+use crate::schema::idempotency_keys as ik;
+use crate::state::AppState;
+
+pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
+const KEEP: TimeDelta = TimeDelta::hours(24);
+const ABANDONED: TimeDelta = TimeDelta::minutes(5);
+/// Response headers worth replaying.
+const STORED_HEADERS: [HeaderName; 3] = [header::LOCATION, header::ETAG, header::CONTENT_TYPE];
+
+enum Claim {
+    New,
+    Replay {
+        status: i32,
+        headers: Vec<(String, String)>,
+        body: String,
+    },
+    Mismatch,
+    InProgress,
+}
+
+fn claim(conn: &mut DbConn, owner: &str, key: &str, hash: &str) -> Result<Claim, ApiError> {
+    let now = crate::http::now();
+    type Row = (
+        String,
+        Option<i32>,
+        Option<String>,
+        Option<String>,
+        chrono::NaiveDateTime,
+    );
+    let existing: Option<Row> = ik::table
+        .filter(ik::owner.eq(owner).and(ik::idem_key.eq(key)))
+        .select((
+            ik::request_hash,
+            ik::status_code,
+            ik::response_headers,
+            ik::response_body,
+            ik::created_at,
+        ))
+        .first(conn)
+        .optional()?;
+    if let Some((stored_hash, status, headers, body, created)) = existing {
+        let expired = created < now - KEEP;
+        let abandoned = status.is_none() && created < now - ABANDONED;
+        if !expired && !abandoned {
+            if stored_hash != hash {
+                return Ok(Claim::Mismatch);
+            }
+            return Ok(match status {
+                None => Claim::InProgress,
+                Some(status) => Claim::Replay {
+                    status,
+                    headers: headers
+                        .and_then(|h| serde_json::from_str(&h).ok())
+                        .unwrap_or_default(),
+                    body: body.unwrap_or_default(),
+                },
+            });
+        }
+        diesel::delete(ik::table.filter(ik::owner.eq(owner).and(ik::idem_key.eq(key))))
+            .execute(conn)?;
+    }
+    diesel::insert_into(ik::table)
+        .values((
+            ik::owner.eq(owner),
+            ik::idem_key.eq(key),
+            ik::request_hash.eq(hash),
+            ik::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(Claim::New)
+}
+
+/// Deletes keys older than 24 hours; run periodically.
+pub fn purge_expired(conn: &mut DbConn) -> Result<usize, ApiError> {
+    let cutoff = crate::http::now() - KEEP;
+    Ok(diesel::delete(ik::table.filter(ik::created_at.lt(cutoff))).execute(conn)?)
+}
+
+fn replay(status: i32, headers: Vec<(String, String)>, body: String) -> HttpResponse {
+    let mut builder =
+        HttpResponse::build(StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK));
+    for (name, value) in headers {
+        builder.insert_header((name, value));
+    }
+    builder.insert_header((IDEMPOTENT_REPLAYED, "true"));
+    builder.body(body)
+}
+
+pub async fn idempotency(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let key = match req.headers().get(&IDEMPOTENCY_KEY) {
+        Some(k) if req.method() == Method::POST => k.clone(),
+        _ => {
+            return next
+                .call(req)
+                .await
+                .map(ServiceResponse::map_into_boxed_body);
+        }
+    };
+    let key = match key.to_str() {
+        Ok(k) if !k.is_empty() && k.len() <= 255 => k.to_owned(),
+        _ => {
+            let e = ApiError::bad_request(
+                "invalid-parameter",
+                "Idempotency-Key must be 1 to 255 visible ASCII characters",
+            );
+            return Ok(req.into_response(e.error_response()));
+        }
+    };
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_boxed_body);
+    };
+    // Keys belong to the authenticated caller; an unauthenticated request gets no replay
+    // (the handler answers 401 anyway).
+    let Some(owner) = crate::auth::idempotency_owner(&state, req.request()) else {
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_boxed_body);
+    };
+
+    let (http_req, payload) = req.parts_mut();
+    let body = match crate::http::json::read_body(http_req, payload).await {
+        Ok(b) => b,
+        Err(e) => return Ok(req.into_response(e.error_response())),
+    };
+    let mut hasher = Sha256::new();
+    hasher.update(req.method().as_str());
+    hasher.update(b"\n");
+    hasher.update(req.uri().to_string());
+    hasher.update(b"\n");
+    hasher.update(&body);
+    let hash = format!("{:x}", hasher.finalize());
+
+    let claimed = {
+        let (owner, key, hash) = (owner.clone(), key.clone(), hash);
+        state
+            .db
+            .write(move |conn| claim(conn, &owner, &key, &hash))
+            .await
+    };
+    match claimed {
+        Err(e) => return Ok(req.into_response(e.error_response())),
+        Ok(Claim::Mismatch) => {
+            return Ok(req.into_response(ApiError::IdempotencyKeyReused.error_response()));
+        }
+        Ok(Claim::InProgress) => {
+            let e = ApiError::Conflict {
+                slug: "idempotency-key-in-use",
+                detail:
+                    "a request with this Idempotency-Key is still being processed; retry shortly"
+                        .into(),
+            };
+            return Ok(req.into_response(e.error_response()));
+        }
+        Ok(Claim::Replay {
+            status,
+            headers,
+            body,
+        }) => {
+            return Ok(req.into_response(replay(status, headers, body)));
+        }
+        Ok(Claim::New) => {}
+    }
+
+    req.set_payload(actix_web::dev::Payload::from(body));
+    let res = next.call(req).await;
+    let res = match res {
+        Ok(r) => r.map_into_boxed_body(),
+        Err(e) => {
+            release(&state, owner, key).await;
+            return Err(e);
+        }
+    };
+    let status = res.status();
+    if status.is_server_error() {
+        release(&state, owner, key).await;
+        return Ok(res);
+    }
+    let (http_req, response) = res.into_parts();
+    let (response, body) = response.into_parts();
+    let bytes = match actix_web::body::to_bytes(body).await {
+        Ok(b) => b,
+        Err(_) => {
+            release(&state, owner, key).await;
+            return Ok(ServiceResponse::new(
+                http_req,
+                ApiError::internal("response body unreadable").error_response(),
+            ));
+        }
+    };
+    let headers: Vec<(String, String)> = STORED_HEADERS
+        .iter()
+        .filter_map(|n| {
+            Some((
+                n.to_string(),
+                response.headers().get(n)?.to_str().ok()?.to_owned(),
+            ))
+        })
+        .collect();
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let stored = {
+        let headers = serde_json::to_string(&headers).unwrap_or_default();
+        let (owner, key, text) = (owner.clone(), key.clone(), text);
+        state
+            .db
+            .write(move |conn| {
+                diesel::update(ik::table.filter(ik::owner.eq(owner).and(ik::idem_key.eq(key))))
+                    .set((
+                        ik::status_code.eq(i32::from(status.as_u16())),
+                        ik::response_headers.eq(headers),
+                        ik::response_body.eq(text),
+                    ))
+                    .execute(conn)
+                    .map_err(ApiError::from)
+            })
+            .await
+    };
+    if let Err(e) = stored {
+        tracing::warn!(error = %e, "could not store an idempotent response");
+    }
+    let response = response.set_body(BoxBody::new(bytes));
+    let mut res = ServiceResponse::new(http_req, response);
+    res.headers_mut()
+        .insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("false"));
+    Ok(res)
+}
+
+async fn release(state: &AppState, owner: String, key: String) {
+    let _ = state
+        .db
+        .write(move |conn| {
+            diesel::delete(ik::table.filter(ik::owner.eq(owner).and(ik::idem_key.eq(key))))
+                .execute(conn)
+                .map_err(ApiError::from)
+        })
+        .await;
+}

@@ -1,0 +1,196 @@
+//! `Json<T>`: the request-body extractor every handler uses.
+//!
+//! It insists on `Content-Type: application/json` (415), reads at most [`MAX_BODY_BYTES`] (413),
+//! answers 400 `invalid-json` for syntax errors and 422 `validation-failed` with the JSON path of the
+//! offending field for type errors, missing fields and unknown fields (every body type uses
+//! `deny_unknown_fields`).
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
+use futures_util::StreamExt;
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+
+use super::MAX_BODY_BYTES;
+use crate::error::{ApiError, FieldError};
+
+pub struct Json<T>(pub T);
+
+impl<T> Json<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+/// True for `application/json` and `application/<something>+json`.
+pub fn is_json_content_type(req: &HttpRequest) -> bool {
+    match req.mime_type() {
+        Ok(Some(m)) => {
+            m.type_() == "application"
+                && (m.subtype() == "json" || m.suffix().is_some_and(|s| s == "json"))
+        }
+        _ => false,
+    }
+}
+
+/// Reads a whole body with the size limit, answering 413 past it.
+pub async fn read_body(
+    req: &HttpRequest,
+    payload: &mut Payload,
+) -> Result<actix_web::web::Bytes, ApiError> {
+    if let Some(len) = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        && len > MAX_BODY_BYTES
+    {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    let mut body = actix_web::web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| match e {
+            actix_web::error::PayloadError::Overflow => ApiError::PayloadTooLarge,
+            _ => ApiError::bad_request("malformed-request", "the body could not be read"),
+        })?;
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(ApiError::PayloadTooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// Deserialises a JSON body, mapping serde's errors to problems with field paths.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::bad_request(
+            "invalid-json",
+            "a JSON body is required",
+        ));
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        json_error(&path, &inner)
+    })?;
+    de.end().map_err(|e| json_error(".", &e))?;
+    Ok(value)
+}
+
+fn json_error(path: &str, e: &serde_json::Error) -> ApiError {
+    use serde_json::error::Category;
+    match e.classify() {
+        Category::Syntax | Category::Eof | Category::Io => ApiError::bad_request(
+            "invalid-json",
+            format!(
+                "the body is not valid JSON (line {}, column {})",
+                e.line(),
+                e.column()
+            ),
+        ),
+        Category::Data => {
+            let msg = e.to_string();
+            // serde's message ends with " at line L column C": drop it.
+            let msg = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
+            let named = msg.split('`').nth(1).map(str::to_owned);
+            let base = if path == "." {
+                String::new()
+            } else {
+                path.to_owned()
+            };
+            let join = |name: &str| {
+                if base.is_empty() {
+                    name.to_owned()
+                } else {
+                    format!("{base}.{name}")
+                }
+            };
+            let (field, code) = if msg.starts_with("unknown field") {
+                (join(named.as_deref().unwrap_or("?")), "unknown_field")
+            } else if msg.starts_with("missing field") {
+                (join(named.as_deref().unwrap_or("?")), "required")
+            } else if msg.starts_with("unknown variant") {
+                (base.clone(), "invalid_value")
+            } else if msg.starts_with("invalid type") || msg.starts_with("invalid value") {
+                (base.clone(), "invalid_type")
+            } else {
+                (base.clone(), "invalid")
+            };
+            let field = if field.is_empty() {
+                "body".to_owned()
+            } else {
+                field
+            };
+            ApiError::Validation(vec![FieldError::new(field, code, msg)])
+        }
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if !is_json_content_type(&req) {
+                return Err(ApiError::UnsupportedMediaType);
+            }
+            let bytes = read_body(&req, &mut payload).await?;
+            parse_json(&bytes).map(Json)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        name: String,
+        inner: Option<Inner>,
+    }
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        n: i32,
+    }
+
+    fn field_error(json: &str) -> FieldError {
+        match parse_json::<Body>(json.as_bytes()) {
+            Err(ApiError::Validation(mut e)) => e.remove(0),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn names_the_field_in_every_data_error() {
+        let e = field_error(r#"{"name":"x","colour":1}"#);
+        assert_eq!(
+            (e.field.as_str(), e.code.as_str()),
+            ("colour", "unknown_field")
+        );
+        let e = field_error(r#"{}"#);
+        assert_eq!((e.field.as_str(), e.code.as_str()), ("name", "required"));
+        let e = field_error(r#"{"name":"x","inner":{"n":"seven"}}"#);
+        assert_eq!(
+            (e.field.as_str(), e.code.as_str()),
+            ("inner.n", "invalid_type")
+        );
+    }
+
+    #[test]
+    fn syntax_errors_are_bad_requests() {
+        for bad in [r#"{"name":"#, "", "  ", r#"{"name":"x"} trailing"#] {
+            let e = parse_json::<Body>(bad.as_bytes()).unwrap_err();
+            assert_eq!(e.slug(), "invalid-json", "{bad}");
+        }
+    }
+}

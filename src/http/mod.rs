@@ -1,0 +1,47 @@
+//! Cross-cutting HTTP machinery, one implementation each, used the same way by every module.
+
+pub mod client_ip;
+pub mod csv;
+pub mod etag;
+pub mod idempotency;
+pub mod json;
+pub mod observe;
+pub mod pagination;
+
+pub use etag::{IfMatch, created, etag, versioned};
+pub use json::Json;
+pub use pagination::{Page, PageRequest};
+
+/// The largest request body the service reads.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Parses a path id (UUID) into its canonical text form, answering a problem otherwise.
+pub fn parse_id(raw: &str) -> Result<String, crate::error::ApiError> {
+    uuid::Uuid::parse_str(raw)
+        .map(|u| u.hyphenated().to_string())
+        .map_err(|_| {
+            crate::error::ApiError::bad_request(
+                "invalid-parameter",
+                format!(
+                    "'{}' is not a valid id (a UUID is expected)",
+                    raw.chars().take(64).collect::<String>()
+                ),
+            )
+        })
+}
+
+/// A new time-ordered id.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().hyphenated().to_string()
+}
+
+/// The current time in UTC, at microsecond precision (what both databases keep).
+pub fn now() -> chrono::NaiveDateTime {
+    let t = chrono::Utc::now().naive_utc();
+    chrono::DurationRound::duration_trunc(t, chrono::TimeDelta::microseconds(1)).unwrap_or(t)
+}
+
+/// Formats a stored UTC time as RFC 3339.
+pub fn rfc3339(t: chrono::NaiveDateTime) -> chrono::DateTime<chrono::Utc> {
+    t.and_utc()
+}

@@ -1,0 +1,161 @@
+//! One middleware for what every request needs observed: a request id (`X-Request-Id`, taken from
+//! the client when it is sane, otherwise generated and always echoed), a structured log line,
+//! Prometheus metrics by route and status, and a last guard that turns any error response not
+//! already a problem document (actix's own 404, a payload error) into one.
+
+use std::time::Instant;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{HttpMessage, ResponseError, web};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
+
+use crate::error::{PROBLEM_JSON, problem_for_status};
+use crate::state::AppState;
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The id of the request being served, in the request extensions.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+fn sane_request_id(v: &HeaderValue) -> Option<String> {
+    let s = v.to_str().ok()?;
+    (!s.is_empty()
+        && s.len() <= 64
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c)))
+    .then(|| s.to_owned())
+}
+
+pub async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let start = Instant::now();
+    let request_id = req
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(sane_request_id)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().simple().to_string());
+    req.extensions_mut().insert(RequestId(request_id.clone()));
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let method = req.method().to_string();
+
+    let mut res = match next.call(req).await {
+        Ok(res) => res.map_into_boxed_body(),
+        Err(e) => return Err(e),
+    };
+
+    let status = res.status();
+    if (status.is_client_error() || status.is_server_error())
+        && res
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_none_or(|ct| ct.as_bytes() != PROBLEM_JSON.as_bytes())
+    {
+        let problem = problem_for_status(status).error_response();
+        res = res.into_response(problem.map_into_boxed_body());
+    }
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let elapsed = start.elapsed();
+    if let Some(state) = state {
+        state.metrics.observe(
+            &method,
+            &route,
+            res.status().as_u16(),
+            elapsed.as_secs_f64(),
+        );
+    }
+    // A path can carry a secret (a calendar feed token, an invitation token): log the route then.
+    let path = res.request().path().to_owned();
+    let path = if route.contains("token") {
+        route.clone()
+    } else {
+        path
+    };
+    tracing::info!(
+        request_id = %request_id,
+        method = %method,
+        route = %route,
+        path = %path,
+        status = res.status().as_u16(),
+        duration_ms = elapsed.as_secs_f64() * 1000.0,
+        "request"
+    );
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        res.headers_mut().insert(REQUEST_ID, v);
+    }
+    Ok(res)
+}
+
+/// The service's Prometheus registry.
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    durations: HistogramVec,
+    pool_connections: IntGauge,
+    pool_idle: IntGauge,
+}
+
+impl Metrics {
+    pub fn new() -> Result<Self, prometheus::Error> {
+        let registry = Registry::new_custom(Some("connect".into()), None)?;
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "http_requests_total",
+                "HTTP requests served, by method, route and status",
+            ),
+            &["method", "route", "status"],
+        )?;
+        let durations = HistogramVec::new(
+            HistogramOpts::new(
+                "http_request_duration_seconds",
+                "HTTP request latency, by method and route",
+            )
+            .buckets(vec![
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ]),
+            &["method", "route"],
+        )?;
+        let pool_connections = IntGauge::new("db_pool_connections", "Open database connections")?;
+        let pool_idle = IntGauge::new("db_pool_idle_connections", "Idle database connections")?;
+        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(durations.clone()))?;
+        registry.register(Box::new(pool_connections.clone()))?;
+        registry.register(Box::new(pool_idle.clone()))?;
+        Ok(Self {
+            registry,
+            requests,
+            durations,
+            pool_connections,
+            pool_idle,
+        })
+    }
+
+    pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        self.requests
+            .with_label_values(&[method, route, &status.to_string()])
+            .inc();
+        self.durations
+            .with_label_values(&[method, route])
+            .observe(seconds);
+    }
+
+    /// Renders the Prometheus text format, with the pool's state read now.
+    pub fn render(&self, pool: &crate::db::Pool) -> String {
+        let state = pool.state();
+        self.pool_connections.set(i64::from(state.connections));
+        self.pool_idle.set(i64::from(state.idle_connections));
+        let mut out = Vec::new();
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
+        String::from_utf8(out).unwrap_or_default()
+    }
+}

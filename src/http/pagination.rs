@@ -1,0 +1,134 @@
+//! Keyset pagination with an opaque cursor.
+//!
+//! A list is sorted by a stable key ending in the record id; the cursor is the key of the last row
+//! served, base64url-encoded JSON. Clients treat it as opaque. A page fetches `limit + 1` rows to
+//! learn whether another page follows.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::error::ApiError;
+
+pub const DEFAULT_LIMIT: i64 = 50;
+pub const MAX_LIMIT: i64 = 200;
+
+/// One page of a list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// A validated `limit` and decoded `cursor`.
+#[derive(Debug, Clone)]
+pub struct PageRequest {
+    pub limit: i64,
+    /// The sort key of the last row of the previous page.
+    pub after: Option<Vec<String>>,
+}
+
+impl PageRequest {
+    pub fn new(limit: Option<i64>, cursor: Option<&str>, key_len: usize) -> Result<Self, ApiError> {
+        let limit = limit.unwrap_or(DEFAULT_LIMIT);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(ApiError::invalid(
+                "limit",
+                "out_of_range",
+                format!("must be from 1 to {MAX_LIMIT}"),
+            ));
+        }
+        let after = match cursor.filter(|c| !c.is_empty()) {
+            None => None,
+            Some(c) => Some(decode(c).filter(|k| k.len() == key_len).ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid-parameter",
+                    "the cursor is not one this list gave out",
+                )
+            })?),
+        };
+        Ok(Self { limit, after })
+    }
+
+    /// How many rows to fetch: one more than the page, to detect a next page.
+    pub fn fetch(&self) -> i64 {
+        self.limit + 1
+    }
+
+    /// The single-column key (an id) of the previous page, if any.
+    pub fn after_one(&self) -> Option<&str> {
+        self.after
+            .as_ref()
+            .and_then(|k| k.first())
+            .map(String::as_str)
+    }
+
+    /// The two-column key (sort value, id) of the previous page, if any.
+    pub fn after_two(&self) -> Option<(&str, &str)> {
+        self.after
+            .as_ref()
+            .and_then(|k| Some((k.first()?.as_str(), k.get(1)?.as_str())))
+    }
+
+    /// Cuts the fetched rows to a page and makes the cursor from the last row's key.
+    pub fn page<R, T>(
+        &self,
+        mut rows: Vec<R>,
+        key: impl Fn(&R) -> Vec<String>,
+        map: impl FnMut(R) -> T,
+    ) -> Page<T> {
+        let more = rows.len() as i64 > self.limit;
+        rows.truncate(self.limit as usize);
+        let next_cursor = if more {
+            rows.last().map(|r| encode(&key(r)))
+        } else {
+            None
+        };
+        Page {
+            items: rows.into_iter().map(map).collect(),
+            next_cursor,
+        }
+    }
+}
+
+fn encode(key: &[String]) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(key).unwrap_or_default())
+}
+
+fn decode(cursor: &str) -> Option<Vec<String>> {
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limit_is_bounded() {
+        assert_eq!(PageRequest::new(None, None, 1).unwrap().limit, 50);
+        assert!(PageRequest::new(Some(0), None, 1).is_err());
+        assert!(PageRequest::new(Some(201), None, 1).is_err());
+        assert_eq!(PageRequest::new(Some(200), None, 1).unwrap().limit, 200);
+    }
+
+    #[test]
+    fn cursor_round_trips_and_rejects_garbage() {
+        let req = PageRequest::new(Some(2), None, 2).unwrap();
+        let page = req.page(
+            vec![1, 2, 3],
+            |n| vec![format!("name{n}"), n.to_string()],
+            |n| n,
+        );
+        assert_eq!(page.items, vec![1, 2]);
+        let cursor = page.next_cursor.unwrap();
+        let next = PageRequest::new(Some(2), Some(&cursor), 2).unwrap();
+        assert_eq!(next.after_two(), Some(("name2", "2")));
+        assert!(PageRequest::new(None, Some("not-a-cursor"), 2).is_err());
+        assert!(PageRequest::new(None, Some(&cursor), 1).is_err());
+        let last = req.page(vec![1], |n| vec![n.to_string()], |n| n);
+        assert!(last.next_cursor.is_none());
+    }
+}

@@ -1,0 +1,237 @@
+//! The `connect` command line: `serve` (default), `migrate`, `admin create-user`, `openapi`, `seed`.
+
+use std::io::{BufRead, IsTerminal};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use connect::auth::Role;
+use connect::config::{LogFormat, Settings};
+use connect::startup::{Application, connect_database};
+
+#[derive(Parser)]
+#[command(name = "connect", version, about = "The CONNECT consortium service")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP API (the default).
+    Serve,
+    /// Run pending database migrations and exit.
+    Migrate,
+    /// Manage accounts from the command line.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Print the OpenAPI document.
+    Openapi,
+    /// Load data.
+    Seed {
+        #[command(subcommand)]
+        command: SeedCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a user; the password is read from standard input.
+    CreateUser {
+        #[arg(long)]
+        email: String,
+        /// admin, partner_representative or observer_representative
+        #[arg(long, default_value = "admin")]
+        role: String,
+        /// The organisation id (representatives only).
+        #[arg(long)]
+        organisation: Option<String>,
+        #[arg(long, default_value = "Administrator")]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum SeedCommand {
+    /// The CONNECT partners as announced in 2020-2022 (into an empty database).
+    Demo,
+    /// N synthetic organisations, for benchmarks.
+    Bulk {
+        #[arg(long, default_value_t = 10_000)]
+        organisations: usize,
+    },
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+fn fail(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("connect: {message}");
+    ExitCode::FAILURE
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::Openapi = command {
+        print!(
+            "{}",
+            connect::openapi::to_pretty_json(&connect::startup::openapi())
+        );
+        return ExitCode::SUCCESS;
+    }
+    let settings = match Settings::from_env() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(settings.log_format);
+    match command {
+        Command::Serve => serve(settings),
+        Command::Migrate => match connect_database(&settings) {
+            Ok(_) => {
+                println!("migrations are up to date");
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e),
+        },
+        Command::Admin {
+            command:
+                AdminCommand::CreateUser {
+                    email,
+                    role,
+                    organisation,
+                    name,
+                },
+        } => create_user(&settings, email, &role, organisation, name),
+        Command::Seed { command } => seed(&settings, command),
+        Command::Openapi => ExitCode::SUCCESS,
+    }
+}
+
+fn serve(settings: Settings) -> ExitCode {
+    let result = actix_web::rt::System::new().block_on(async move {
+        let bind = settings.bind;
+        let app = Application::build(settings).await.map_err(|e| e.to_string())?;
+        tracing::info!(address = %bind, port = app.port(), "connect is listening; API docs at /docs");
+        app.run_until_stopped().await.map_err(|e| e.to_string())
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
+fn read_password() -> Result<String, String> {
+    if std::io::stdin().is_terminal() {
+        eprint!("password for the new user: ");
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the password: {e}"))?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+fn create_user(
+    settings: &Settings,
+    email: String,
+    role: &str,
+    organisation: Option<String>,
+    name: String,
+) -> ExitCode {
+    let role = match role {
+        "admin" => Role::Admin,
+        "partner_representative" => Role::PartnerRepresentative,
+        "observer_representative" => Role::ObserverRepresentative,
+        other => {
+            return fail(format!(
+                "--role '{other}' must be admin, partner_representative or observer_representative"
+            ));
+        }
+    };
+    let password = match read_password() {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    let db = match connect_database(settings) {
+        Ok(db) => db,
+        Err(e) => return fail(e),
+    };
+    let req = connect::users::model::CreateUser {
+        email,
+        display_name: name,
+        role,
+        organisation_id: organisation,
+        person_id: None,
+        password,
+    };
+    let result = (|| {
+        let mut conn = db
+            .pool()
+            .get()
+            .map_err(connect::error::ApiError::from_pool)?;
+        let id = connect::http::new_id();
+        let email = connect::users::repo::validate_new(&mut conn, &id, &req)?;
+        let hash = connect::auth::password::hash_password_blocking(&req.password)?;
+        connect::db::write_tx(&mut conn, |conn| {
+            connect::users::repo::insert(
+                conn,
+                &connect::audit::Actor::system(),
+                &id,
+                &email,
+                &req,
+                &hash,
+            )
+        })
+    })();
+    match result {
+        Ok(user) => {
+            println!(
+                "created {} ({}) with id {}",
+                user.email,
+                user.role.as_str(),
+                user.id
+            );
+            ExitCode::SUCCESS
+        }
+        Err(connect::error::ApiError::Validation(errors)) => {
+            for e in errors {
+                eprintln!("connect: {}: {}", e.field, e.message);
+            }
+            ExitCode::FAILURE
+        }
+        Err(e) => fail(e),
+    }
+}
+
+fn seed(settings: &Settings, command: SeedCommand) -> ExitCode {
+    let db = match connect_database(settings) {
+        Ok(db) => db,
+        Err(e) => return fail(e),
+    };
+    let result = match command {
+        SeedCommand::Demo => actix_web::rt::System::new().block_on(connect::seed::demo(&db)),
+        SeedCommand::Bulk { organisations } => connect::seed::bulk(&db, organisations),
+    };
+    match result {
+        Ok(n) => {
+            println!("added {n} organisations");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
+    }
+}

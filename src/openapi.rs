@@ -1,0 +1,250 @@
+//! The OpenAPI document: paths are collected from the handlers by `utoipa-actix-web`; this module
+//! adds what is common to every operation in one pass (error responses, `If-Match` and
+//! `Idempotency-Key` headers, security schemes), so no handler can forget them.
+
+use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::request_body::RequestBody;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{
+    Components, ContentBuilder, InfoBuilder, OpenApi, Ref, RefOr, Required, ResponseBuilder, Tag,
+};
+use utoipa::{PartialSchema, ToSchema};
+
+use crate::error::{PROBLEM_JSON, PROBLEM_TYPES, Problem};
+
+const DESCRIPTION: &str = "\
+The service that runs the CONNECT consortium: the Norwegian public-private partnership in precision \
+cancer medicine coordinated by Oslo Cancer Cluster. It keeps the register of partner organisations \
+and their membership, people and accounts, and who may do what.
+
+**Authentication.** `POST /api/v1/auth/login` gives an access token (a JWT, 15 minutes) and a \
+single-use refresh token; send `Authorization: Bearer <access token>`. Machines use API tokens \
+(`POST /api/v1/api-tokens`, secret shown once, starting with `cnt_`), limited to their scopes and \
+never more than their owner may do.
+
+**Conventions.** JSON with snake_case fields; ids are UUIDs (v7); times RFC 3339 in UTC; dates \
+`YYYY-MM-DD`. Lists take `limit` (1-200, default 50) and `cursor` (the previous page's \
+`next_cursor`). Records carry a `version`, returned as `ETag`; `PATCH` and `DELETE` need \
+`If-Match` (412 when stale, 428 when missing). `POST`s that create accept `Idempotency-Key`: a \
+retry with the same key and body replays the first response (header `Idempotent-Replayed: true`). \
+Unknown fields are rejected; bodies are limited to 64 KiB. Whatever you may not see answers 404.
+
+**Errors** are RFC 9457 problem documents (`application/problem+json`) whose `type` is one of:
+";
+
+/// The hand-written part of the document: info, tags, security schemes, shared components.
+pub fn base() -> OpenApi {
+    let mut description = DESCRIPTION.to_owned();
+    for (slug, status, title) in PROBLEM_TYPES {
+        description.push_str(&format!("\n- `/problems/{slug}` ({status}): {title}"));
+    }
+    let mut api = OpenApi::new(
+        InfoBuilder::new()
+            .title("CONNECT consortium API")
+            .version(env!("CARGO_PKG_VERSION"))
+            .description(Some(description))
+            .build(),
+        utoipa::openapi::Paths::new(),
+    );
+    let mut components = Components::new();
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(
+            utoipa::openapi::security::HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .bearer_format("JWT")
+                .description(Some(
+                    "An access token from `POST /api/v1/auth/login` or `/auth/refresh`.",
+                ))
+                .build(),
+        ),
+    );
+    let mut token = Http::new(HttpAuthScheme::Bearer);
+    token.bearer_format = Some("cnt_…".into());
+    token.description = Some(
+        "An API token from `POST /api/v1/api-tokens`; the operation lists the scope it needs."
+            .into(),
+    );
+    components.add_security_scheme("api_token", SecurityScheme::Http(token));
+    components
+        .schemas
+        .insert("Problem".into(), Problem::schema());
+    let mut problem_schemas = Vec::new();
+    Problem::schemas(&mut problem_schemas);
+    components.schemas.extend(problem_schemas);
+    for (name, description) in COMMON_RESPONSES {
+        components.responses.insert(
+            (*name).into(),
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(*description)
+                    .content(
+                        PROBLEM_JSON,
+                        ContentBuilder::new()
+                            .schema(Some(Ref::from_schema_name("Problem")))
+                            .build(),
+                    )
+                    .build(),
+            ),
+        );
+    }
+    components.parameters.insert(
+        "IfMatch".into(),
+        RefOr::T(header_param(
+            "If-Match",
+            true,
+            "The `ETag` of the version you last read, e.g. `\"3\"` (or `*`).",
+        )),
+    );
+    components.parameters.insert("IdempotencyKey".into(), RefOr::T(header_param(
+        "Idempotency-Key",
+        false,
+        "A client-chosen key (1-255 characters) that makes a retry safe: the same key with the same body replays the first response for 24 hours; with another body it answers 422.",
+    )));
+    api.components = Some(components);
+    api.tags = Some(
+        [
+            ("auth", "Log in, refresh and log out"),
+            ("me", "The caller's own account"),
+            ("users", "Accounts and roles (secretariat)"),
+            ("api-tokens", "Tokens for machines"),
+            ("organisations", "The partner register and membership"),
+            ("people", "Contacts at the organisations"),
+            ("audit", "Who changed what"),
+            ("operations", "Health, readiness and metrics"),
+        ]
+        .into_iter()
+        .map(|(name, d)| {
+            let mut t = Tag::new(name);
+            t.description = Some(d.into());
+            t
+        })
+        .collect(),
+    );
+    api
+}
+
+const COMMON_RESPONSES: &[(&str, &str)] = &[
+    (
+        "BadRequest",
+        "The request could not be read: malformed JSON, a bad path id, query value or cursor",
+    ),
+    (
+        "Unauthenticated",
+        "No valid credential: log in, or refresh the access token",
+    ),
+    (
+        "Forbidden",
+        "Authenticated, but not allowed (or the API token lacks the scope)",
+    ),
+    ("NotFound", "No such record, or it is not visible to you"),
+    (
+        "Conflict",
+        "Conflicts with the current state (see `detail`), or the Idempotency-Key is in use",
+    ),
+    (
+        "PreconditionFailed",
+        "The record changed since you read it (If-Match does not match)",
+    ),
+    ("PayloadTooLarge", "The body exceeds 64 KiB"),
+    ("UnsupportedMediaType", "The body must be application/json"),
+    (
+        "ValidationFailed",
+        "Invalid fields (listed in `errors`), or the Idempotency-Key was used with another body",
+    ),
+    ("PreconditionRequired", "If-Match is missing"),
+    ("TooManyRequests", "Rate-limited; see Retry-After"),
+    ("Internal", "Unexpected error (logged with the request id)"),
+    ("Unavailable", "The database is unreachable; retry shortly"),
+];
+
+fn header_param(name: &str, required: bool, description: &str) -> Parameter {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Header)
+        .required(if required {
+            Required::True
+        } else {
+            Required::False
+        })
+        .description(Some(description))
+        .schema(Some(String::schema()))
+        .build()
+}
+
+fn add_response(op: &mut Operation, status: &str, name: &str) {
+    op.responses
+        .responses
+        .entry(status.into())
+        .or_insert_with(|| RefOr::Ref(Ref::from_response_name(name)));
+}
+
+fn add_param_ref(op: &mut Operation, name: &str) {
+    op.parameters
+        .get_or_insert_with(Vec::new)
+        .push(RefOr::Ref(Ref::new(format!(
+            "#/components/parameters/{name}"
+        ))));
+}
+
+/// Adds the shared responses and headers to every operation.
+pub fn finish(mut api: OpenApi) -> OpenApi {
+    for (path, item) in api.paths.paths.iter_mut() {
+        let is_api = path.starts_with("/api/");
+        let ops: [(&str, &mut Option<Operation>); 4] = [
+            ("get", &mut item.get),
+            ("post", &mut item.post),
+            ("patch", &mut item.patch),
+            ("delete", &mut item.delete),
+        ];
+        for (method, op) in ops {
+            let Some(op) = op.as_mut() else { continue };
+            if !is_api {
+                continue;
+            }
+            let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+            let has_body = op.request_body.is_some();
+            add_response(op, "400", "BadRequest");
+            if secured {
+                add_response(op, "401", "Unauthenticated");
+                add_response(op, "403", "Forbidden");
+            }
+            if has_body {
+                add_response(op, "413", "PayloadTooLarge");
+                add_response(op, "415", "UnsupportedMediaType");
+                add_response(op, "422", "ValidationFailed");
+            }
+            if method == "post" && secured && has_body {
+                add_param_ref(op, "IdempotencyKey");
+                add_response(op, "409", "Conflict");
+            }
+            // API tokens are revoked without a version; every other PATCH and DELETE is versioned.
+            if (method == "patch" || method == "delete") && !path.starts_with("/api/v1/api-tokens")
+            {
+                add_param_ref(op, "IfMatch");
+                add_response(op, "412", "PreconditionFailed");
+                add_response(op, "428", "PreconditionRequired");
+            }
+            if path.contains("/auth/login") {
+                add_response(op, "429", "TooManyRequests");
+            }
+            add_response(op, "500", "Internal");
+            add_response(op, "503", "Unavailable");
+            if let Some(RefOr::T(body)) = op.request_body.as_mut() {
+                require_body(body);
+            }
+        }
+    }
+    api
+}
+
+fn require_body(body: &mut RequestBody) {
+    body.required = Some(Required::True);
+}
+
+/// The document as committed in `openapi/openapi.json`.
+pub fn to_pretty_json(api: &OpenApi) -> String {
+    let mut s = api.to_pretty_json().unwrap_or_default();
+    s.push('\n');
+    s
+}

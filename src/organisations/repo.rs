@@ -1,0 +1,537 @@
+//! Organisations in the database. Every write runs inside the caller's transaction and writes its
+//! audit event there too.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde_json::json;
+
+use super::model::{
+    CreateMembershipChange, MembershipChange, Organisation, UpdateOrganisation, membership_dates,
+    validate,
+};
+use crate::audit::{self, diff};
+use crate::auth::Caller;
+use crate::auth::policy::{self, OrgFacts, Visibility};
+use crate::db::functions::lower;
+use crate::db::{DbConn, like_pattern};
+use crate::error::ApiError;
+use crate::http::{IfMatch, Page, PageRequest, new_id, now};
+use crate::schema::{membership_changes as mc, organisations as o};
+
+#[derive(Queryable)]
+struct OrgRow {
+    id: String,
+    name: String,
+    short_name: Option<String>,
+    kind: String,
+    sector: String,
+    org_number: Option<String>,
+    country: String,
+    website: Option<String>,
+    health_region: Option<String>,
+    trial_site: bool,
+    membership_status: String,
+    founding_partner: bool,
+    joined_on: Option<NaiveDate>,
+    left_on: Option<NaiveDate>,
+    archived_at: Option<NaiveDateTime>,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+    version: i32,
+}
+
+impl TryFrom<OrgRow> for Organisation {
+    type Error = ApiError;
+    fn try_from(r: OrgRow) -> Result<Self, ApiError> {
+        Ok(Organisation {
+            id: r.id,
+            name: r.name,
+            short_name: r.short_name,
+            kind: r.kind.parse()?,
+            sector: r.sector.parse()?,
+            org_number: r.org_number,
+            country: r.country,
+            website: r.website,
+            health_region: r.health_region.as_deref().map(str::parse).transpose()?,
+            trial_site: r.trial_site,
+            membership_status: r.membership_status.parse()?,
+            founding_partner: r.founding_partner,
+            joined_on: r.joined_on,
+            left_on: r.left_on,
+            archived_at: r.archived_at.map(|t| t.and_utc()),
+            created_at: r.created_at.and_utc(),
+            updated_at: r.updated_at.and_utc(),
+            version: r.version,
+        })
+    }
+}
+
+impl Organisation {
+    pub fn facts(&self) -> OrgFacts<'_> {
+        OrgFacts {
+            id: &self.id,
+            status: self.membership_status,
+            trial_site: self.trial_site,
+            archived: self.archived_at.is_some(),
+        }
+    }
+}
+
+/// Loads an organisation regardless of who asks (404 when it does not exist).
+pub fn find(conn: &mut DbConn, id: &str) -> Result<Organisation, ApiError> {
+    o::table
+        .filter(o::id.eq(id))
+        .first::<OrgRow>(conn)?
+        .try_into()
+}
+
+/// Loads an organisation the caller may see (404 otherwise).
+pub fn get_visible(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<Organisation, ApiError> {
+    let org = find(conn, id)?;
+    policy::see_organisation(caller, &org.facts())?;
+    Ok(org)
+}
+
+/// Friendly 409s for the unique fields, before the database's own constraint would answer.
+fn check_unique(conn: &mut DbConn, org: &Organisation) -> Result<(), ApiError> {
+    let same_name: i64 = o::table
+        .filter(lower(o::name).eq(org.name.to_lowercase()))
+        .filter(o::id.ne(&org.id))
+        .count()
+        .get_result(conn)?;
+    if same_name > 0 {
+        return Err(ApiError::conflict(format!(
+            "an organisation named '{}' already exists",
+            org.name
+        )));
+    }
+    if let Some(n) = &org.org_number {
+        let same: i64 = o::table
+            .filter(o::org_number.eq(n))
+            .filter(o::id.ne(&org.id))
+            .count()
+            .get_result(conn)?;
+        if same > 0 {
+            return Err(ApiError::conflict(format!(
+                "organisation number {n} is already registered"
+            )));
+        }
+    }
+    Ok(())
+}
+
+pub fn create(
+    conn: &mut DbConn,
+    caller: &Caller,
+    org: Organisation,
+) -> Result<Organisation, ApiError> {
+    validate(&org)?;
+    check_unique(conn, &org)?;
+    let t = org.created_at.naive_utc();
+    diesel::insert_into(o::table)
+        .values((
+            o::id.eq(&org.id),
+            o::name.eq(&org.name),
+            o::short_name.eq(&org.short_name),
+            o::kind.eq(org.kind.as_str()),
+            o::sector.eq(org.sector.as_str()),
+            o::org_number.eq(&org.org_number),
+            o::country.eq(&org.country),
+            o::website.eq(&org.website),
+            o::health_region.eq(org.health_region.map(|h| h.as_str())),
+            o::trial_site.eq(org.trial_site),
+            o::membership_status.eq(org.membership_status.as_str()),
+            o::founding_partner.eq(org.founding_partner),
+            o::created_at.eq(t),
+            o::updated_at.eq(t),
+            o::version.eq(1),
+        ))
+        .execute(conn)?;
+    audit::record(
+        conn,
+        &caller.actor(),
+        "organisation.created",
+        "organisation",
+        &org.id,
+        diff(None, Some(&json!(org))),
+    )?;
+    find(conn, &org.id)
+}
+
+/// Applies a PATCH: visibility, then who may edit which fields, then `If-Match`, then the rules,
+/// then a conditional update on the version (so two instances cannot both win).
+pub fn update(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: &str,
+    if_match: &IfMatch,
+    patch: UpdateOrganisation,
+) -> Result<Organisation, ApiError> {
+    let before = get_visible(conn, caller, id)?;
+    policy::edit_organisation_profile(caller, id)?;
+    let admin_only = patch.admin_only_fields();
+    if !caller.is_admin() && !admin_only.is_empty() {
+        return Err(ApiError::forbidden(format!(
+            "only the secretariat may change {}",
+            admin_only.join(", ")
+        )));
+    }
+    if before.archived_at.is_some() {
+        return Err(ApiError::conflict(
+            "the organisation is archived; restore it before editing",
+        ));
+    }
+    if_match.check(before.version)?;
+    let after = patch.apply(&before);
+    validate(&after)?;
+    check_unique(conn, &after)?;
+    let updated = diesel::update(
+        o::table
+            .filter(o::id.eq(id))
+            .filter(o::version.eq(before.version)),
+    )
+    .set((
+        o::name.eq(&after.name),
+        o::short_name.eq(&after.short_name),
+        o::kind.eq(after.kind.as_str()),
+        o::sector.eq(after.sector.as_str()),
+        o::org_number.eq(&after.org_number),
+        o::country.eq(&after.country),
+        o::website.eq(&after.website),
+        o::health_region.eq(after.health_region.map(|h| h.as_str())),
+        o::trial_site.eq(after.trial_site),
+        o::founding_partner.eq(after.founding_partner),
+        o::updated_at.eq(now()),
+        o::version.eq(before.version + 1),
+    ))
+    .execute(conn)?;
+    if updated == 0 {
+        return Err(ApiError::PreconditionFailed);
+    }
+    let changes = diff(Some(&json!(before)), Some(&json!(after)));
+    audit::record(
+        conn,
+        &caller.actor(),
+        "organisation.updated",
+        "organisation",
+        id,
+        changes,
+    )?;
+    find(conn, id)
+}
+
+/// Archives (`archived = true`) or restores an organisation (admins only).
+pub fn set_archived(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: &str,
+    if_match: &IfMatch,
+    archived: bool,
+) -> Result<Organisation, ApiError> {
+    let before = find(conn, id)?;
+    if_match.check(before.version)?;
+    if before.archived_at.is_some() == archived {
+        return Ok(before);
+    }
+    let stamp = archived.then(now);
+    let updated = diesel::update(
+        o::table
+            .filter(o::id.eq(id))
+            .filter(o::version.eq(before.version)),
+    )
+    .set((
+        o::archived_at.eq(stamp),
+        o::updated_at.eq(now()),
+        o::version.eq(before.version + 1),
+    ))
+    .execute(conn)?;
+    if updated == 0 {
+        return Err(ApiError::PreconditionFailed);
+    }
+    let action = if archived {
+        "organisation.archived"
+    } else {
+        "organisation.restored"
+    };
+    audit::record(
+        conn,
+        &caller.actor(),
+        action,
+        "organisation",
+        id,
+        json!({"archived": {"from": !archived, "to": archived}}),
+    )?;
+    find(conn, id)
+}
+
+/// Filters for the organisation list.
+#[derive(Debug, Default, Clone)]
+pub struct OrgFilter {
+    pub kind: Option<String>,
+    pub membership_status: Option<Vec<String>>,
+    pub health_region: Option<String>,
+    pub trial_site: Option<bool>,
+    pub founding_partner: Option<bool>,
+    pub country: Option<String>,
+    pub q: Option<String>,
+    pub include_archived: bool,
+}
+
+fn filtered<'a>(vis: &Visibility, f: &OrgFilter) -> o::BoxedQuery<'a, crate::db::MultiBackend> {
+    let mut q = o::table.into_boxed();
+    match vis {
+        Visibility::All => {
+            if !f.include_archived {
+                q = q.filter(o::archived_at.is_null());
+            }
+        }
+        Visibility::Members { own } => {
+            let own = own.clone().unwrap_or_default();
+            q = q.filter(
+                o::archived_at
+                    .is_null()
+                    .and(
+                        o::membership_status
+                            .eq_any(["partner", "observer"])
+                            .or(o::trial_site.eq(true)),
+                    )
+                    .or(o::id.eq(own)),
+            );
+        }
+        Visibility::Own { own } => {
+            q = q.filter(o::id.eq(own.clone().unwrap_or_default()));
+        }
+    }
+    if let Some(v) = &f.kind {
+        q = q.filter(o::kind.eq(v.clone()));
+    }
+    if let Some(v) = &f.membership_status {
+        q = q.filter(o::membership_status.eq_any(v.clone()));
+    }
+    if let Some(v) = &f.health_region {
+        q = q.filter(o::health_region.eq(v.clone()));
+    }
+    if let Some(v) = f.trial_site {
+        q = q.filter(o::trial_site.eq(v));
+    }
+    if let Some(v) = f.founding_partner {
+        q = q.filter(o::founding_partner.eq(v));
+    }
+    if let Some(v) = &f.country {
+        q = q.filter(o::country.eq(v.clone()));
+    }
+    if let Some(text) = f.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        let pattern = like_pattern(text);
+        q = q.filter(
+            lower(o::name)
+                .like(pattern.clone())
+                .escape('\\')
+                .or(lower(o::short_name.assume_not_null())
+                    .like(pattern.clone())
+                    .escape('\\'))
+                .or(o::org_number.assume_not_null().like(pattern).escape('\\')),
+        );
+    }
+    q
+}
+
+/// A page of organisations the caller may see, sorted by name.
+pub fn list(
+    conn: &mut DbConn,
+    vis: &Visibility,
+    f: &OrgFilter,
+    page: &PageRequest,
+) -> Result<Page<Organisation>, ApiError> {
+    let mut q = filtered(vis, f);
+    if let Some((name, id)) = page.after_two() {
+        q = q.filter(
+            o::name
+                .gt(name.to_owned())
+                .or(o::name.eq(name.to_owned()).and(o::id.gt(id.to_owned()))),
+        );
+    }
+    let rows: Vec<OrgRow> = q
+        .order((o::name.asc(), o::id.asc()))
+        .limit(page.fetch())
+        .load(conn)?;
+    let rows = rows
+        .into_iter()
+        .map(Organisation::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(page.page(rows, |r| vec![r.name.clone(), r.id.clone()], |r| r))
+}
+
+/// Every organisation matching the filters (for CSV export), sorted by name.
+pub fn export(
+    conn: &mut DbConn,
+    vis: &Visibility,
+    f: &OrgFilter,
+) -> Result<Vec<Organisation>, ApiError> {
+    let rows: Vec<OrgRow> = filtered(vis, f)
+        .order((o::name.asc(), o::id.asc()))
+        .limit(100_000)
+        .load(conn)?;
+    rows.into_iter().map(Organisation::try_from).collect()
+}
+
+type ChangeRow = (
+    String,
+    String,
+    String,
+    String,
+    NaiveDate,
+    String,
+    Option<String>,
+    Option<String>,
+    NaiveDateTime,
+);
+
+fn change_from_row(r: ChangeRow) -> Result<MembershipChange, ApiError> {
+    Ok(MembershipChange {
+        id: r.0,
+        organisation_id: r.1,
+        from_status: r.2.parse()?,
+        to_status: r.3.parse()?,
+        effective_date: r.4,
+        reason: r.5,
+        decision_reference: r.6,
+        changed_by: r.7,
+        recorded_at: r.8.and_utc(),
+    })
+}
+
+const CHANGE_COLUMNS: (
+    mc::id,
+    mc::organisation_id,
+    mc::from_status,
+    mc::to_status,
+    mc::effective_date,
+    mc::reason,
+    mc::decision_reference,
+    mc::changed_by,
+    mc::recorded_at,
+) = (
+    mc::id,
+    mc::organisation_id,
+    mc::from_status,
+    mc::to_status,
+    mc::effective_date,
+    mc::reason,
+    mc::decision_reference,
+    mc::changed_by,
+    mc::recorded_at,
+);
+
+/// The membership history, oldest first.
+pub fn history(
+    conn: &mut DbConn,
+    caller: &Caller,
+    org_id: &str,
+    page: &PageRequest,
+) -> Result<Page<MembershipChange>, ApiError> {
+    let org = find(conn, org_id)?;
+    policy::see_organisation(caller, &org.facts())?;
+    policy::see_membership_history(caller, org_id)?;
+    let mut q = mc::table
+        .filter(mc::organisation_id.eq(org_id.to_owned()))
+        .into_boxed();
+    if let Some(after) = page.after_one() {
+        q = q.filter(mc::id.gt(after.to_owned()));
+    }
+    let rows: Vec<ChangeRow> = q
+        .order(mc::id.asc())
+        .limit(page.fetch())
+        .select(CHANGE_COLUMNS)
+        .load(conn)?;
+    let rows = rows
+        .into_iter()
+        .map(change_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(page.page(rows, |r| vec![r.id.clone()], |r| r))
+}
+
+/// Records a change of membership status (admins only): the transition must be allowed from the
+/// current status, the status is changed by a conditional update on the status read (so of two
+/// concurrent changes one wins and the other gets 409), the history row is checked by the
+/// database's own transition constraint, and joined/left dates follow.
+pub fn change_membership(
+    conn: &mut DbConn,
+    caller: &Caller,
+    org_id: &str,
+    req: CreateMembershipChange,
+    today: NaiveDate,
+) -> Result<(MembershipChange, Organisation), ApiError> {
+    let org = find(conn, org_id)?;
+    if org.archived_at.is_some() {
+        return Err(ApiError::conflict(
+            "the organisation is archived; restore it before changing its membership",
+        ));
+    }
+    let last: Option<NaiveDate> = mc::table
+        .filter(mc::organisation_id.eq(org_id))
+        .select(diesel::dsl::max(mc::effective_date))
+        .first(conn)?;
+    let from = org.membership_status;
+    req.validate(from, last, today)?;
+    let (joined, left) = membership_dates(
+        from,
+        req.to_status,
+        req.effective_date,
+        org.joined_on,
+        org.left_on,
+    );
+    let updated = diesel::update(
+        o::table
+            .filter(o::id.eq(org_id))
+            .filter(o::membership_status.eq(from.as_str())),
+    )
+    .set((
+        o::membership_status.eq(req.to_status.as_str()),
+        o::joined_on.eq(joined),
+        o::left_on.eq(left),
+        o::updated_at.eq(now()),
+        o::version.eq(o::version + 1),
+    ))
+    .execute(conn)?;
+    if updated == 0 {
+        return Err(ApiError::conflict(
+            "the membership status changed meanwhile; reload and try again",
+        ));
+    }
+    let id = new_id();
+    let recorded = now();
+    diesel::insert_into(mc::table)
+        .values((
+            mc::id.eq(&id),
+            mc::organisation_id.eq(org_id),
+            mc::from_status.eq(from.as_str()),
+            mc::to_status.eq(req.to_status.as_str()),
+            mc::effective_date.eq(req.effective_date),
+            mc::reason.eq(req.reason.trim()),
+            mc::decision_reference.eq(req.decision_reference.as_deref().map(str::trim)),
+            mc::changed_by.eq(caller.author()),
+            mc::recorded_at.eq(recorded),
+        ))
+        .execute(conn)?;
+    let after = find(conn, org_id)?;
+    let mut changes = diff(Some(&json!(org)), Some(&json!(after)));
+    if let Some(map) = changes.as_object_mut() {
+        map.insert("membership_change_id".into(), json!(id));
+        map.insert("reason".into(), json!(req.reason.trim()));
+    }
+    audit::record(
+        conn,
+        &caller.actor(),
+        "membership.changed",
+        "organisation",
+        org_id,
+        changes,
+    )?;
+    let change = change_from_row(
+        mc::table
+            .filter(mc::id.eq(&id))
+            .select(CHANGE_COLUMNS)
+            .first::<ChangeRow>(conn)?,
+    )?;
+    Ok((change, after))
+}

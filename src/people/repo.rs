@@ -1,0 +1,352 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde_json::json;
+
+use super::model::{Person, UpdatePerson, validate};
+use crate::audit::{self, diff};
+use crate::auth::Caller;
+use crate::auth::policy::{self, Visibility};
+use crate::db::functions::lower;
+use crate::db::{DbConn, MultiBackend, like_pattern};
+use crate::error::ApiError;
+use crate::http::{IfMatch, Page, PageRequest, now};
+use crate::schema::{organisations as o, people as p, users as u};
+
+type Row = (
+    String,
+    Option<String>,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    NaiveDateTime,
+    NaiveDateTime,
+    i32,
+    Option<String>,
+);
+
+fn to_person(r: Row) -> Person {
+    Person {
+        id: r.0,
+        organisation_id: r.1,
+        name: r.2,
+        email: r.3,
+        title: r.4,
+        phone: r.5,
+        created_at: r.6.and_utc(),
+        updated_at: r.7.and_utc(),
+        version: r.8,
+        user_id: r.9,
+    }
+}
+
+macro_rules! person_query {
+    () => {
+        p::table
+            .left_join(u::table.on(u::person_id.eq(p::id.nullable())))
+            .select((
+                p::id,
+                p::organisation_id,
+                p::name,
+                p::email,
+                p::title,
+                p::phone,
+                p::created_at,
+                p::updated_at,
+                p::version,
+                u::id.nullable(),
+            ))
+    };
+}
+
+/// Whether the person's organisation is a visible member (partner or observer, not archived).
+fn org_is_member(conn: &mut DbConn, org_id: Option<&str>) -> Result<bool, ApiError> {
+    let Some(org_id) = org_id else {
+        return Ok(false);
+    };
+    let n: i64 = o::table
+        .filter(o::id.eq(org_id))
+        .filter(o::membership_status.eq_any(["partner", "observer"]))
+        .filter(o::archived_at.is_null())
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+pub fn find(conn: &mut DbConn, id: &str) -> Result<Person, ApiError> {
+    Ok(to_person(
+        person_query!().filter(p::id.eq(id)).first::<Row>(conn)?,
+    ))
+}
+
+pub fn get_visible(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<Person, ApiError> {
+    let person = find(conn, id)?;
+    let member = org_is_member(conn, person.organisation_id.as_deref())?;
+    if policy::person_visible(caller, person.organisation_id.as_deref(), member) {
+        Ok(person)
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
+
+/// The organisation a contact is placed at must exist and not be archived.
+fn check_organisation(conn: &mut DbConn, org_id: Option<&str>) -> Result<(), ApiError> {
+    if let Some(id) = org_id {
+        let archived: Option<Option<NaiveDateTime>> = o::table
+            .filter(o::id.eq(id))
+            .select(o::archived_at)
+            .first(conn)
+            .optional()?;
+        match archived {
+            None => {
+                return Err(ApiError::invalid(
+                    "organisation_id",
+                    "not_found",
+                    "no such organisation",
+                ));
+            }
+            Some(Some(_)) => {
+                return Err(ApiError::invalid(
+                    "organisation_id",
+                    "archived",
+                    "the organisation is archived",
+                ));
+            }
+            Some(None) => {}
+        }
+    }
+    Ok(())
+}
+
+fn check_unique_email(conn: &mut DbConn, person: &Person) -> Result<(), ApiError> {
+    let n: i64 = p::table
+        .filter(p::email.eq(&person.email))
+        .filter(p::id.ne(&person.id))
+        .count()
+        .get_result(conn)?;
+    if n > 0 {
+        return Err(ApiError::conflict(format!(
+            "a person with e-mail {} is already registered",
+            person.email
+        )));
+    }
+    Ok(())
+}
+
+pub fn create(conn: &mut DbConn, caller: &Caller, person: Person) -> Result<Person, ApiError> {
+    policy::edit_person(caller, person.organisation_id.as_deref())?;
+    validate(&person)?;
+    check_organisation(conn, person.organisation_id.as_deref())?;
+    check_unique_email(conn, &person)?;
+    let t = person.created_at.naive_utc();
+    diesel::insert_into(p::table)
+        .values((
+            p::id.eq(&person.id),
+            p::organisation_id.eq(&person.organisation_id),
+            p::name.eq(&person.name),
+            p::email.eq(&person.email),
+            p::title.eq(&person.title),
+            p::phone.eq(&person.phone),
+            p::created_at.eq(t),
+            p::updated_at.eq(t),
+            p::version.eq(1),
+        ))
+        .execute(conn)?;
+    audit::record(
+        conn,
+        &caller.actor(),
+        "person.created",
+        "person",
+        &person.id,
+        diff(None, Some(&json!(person))),
+    )?;
+    find(conn, &person.id)
+}
+
+pub fn update(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: &str,
+    if_match: &IfMatch,
+    patch: UpdatePerson,
+) -> Result<Person, ApiError> {
+    let before = get_visible(conn, caller, id)?;
+    policy::edit_person(caller, before.organisation_id.as_deref())?;
+    if patch.organisation_id.is_some() && !caller.is_admin() {
+        return Err(ApiError::forbidden(
+            "only the secretariat may move a person to another organisation",
+        ));
+    }
+    if_match.check(before.version)?;
+    let after = patch.apply(&before);
+    validate(&after)?;
+    if after.organisation_id != before.organisation_id {
+        check_organisation(conn, after.organisation_id.as_deref())?;
+    }
+    check_unique_email(conn, &after)?;
+    let updated = diesel::update(
+        p::table
+            .filter(p::id.eq(id))
+            .filter(p::version.eq(before.version)),
+    )
+    .set((
+        p::organisation_id.eq(&after.organisation_id),
+        p::name.eq(&after.name),
+        p::email.eq(&after.email),
+        p::title.eq(&after.title),
+        p::phone.eq(&after.phone),
+        p::updated_at.eq(now()),
+        p::version.eq(before.version + 1),
+    ))
+    .execute(conn)?;
+    if updated == 0 {
+        return Err(ApiError::PreconditionFailed);
+    }
+    audit::record(
+        conn,
+        &caller.actor(),
+        "person.updated",
+        "person",
+        id,
+        diff(Some(&json!(before)), Some(&json!(after))),
+    )?;
+    find(conn, id)
+}
+
+pub fn delete(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: &str,
+    if_match: &IfMatch,
+) -> Result<(), ApiError> {
+    let before = get_visible(conn, caller, id)?;
+    policy::edit_person(caller, before.organisation_id.as_deref())?;
+    if_match.check(before.version)?;
+    if before.user_id.is_some() {
+        return Err(ApiError::conflict(
+            "this person has a user account; deactivate or unlink the account first",
+        ));
+    }
+    let deleted = diesel::delete(
+        p::table
+            .filter(p::id.eq(id))
+            .filter(p::version.eq(before.version)),
+    )
+    .execute(conn)?;
+    if deleted == 0 {
+        return Err(ApiError::PreconditionFailed);
+    }
+    audit::record(
+        conn,
+        &caller.actor(),
+        "person.deleted",
+        "person",
+        id,
+        diff(Some(&json!(before)), None),
+    )?;
+    Ok(())
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct PeopleFilter {
+    pub organisation_id: Option<String>,
+    pub has_account: Option<bool>,
+    pub q: Option<String>,
+}
+
+type Boxed<'a> = diesel::helper_types::IntoBoxed<
+    'a,
+    diesel::helper_types::Select<
+        diesel::helper_types::LeftJoinOn<
+            p::table,
+            u::table,
+            diesel::helper_types::Eq<u::person_id, diesel::helper_types::Nullable<p::id>>,
+        >,
+        (
+            p::id,
+            p::organisation_id,
+            p::name,
+            p::email,
+            p::title,
+            p::phone,
+            p::created_at,
+            p::updated_at,
+            p::version,
+            diesel::helper_types::Nullable<u::id>,
+        ),
+    >,
+    MultiBackend,
+>;
+
+fn filtered<'a>(vis: &Visibility, f: &PeopleFilter) -> Boxed<'a> {
+    let mut q = person_query!().into_boxed();
+    let members = o::table
+        .filter(o::membership_status.eq_any(["partner", "observer"]))
+        .filter(o::archived_at.is_null())
+        .select(o::id.nullable());
+    match vis {
+        Visibility::All => {}
+        Visibility::Members { own } => {
+            let own = own.clone().unwrap_or_default();
+            q = q.filter(
+                p::organisation_id
+                    .eq(own)
+                    .or(p::organisation_id.eq_any(members)),
+            );
+        }
+        Visibility::Own { own } => {
+            q = q.filter(p::organisation_id.eq(own.clone().unwrap_or_default()));
+        }
+    }
+    if let Some(v) = &f.organisation_id {
+        q = q.filter(p::organisation_id.eq(v.clone()));
+    }
+    match f.has_account {
+        Some(true) => q = q.filter(u::id.nullable().is_not_null()),
+        Some(false) => q = q.filter(u::id.nullable().is_null()),
+        None => {}
+    }
+    if let Some(text) = f.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        let pattern = like_pattern(text);
+        q = q.filter(
+            lower(p::name)
+                .like(pattern.clone())
+                .escape('\\')
+                .or(p::email.like(pattern).escape('\\')),
+        );
+    }
+    q
+}
+
+pub fn list(
+    conn: &mut DbConn,
+    vis: &Visibility,
+    f: &PeopleFilter,
+    page: &PageRequest,
+) -> Result<Page<Person>, ApiError> {
+    let mut q = filtered(vis, f);
+    if let Some((name, id)) = page.after_two() {
+        q = q.filter(
+            p::name
+                .gt(name.to_owned())
+                .or(p::name.eq(name.to_owned()).and(p::id.gt(id.to_owned()))),
+        );
+    }
+    let rows: Vec<Row> = q
+        .order((p::name.asc(), p::id.asc()))
+        .limit(page.fetch())
+        .load(conn)?;
+    Ok(page.page(rows, |r| vec![r.2.clone(), r.0.clone()], to_person))
+}
+
+pub fn export(
+    conn: &mut DbConn,
+    vis: &Visibility,
+    f: &PeopleFilter,
+) -> Result<Vec<Person>, ApiError> {
+    let rows: Vec<Row> = filtered(vis, f)
+        .order((p::name.asc(), p::id.asc()))
+        .limit(100_000)
+        .load(conn)?;
+    Ok(rows.into_iter().map(to_person).collect())
+}

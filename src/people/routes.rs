@@ -1,0 +1,275 @@
+//! `/api/v1/people` and `/api/v1/organisations/{id}/people`.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::model::{CreatePerson, Person, UpdatePerson};
+use super::repo::{self, PeopleFilter};
+use crate::auth::policy::{self, Visibility};
+use crate::auth::{Caller, Scope};
+use crate::error::{ApiError, Problem};
+use crate::http::csv::{csv_response, wants_csv};
+use crate::http::{IfMatch, Json, Page, PageRequest, created, new_id, parse_id, versioned};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PeopleQuery {
+    /// Page size, 1 to 200 (default 50). Ignored for CSV, which lists every match.
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    pub organisation_id: Option<String>,
+    /// Only people with (`true`) or without (`false`) a user account.
+    pub has_account: Option<bool>,
+    /// Text search in name and e-mail (case-insensitive).
+    pub q: Option<String>,
+}
+
+const CSV_HEADERS: [&str; 8] = [
+    "id",
+    "organisation_id",
+    "name",
+    "email",
+    "title",
+    "phone",
+    "has_account",
+    "updated_at",
+];
+
+fn csv_row(p: Person) -> Vec<String> {
+    vec![
+        p.id,
+        p.organisation_id.unwrap_or_default(),
+        p.name,
+        p.email,
+        p.title.unwrap_or_default(),
+        p.phone.unwrap_or_default(),
+        p.user_id.is_some().to_string(),
+        p.updated_at.to_rfc3339(),
+    ]
+}
+
+async fn respond_list(
+    state: &AppState,
+    req: &HttpRequest,
+    vis: Visibility,
+    filter: PeopleFilter,
+    query: &PeopleQuery,
+) -> Result<HttpResponse, ApiError> {
+    if wants_csv(req) {
+        let rows = state
+            .db
+            .read(move |conn| repo::export(conn, &vis, &filter))
+            .await?;
+        return csv_response("people", &CSV_HEADERS, rows.into_iter().map(csv_row));
+    }
+    let page = PageRequest::new(query.limit, query.cursor.as_deref(), 2)?;
+    let page = state
+        .db
+        .read(move |conn| repo::list(conn, &vis, &filter, &page))
+        .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+fn filter_of(query: &PeopleQuery) -> Result<PeopleFilter, ApiError> {
+    Ok(PeopleFilter {
+        organisation_id: query.organisation_id.as_deref().map(parse_id).transpose()?,
+        has_account: query.has_account,
+        q: query.q.clone(),
+    })
+}
+
+/// List people
+///
+/// Contacts, sorted by name: admins see everyone; partners' and observers' representatives see
+/// the people of member organisations and their own; others only their own organisation's.
+/// Send `Accept: text/csv` for a CSV export.
+#[utoipa::path(
+    tag = "people",
+    params(PeopleQuery),
+    security(("bearer" = []), ("api_token" = ["people:read"])),
+    responses(
+        (status = 200, description = "A page of people", body = Page<Person>, content_type = "application/json"),
+        (status = 200, description = "CSV export", body = String, content_type = "text/csv"),
+    )
+)]
+#[get("/people")]
+pub async fn list_people(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    query: web::Query<PeopleQuery>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_scope(Scope::PeopleRead)?;
+    let filter = filter_of(&query)?;
+    respond_list(&state, &req, policy::visibility(&caller), filter, &query).await
+}
+
+/// People of an organisation
+#[utoipa::path(
+    tag = "people",
+    params(("id" = String, Path, description = "Organisation id"), PeopleQuery),
+    security(("bearer" = []), ("api_token" = ["people:read"])),
+    responses(
+        (status = 200, description = "A page of people", body = Page<Person>, content_type = "application/json"),
+        (status = 200, description = "CSV export", body = String, content_type = "text/csv"),
+        (status = 404, description = "No such organisation, or not visible to you", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/organisations/{id}/people")]
+pub async fn list_organisation_people(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<String>,
+    query: web::Query<PeopleQuery>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_scope(Scope::PeopleRead)?;
+    let id = parse_id(&id)?;
+    let c = caller.clone();
+    let org_id = id.clone();
+    state
+        .db
+        .read(move |conn| crate::organisations::repo::get_visible(conn, &c, &org_id))
+        .await?;
+    let mut filter = filter_of(&query)?;
+    filter.organisation_id = Some(id);
+    respond_list(&state, &req, policy::visibility(&caller), filter, &query).await
+}
+
+/// Add a person
+///
+/// Admins, or representatives for their own organisation (the default `organisation_id` for them).
+#[utoipa::path(
+    tag = "people",
+    request_body = CreatePerson,
+    security(("bearer" = []), ("api_token" = ["people:write"])),
+    responses(
+        (status = 201, description = "Created", body = Person,
+            headers(("Location" = String, description = "The new person"), ("ETag" = String, description = "Its version"))),
+        (status = 409, description = "The e-mail address is taken", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/people")]
+pub async fn create_person(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: Json<CreatePerson>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_scope(Scope::PeopleWrite)?;
+    let body = body.into_inner();
+    let org = match &body.organisation_id {
+        Some(id) => Some(parse_id(id).map_err(|_| {
+            ApiError::invalid("organisation_id", "invalid_format", "must be a UUID")
+        })?),
+        None if caller.is_admin() => None,
+        None => caller.organisation_id.clone(),
+    };
+    let record = body.into_record(new_id(), org, chrono::Utc::now());
+    let person = state
+        .db
+        .write(move |conn| repo::create(conn, &caller, record))
+        .await?;
+    Ok(created(
+        format!("/api/v1/people/{}", person.id),
+        person.version,
+        &person,
+    ))
+}
+
+/// Get a person
+#[utoipa::path(
+    tag = "people",
+    params(("id" = String, Path, description = "Person id")),
+    security(("bearer" = []), ("api_token" = ["people:read"])),
+    responses(
+        (status = 200, description = "The person", body = Person, headers(("ETag" = String, description = "Its version"))),
+        (status = 404, description = "No such person, or not visible to you", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/people/{id}")]
+pub async fn get_person(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_scope(Scope::PeopleRead)?;
+    let id = parse_id(&id)?;
+    let person = state
+        .db
+        .read(move |conn| repo::get_visible(conn, &caller, &id))
+        .await?;
+    Ok(versioned(StatusCode::OK, person.version, &person))
+}
+
+/// Update a person
+#[utoipa::path(
+    tag = "people",
+    params(("id" = String, Path, description = "Person id")),
+    request_body = UpdatePerson,
+    security(("bearer" = []), ("api_token" = ["people:write"])),
+    responses(
+        (status = 200, description = "Updated", body = Person, headers(("ETag" = String, description = "The new version"))),
+        (status = 404, description = "No such person, or not visible to you", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The e-mail address is taken", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/people/{id}")]
+pub async fn update_person(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    if_match: IfMatch,
+    body: Json<UpdatePerson>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_scope(Scope::PeopleWrite)?;
+    let id = parse_id(&id)?;
+    let patch = body.into_inner();
+    let person = state
+        .db
+        .write(move |conn| repo::update(conn, &caller, &id, &if_match, patch))
+        .await?;
+    Ok(versioned(StatusCode::OK, person.version, &person))
+}
+
+/// Remove a person
+///
+/// A person with a user account cannot be removed (deactivate the account instead).
+#[utoipa::path(
+    tag = "people",
+    params(("id" = String, Path, description = "Person id")),
+    security(("bearer" = []), ("api_token" = ["people:write"])),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 404, description = "No such person, or not visible to you", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The person has a user account", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/people/{id}")]
+pub async fn delete_person(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_scope(Scope::PeopleWrite)?;
+    let id = parse_id(&id)?;
+    state
+        .db
+        .write(move |conn| repo::delete(conn, &caller, &id, &if_match))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list_people)
+        .service(list_organisation_people)
+        .service(create_person)
+        .service(get_person)
+        .service(update_person)
+        .service(delete_person);
+}

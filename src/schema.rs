@@ -1,0 +1,152 @@
+//! The one schema both backends share (hand-kept to match `migrations/sqlite` and
+//! `migrations/postgres`: ids are text, times are UTC `TIMESTAMP`s, JSON is text).
+
+diesel::table! {
+    organisations (id) {
+        id -> Text,
+        name -> Text,
+        short_name -> Nullable<Text>,
+        kind -> Text,
+        sector -> Text,
+        org_number -> Nullable<Text>,
+        country -> Text,
+        website -> Nullable<Text>,
+        health_region -> Nullable<Text>,
+        trial_site -> Bool,
+        membership_status -> Text,
+        founding_partner -> Bool,
+        joined_on -> Nullable<Date>,
+        left_on -> Nullable<Date>,
+        archived_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    membership_changes (id) {
+        id -> Text,
+        organisation_id -> Text,
+        from_status -> Text,
+        to_status -> Text,
+        effective_date -> Date,
+        reason -> Text,
+        decision_reference -> Nullable<Text>,
+        changed_by -> Nullable<Text>,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    people (id) {
+        id -> Text,
+        organisation_id -> Nullable<Text>,
+        name -> Text,
+        email -> Text,
+        title -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        email -> Text,
+        display_name -> Text,
+        password_hash -> Text,
+        role -> Text,
+        organisation_id -> Nullable<Text>,
+        person_id -> Nullable<Text>,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        deactivated_at -> Nullable<Timestamp>,
+        password_changed_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> Text,
+        family_id -> Text,
+        user_id -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    api_tokens (id) {
+        id -> Text,
+        user_id -> Text,
+        name -> Text,
+        token_hash -> Text,
+        token_prefix -> Text,
+        scopes -> Text,
+        created_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    login_throttle (account) {
+        account -> Text,
+        failures -> Integer,
+        window_started_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> Text,
+        occurred_at -> Timestamp,
+        actor_kind -> Text,
+        actor_id -> Nullable<Text>,
+        action -> Text,
+        record_type -> Text,
+        record_id -> Text,
+        changes -> Text,
+        request_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (owner, idem_key) {
+        owner -> Text,
+        idem_key -> Text,
+        request_hash -> Text,
+        status_code -> Nullable<Integer>,
+        response_headers -> Nullable<Text>,
+        response_body -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(membership_changes -> organisations (organisation_id));
+diesel::joinable!(people -> organisations (organisation_id));
+diesel::joinable!(users -> organisations (organisation_id));
+diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(api_tokens -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    organisations,
+    membership_changes,
+    people,
+    users,
+    refresh_tokens,
+    api_tokens,
+    login_throttle,
+    audit_events,
+    idempotency_keys,
+);

@@ -1,0 +1,210 @@
+//! Wiring: settings → pool and migrations → first admin → the HTTP app, bound and ready to run.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{Compress, from_fn};
+use actix_web::{App, HttpResponse, HttpServer, web};
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::jwt::JwtKeys;
+use crate::auth::password::PasswordHasher;
+use crate::auth::throttle::AddressThrottle;
+use crate::config::Settings;
+use crate::db::{Db, build_pool, run_migrations};
+use crate::error::{ApiError, problem_for_status};
+use crate::http::idempotency::{idempotency, purge_expired};
+use crate::http::observe::{Metrics, observe};
+use crate::state::AppState;
+
+/// A start-up failure, printed as one line.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StartupError(pub String);
+
+/// Connects to the database and runs pending migrations.
+pub fn connect_database(settings: &Settings) -> Result<Db, StartupError> {
+    let pool = build_pool(
+        &settings.database_url,
+        settings.backend,
+        settings.db_pool_size,
+    )
+    .map_err(|e| {
+        StartupError(format!(
+            "cannot connect to the database at {}: {e}",
+            settings.redacted_database_url()
+        ))
+    })?;
+    let mut conn = pool
+        .get()
+        .map_err(|e| StartupError(format!("cannot get a database connection: {e}")))?;
+    let ran = run_migrations(&mut conn).map_err(StartupError)?;
+    if ran > 0 {
+        tracing::info!(migrations = ran, "database migrated");
+    }
+    Ok(Db::new(pool))
+}
+
+/// The routes of the API, shared by the server and by the spec generator.
+pub fn api_scope() -> utoipa_actix_web::scope::Scope<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    utoipa_actix_web::scope("/api/v1")
+        .wrap(from_fn(idempotency))
+        .configure(crate::auth::routes::configure)
+        .configure(crate::users::routes::configure)
+        .configure(crate::organisations::routes::configure)
+        .configure(crate::people::routes::configure)
+        .configure(crate::audit::routes::configure)
+}
+
+/// The OpenAPI document, as served at `/openapi.json` and committed in `openapi/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, api) = App::new()
+        .into_utoipa_app()
+        .openapi(crate::openapi::base())
+        .configure(crate::operational::configure)
+        .service(api_scope())
+        .split_for_parts();
+    crate::openapi::finish(api)
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Builds everything and binds the listener (port 0 picks a free port; [`Self::port`] tells it).
+    pub async fn build(mut settings: Settings) -> Result<Self, StartupError> {
+        let secret = settings
+            .resolve_jwt_secret()
+            .map_err(|e| StartupError(e.to_string()))?;
+        let db = {
+            let s = settings.clone();
+            web::block(move || connect_database(&s))
+                .await
+                .map_err(|e| StartupError(e.to_string()))??
+        };
+        let hasher = PasswordHasher::new(settings.hash_concurrency)
+            .map_err(|e| StartupError(e.to_string()))?;
+        if let (Some(email), Some(password)) = (
+            settings.admin_email.clone(),
+            settings.admin_password.clone(),
+        ) {
+            crate::users::repo::ensure_first_admin(&db, &hasher, &email, password.expose())
+                .await
+                .map_err(|e| {
+                    StartupError(format!("cannot create the first admin: {}", describe(&e)))
+                })?;
+        }
+        let metrics = Metrics::new().map_err(|e| StartupError(format!("metrics: {e}")))?;
+        let state = web::Data::new(AppState {
+            jwt: JwtKeys::new(&secret, settings.access_token_ttl_secs),
+            settings: Arc::new(settings.clone()),
+            db,
+            hasher,
+            metrics,
+            address_throttle: AddressThrottle::default(),
+        });
+        spawn_housekeeping(state.clone());
+
+        let listener = TcpListener::bind(settings.bind)
+            .map_err(|e| StartupError(format!("cannot listen on {}: {e}", settings.bind)))?;
+        let port = listener
+            .local_addr()
+            .map_err(|e| StartupError(e.to_string()))?
+            .port();
+        let spec = openapi();
+        let server = HttpServer::new(move || {
+            let (app, _) = App::new()
+                .into_utoipa_app()
+                .app_data(state.clone())
+                .app_data(web::PathConfig::default().error_handler(|err, _| {
+                    ApiError::bad_request(
+                        "invalid-parameter",
+                        format!("invalid path parameter: {err}"),
+                    )
+                    .into()
+                }))
+                .app_data(
+                    web::QueryConfig::default()
+                        .error_handler(|err, _| query_error(&err.to_string()).into()),
+                )
+                .configure(crate::operational::configure)
+                .service(api_scope())
+                .split_for_parts();
+            app.service(web::redirect("/docs", "/docs/"))
+                .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", spec.clone()))
+                .default_service(web::to(|| async {
+                    HttpResponse::from_error(problem_for_status(
+                        actix_web::http::StatusCode::NOT_FOUND,
+                    ))
+                }))
+                .wrap(Compress::default())
+                .wrap(from_fn(observe))
+        })
+        .workers(settings.workers)
+        .shutdown_timeout(20)
+        .listen(listener)
+        .map_err(|e| StartupError(e.to_string()))?
+        .run();
+        Ok(Self { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGTERM or SIGINT, then finishes in-flight requests (up to 20 s) and stops.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Maps a query-string error to a problem naming the parameter when serde tells it.
+fn query_error(message: &str) -> ApiError {
+    let named = message.split('`').nth(1).unwrap_or("query");
+    let code = if message.contains("unknown field") {
+        "unknown_parameter"
+    } else {
+        "invalid_value"
+    };
+    let message = message.split(": ").last().unwrap_or(message).to_owned();
+    ApiError::invalid(named, code, message)
+}
+
+fn describe(e: &ApiError) -> String {
+    match e {
+        ApiError::Validation(errors) => errors
+            .iter()
+            .map(|f| format!("{} {}", f.field, f.message))
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
+    }
+}
+
+/// Periodic clean-up: expired idempotency keys.
+fn spawn_housekeeping(state: web::Data<AppState>) {
+    actix_web::rt::spawn(async move {
+        let mut tick = actix_web::rt::time::interval(Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            match state.db.write(purge_expired).await {
+                Ok(n) if n > 0 => tracing::debug!(purged = n, "expired idempotency keys removed"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
+            }
+        }
+    });
+}

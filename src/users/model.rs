@@ -1,0 +1,142 @@
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::{Role, Scope};
+use crate::organisations::model::{MembershipStatus, patch_field};
+
+/// A user account.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "01937c4e-3333-7000-8000-0000000000dd",
+    "email": "kari.nordmann@roche.com",
+    "display_name": "Kari Nordmann",
+    "role": "partner_representative",
+    "organisation_id": "01937c4e-0000-7000-8000-0000000000aa",
+    "person_id": null,
+    "active": true,
+    "created_at": "2026-11-23T10:00:00Z",
+    "updated_at": "2026-11-23T10:00:00Z",
+    "deactivated_at": null,
+    "version": 1
+}))]
+pub struct User {
+    pub id: String,
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+    /// The organisation a representative acts for (none for admins).
+    pub organisation_id: Option<String>,
+    /// The contact record of this user, if linked.
+    pub person_id: Option<String>,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub deactivated_at: Option<DateTime<Utc>>,
+    pub version: i32,
+}
+
+/// A new account. Representatives need an organisation; admins have none.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "email": "kari.nordmann@roche.com",
+    "display_name": "Kari Nordmann",
+    "role": "partner_representative",
+    "organisation_id": "01937c4e-0000-7000-8000-0000000000aa",
+    "password": "a long and private passphrase"
+}))]
+pub struct CreateUser {
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+    pub organisation_id: Option<String>,
+    /// Link to an existing contact record.
+    pub person_id: Option<String>,
+    /// The initial password: at least 12 characters, not a common one.
+    pub password: String,
+}
+
+/// Changes to an account (admins): display name, role, organisation, linked person.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"role": "observer_representative"}))]
+pub struct UpdateUser {
+    pub display_name: Option<String>,
+    pub role: Option<Role>,
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>)]
+    pub organisation_id: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>)]
+    pub person_id: Option<Option<String>>,
+}
+
+/// The caller's organisation, in brief.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrganisationSummary {
+    pub id: String,
+    pub name: String,
+    pub membership_status: MembershipStatus,
+}
+
+/// The caller, with what they may do.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Me {
+    pub user: User,
+    pub organisation: Option<OrganisationSummary>,
+    /// `admin`, `partner`, `observer`, `applicant` or `inactive`: what the organisation's
+    /// membership allows (representatives' rights follow it).
+    pub standing: String,
+    pub can_read_consortium: bool,
+    pub can_write_consortium: bool,
+    /// `session`, or `api_token` when called with a token.
+    pub authenticated_with: String,
+    /// The scopes this credential carries.
+    pub scopes: Vec<Scope>,
+}
+
+/// An API token (without its secret).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "01937c4e-4444-7000-8000-0000000000ee",
+    "name": "IMPRESS reporting",
+    "scopes": ["organisations:read"],
+    "token_prefix": "cnt_Zx8q",
+    "created_at": "2026-11-23T10:00:00Z",
+    "expires_at": "2027-11-23T00:00:00Z",
+    "last_used_at": null,
+    "revoked_at": null
+}))]
+pub struct ApiToken {
+    pub id: String,
+    pub name: String,
+    pub scopes: Vec<Scope>,
+    /// The first characters of the secret, to recognise it.
+    pub token_prefix: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Updated at most once a minute.
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A new API token, with its secret: shown this once, stored only as a hash.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedApiToken {
+    #[serde(flatten)]
+    pub token: ApiToken,
+    /// Send as `Authorization: Bearer <token>`. Shown only now.
+    pub secret: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "IMPRESS reporting", "scopes": ["organisations:read", "people:read"], "expires_at": "2027-11-23T00:00:00Z"}))]
+pub struct CreateApiToken {
+    pub name: String,
+    /// What the token may do; only scopes your role can use.
+    pub scopes: Vec<Scope>,
+    /// Optional expiry (in the future).
+    pub expires_at: Option<DateTime<Utc>>,
+}

@@ -1,0 +1,601 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde_json::json;
+
+use super::model::{
+    ApiToken, CreateApiToken, CreateUser, CreatedApiToken, Me, OrganisationSummary, UpdateUser,
+    User,
+};
+use crate::audit::{self, Actor, diff};
+use crate::auth::caller::{API_TOKEN_PREFIX, Credential};
+use crate::auth::password::{PasswordHasher, check_password_rules};
+use crate::auth::policy::{self, Standing};
+use crate::auth::{Caller, Role, Scope, random_token, token_hash};
+use crate::db::functions::lower;
+use crate::db::{Db, DbConn, like_pattern};
+use crate::error::ApiError;
+use crate::http::{IfMatch, Page, PageRequest, new_id, now};
+use crate::schema::{api_tokens as at, organisations as o, people as p, users as u};
+use crate::validation::{Validator, normalise_email};
+
+type UserRow = (
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    bool,
+    NaiveDateTime,
+    NaiveDateTime,
+    Option<NaiveDateTime>,
+    i32,
+);
+
+const USER_COLUMNS: (
+    u::id,
+    u::email,
+    u::display_name,
+    u::role,
+    u::organisation_id,
+    u::person_id,
+    u::active,
+    u::created_at,
+    u::updated_at,
+    u::deactivated_at,
+    u::version,
+) = (
+    u::id,
+    u::email,
+    u::display_name,
+    u::role,
+    u::organisation_id,
+    u::person_id,
+    u::active,
+    u::created_at,
+    u::updated_at,
+    u::deactivated_at,
+    u::version,
+);
+
+fn to_user(r: UserRow) -> Result<User, ApiError> {
+    Ok(User {
+        id: r.0,
+        email: r.1,
+        display_name: r.2,
+        role: r.3.parse()?,
+        organisation_id: r.4,
+        person_id: r.5,
+        active: r.6,
+        created_at: r.7.and_utc(),
+        updated_at: r.8.and_utc(),
+        deactivated_at: r.9.map(|t| t.and_utc()),
+        version: r.10,
+    })
+}
+
+pub fn find(conn: &mut DbConn, id: &str) -> Result<User, ApiError> {
+    to_user(
+        u::table
+            .filter(u::id.eq(id))
+            .select(USER_COLUMNS)
+            .first(conn)?,
+    )
+}
+
+/// Role, organisation and person must fit together: admins have no organisation, representatives
+/// exactly one that exists and is not archived; a linked person exists and has no other account.
+fn check_links(
+    conn: &mut DbConn,
+    v: &mut Validator,
+    user_id: &str,
+    role: Role,
+    org: Option<&str>,
+    person: Option<&str>,
+) -> Result<(), ApiError> {
+    match (role, org) {
+        (Role::Admin, Some(_)) => v.add(
+            "organisation_id",
+            "not_applicable",
+            "admins do not belong to an organisation",
+        ),
+        (Role::Admin, None) => {}
+        (_, None) => v.add(
+            "organisation_id",
+            "required",
+            "representatives act for one organisation",
+        ),
+        (_, Some(id)) => {
+            let archived: Option<Option<NaiveDateTime>> = o::table
+                .filter(o::id.eq(id))
+                .select(o::archived_at)
+                .first(conn)
+                .optional()?;
+            match archived {
+                None => v.add("organisation_id", "not_found", "no such organisation"),
+                Some(Some(_)) => v.add(
+                    "organisation_id",
+                    "archived",
+                    "the organisation is archived",
+                ),
+                Some(None) => {}
+            }
+        }
+    }
+    if let Some(pid) = person {
+        let exists: i64 = p::table.filter(p::id.eq(pid)).count().get_result(conn)?;
+        let taken: i64 = u::table
+            .filter(u::person_id.eq(pid))
+            .filter(u::id.ne(user_id))
+            .count()
+            .get_result(conn)?;
+        if exists == 0 {
+            v.add("person_id", "not_found", "no such person");
+        } else if taken > 0 {
+            v.add("person_id", "taken", "this person already has an account");
+        }
+    }
+    Ok(())
+}
+
+fn active_admins(conn: &mut DbConn) -> Result<i64, ApiError> {
+    Ok(u::table
+        .filter(u::role.eq("admin"))
+        .filter(u::active.eq(true))
+        .count()
+        .get_result(conn)?)
+}
+
+/// Validates a new account; returns the normalised e-mail.
+pub fn validate_new(conn: &mut DbConn, id: &str, req: &CreateUser) -> Result<String, ApiError> {
+    let email = normalise_email(&req.email);
+    let mut v = Validator::new();
+    v.email("email", &email);
+    v.text("display_name", &req.display_name, 200);
+    check_password_rules(&mut v, "password", &req.password, Some(&email));
+    check_links(
+        conn,
+        &mut v,
+        id,
+        req.role,
+        req.organisation_id.as_deref(),
+        req.person_id.as_deref(),
+    )?;
+    v.finish()?;
+    let taken: i64 = u::table
+        .filter(u::email.eq(&email))
+        .count()
+        .get_result(conn)?;
+    if taken > 0 {
+        return Err(ApiError::conflict(format!(
+            "an account for {email} already exists"
+        )));
+    }
+    Ok(email)
+}
+
+/// Inserts an account whose request was validated and whose password was hashed.
+pub fn insert(
+    conn: &mut DbConn,
+    actor: &Actor,
+    id: &str,
+    email: &str,
+    req: &CreateUser,
+    hash: &str,
+) -> Result<User, ApiError> {
+    // Re-checked inside the write transaction: the first look was outside it.
+    validate_new(conn, id, req)?;
+    let t = now();
+    diesel::insert_into(u::table)
+        .values((
+            u::id.eq(id),
+            u::email.eq(email),
+            u::display_name.eq(req.display_name.trim()),
+            u::password_hash.eq(hash),
+            u::role.eq(req.role.as_str()),
+            u::organisation_id.eq(&req.organisation_id),
+            u::person_id.eq(&req.person_id),
+            u::active.eq(true),
+            u::created_at.eq(t),
+            u::updated_at.eq(t),
+            u::password_changed_at.eq(t),
+            u::version.eq(1),
+        ))
+        .execute(conn)?;
+    let user = find(conn, id)?;
+    audit::record(
+        conn,
+        actor,
+        "user.created",
+        "user",
+        id,
+        diff(None, Some(&json!(user))),
+    )?;
+    Ok(user)
+}
+
+/// Creates the first admin from `CONNECT_ADMIN_EMAIL`/`CONNECT_ADMIN_PASSWORD` when no user exists.
+pub async fn ensure_first_admin(
+    db: &Db,
+    hasher: &PasswordHasher,
+    email: &str,
+    password: &str,
+) -> Result<bool, ApiError> {
+    let none_yet = db
+        .read(|conn| Ok(u::table.count().get_result::<i64>(conn)? == 0))
+        .await?;
+    if !none_yet {
+        return Ok(false);
+    }
+    let req = CreateUser {
+        email: email.to_owned(),
+        display_name: "Administrator".into(),
+        role: Role::Admin,
+        organisation_id: None,
+        person_id: None,
+        password: password.to_owned(),
+    };
+    let id = new_id();
+    let (check_id, check_req) = (id.clone(), clone_create(&req));
+    let email = db
+        .read(move |conn| validate_new(conn, &check_id, &check_req))
+        .await?;
+    let hash = hasher.hash(password.to_owned()).await?;
+    let created = db
+        .write(move |conn| {
+            if u::table.count().get_result::<i64>(conn)? > 0 {
+                return Ok(false);
+            }
+            insert(conn, &Actor::system(), &id, &email, &req, &hash)?;
+            Ok(true)
+        })
+        .await?;
+    if created {
+        tracing::info!("first admin created from CONNECT_ADMIN_EMAIL");
+    }
+    Ok(created)
+}
+
+fn clone_create(r: &CreateUser) -> CreateUser {
+    CreateUser {
+        email: r.email.clone(),
+        display_name: r.display_name.clone(),
+        role: r.role,
+        organisation_id: r.organisation_id.clone(),
+        person_id: r.person_id.clone(),
+        password: r.password.clone(),
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct UserFilter {
+    pub role: Option<Role>,
+    pub organisation_id: Option<String>,
+    pub active: Option<bool>,
+    pub q: Option<String>,
+}
+
+pub fn list(conn: &mut DbConn, f: &UserFilter, page: &PageRequest) -> Result<Page<User>, ApiError> {
+    let mut q = u::table.select(USER_COLUMNS).into_boxed();
+    if let Some(r) = f.role {
+        q = q.filter(u::role.eq(r.as_str()));
+    }
+    if let Some(v) = &f.organisation_id {
+        q = q.filter(u::organisation_id.eq(v.clone()));
+    }
+    if let Some(v) = f.active {
+        q = q.filter(u::active.eq(v));
+    }
+    if let Some(text) = f.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        let pattern = like_pattern(text);
+        q = q.filter(
+            u::email
+                .like(pattern.clone())
+                .escape('\\')
+                .or(lower(u::display_name).like(pattern).escape('\\')),
+        );
+    }
+    if let Some(after) = page.after_one() {
+        q = q.filter(u::id.gt(after.to_owned()));
+    }
+    let rows: Vec<UserRow> = q.order(u::id.asc()).limit(page.fetch()).load(conn)?;
+    let rows = rows
+        .into_iter()
+        .map(to_user)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(page.page(rows, |r| vec![r.id.clone()], |r| r))
+}
+
+pub fn update(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: &str,
+    if_match: &IfMatch,
+    req: UpdateUser,
+) -> Result<User, ApiError> {
+    let before = find(conn, id)?;
+    if_match.check(before.version)?;
+    let role = req.role.unwrap_or(before.role);
+    let org = match req.organisation_id {
+        Some(v) => v,
+        None if role == Role::Admin && before.role != Role::Admin => None,
+        None => before.organisation_id.clone(),
+    };
+    let person = req.person_id.unwrap_or_else(|| before.person_id.clone());
+    let name = req
+        .display_name
+        .map(|n| n.trim().to_owned())
+        .unwrap_or_else(|| before.display_name.clone());
+    let mut v = Validator::new();
+    v.text("display_name", &name, 200);
+    check_links(conn, &mut v, id, role, org.as_deref(), person.as_deref())?;
+    v.finish()?;
+    if before.role == Role::Admin
+        && role != Role::Admin
+        && before.active
+        && active_admins(conn)? <= 1
+    {
+        return Err(ApiError::conflict(
+            "this is the last active admin; make another admin first",
+        ));
+    }
+    let updated = diesel::update(
+        u::table
+            .filter(u::id.eq(id))
+            .filter(u::version.eq(before.version)),
+    )
+    .set((
+        u::display_name.eq(&name),
+        u::role.eq(role.as_str()),
+        u::organisation_id.eq(&org),
+        u::person_id.eq(&person),
+        u::updated_at.eq(now()),
+        u::version.eq(before.version + 1),
+    ))
+    .execute(conn)?;
+    if updated == 0 {
+        return Err(ApiError::PreconditionFailed);
+    }
+    let after = find(conn, id)?;
+    audit::record(
+        conn,
+        &caller.actor(),
+        "user.updated",
+        "user",
+        id,
+        diff(Some(&json!(before)), Some(&json!(after))),
+    )?;
+    Ok(after)
+}
+
+/// Deactivates (ending every session at once) or reactivates an account.
+pub fn set_active(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: &str,
+    active: bool,
+) -> Result<User, ApiError> {
+    let before = find(conn, id)?;
+    if before.active == active {
+        return Ok(before);
+    }
+    if !active {
+        if id == caller.user_id {
+            return Err(ApiError::conflict("you cannot deactivate your own account"));
+        }
+        if before.role == Role::Admin && active_admins(conn)? <= 1 {
+            return Err(ApiError::conflict(
+                "this is the last active admin; make another admin first",
+            ));
+        }
+    }
+    let t = now();
+    diesel::update(u::table.filter(u::id.eq(id)))
+        .set((
+            u::active.eq(active),
+            u::deactivated_at.eq((!active).then_some(t)),
+            u::updated_at.eq(t),
+            u::version.eq(before.version + 1),
+        ))
+        .execute(conn)?;
+    let mut changes = json!({"active": {"from": !active, "to": active}});
+    if !active {
+        let ended = crate::auth::repo::revoke_user_sessions(conn, id, None)?;
+        changes["sessions_ended"] = json!(ended);
+    }
+    let action = if active {
+        "user.reactivated"
+    } else {
+        "user.deactivated"
+    };
+    audit::record(conn, &caller.actor(), action, "user", id, changes)?;
+    find(conn, id)
+}
+
+pub fn me(conn: &mut DbConn, caller: &Caller) -> Result<Me, ApiError> {
+    let user = find(conn, &caller.user_id)?;
+    let organisation = match &user.organisation_id {
+        Some(id) => {
+            let (id, name, status): (String, String, String) = o::table
+                .filter(o::id.eq(id))
+                .select((o::id, o::name, o::membership_status))
+                .first(conn)?;
+            Some(OrganisationSummary {
+                id,
+                name,
+                membership_status: status.parse()?,
+            })
+        }
+        None => None,
+    };
+    let standing = match policy::standing(caller) {
+        Standing::Admin => "admin",
+        Standing::Partner => "partner",
+        Standing::Observer => "observer",
+        Standing::Applicant => "applicant",
+        Standing::Inactive => "inactive",
+    };
+    let (authenticated_with, scopes) = match &caller.credential {
+        Credential::Session { .. } => ("session", Scope::allowed_for(caller.role).to_vec()),
+        Credential::ApiToken { scopes, .. } => ("api_token", scopes.iter().copied().collect()),
+        Credential::System => ("system", Scope::ALL.to_vec()),
+    };
+    Ok(Me {
+        user,
+        organisation,
+        standing: standing.into(),
+        can_read_consortium: policy::can_read_consortium(caller),
+        can_write_consortium: policy::can_write_consortium(caller),
+        authenticated_with: authenticated_with.into(),
+        scopes,
+    })
+}
+
+type TokenRow = (
+    String,
+    String,
+    String,
+    String,
+    NaiveDateTime,
+    Option<NaiveDateTime>,
+    Option<NaiveDateTime>,
+    Option<NaiveDateTime>,
+);
+
+const TOKEN_COLUMNS: (
+    at::id,
+    at::name,
+    at::scopes,
+    at::token_prefix,
+    at::created_at,
+    at::expires_at,
+    at::last_used_at,
+    at::revoked_at,
+) = (
+    at::id,
+    at::name,
+    at::scopes,
+    at::token_prefix,
+    at::created_at,
+    at::expires_at,
+    at::last_used_at,
+    at::revoked_at,
+);
+
+fn to_token(r: TokenRow) -> ApiToken {
+    ApiToken {
+        id: r.0,
+        name: r.1,
+        scopes: r.2.split_whitespace().filter_map(Scope::parse).collect(),
+        token_prefix: r.3,
+        created_at: r.4.and_utc(),
+        expires_at: r.5.map(|t| t.and_utc()),
+        last_used_at: r.6.map(|t| t.and_utc()),
+        revoked_at: r.7.map(|t| t.and_utc()),
+    }
+}
+
+/// Creates an API token for the caller: scopes within what the caller's role can use.
+pub fn create_token(
+    conn: &mut DbConn,
+    caller: &Caller,
+    req: CreateApiToken,
+) -> Result<CreatedApiToken, ApiError> {
+    let mut v = Validator::new();
+    v.text("name", &req.name, 100);
+    if req.scopes.is_empty() {
+        v.add("scopes", "required", "name at least one scope");
+    }
+    let allowed = Scope::allowed_for(caller.role);
+    for (i, s) in req.scopes.iter().enumerate() {
+        if !allowed.contains(s) {
+            v.add(
+                &format!("scopes[{i}]"),
+                "not_allowed",
+                format!("your role cannot use the scope {s}, so no token of yours can"),
+            );
+        }
+    }
+    if let Some(exp) = req.expires_at
+        && exp <= chrono::Utc::now()
+    {
+        v.add("expires_at", "in_past", "must be in the future");
+    }
+    v.finish()?;
+    let secret = format!("{API_TOKEN_PREFIX}{}", random_token());
+    let id = new_id();
+    let mut scopes: Vec<&str> = req.scopes.iter().map(|s| s.as_str()).collect();
+    scopes.sort_unstable();
+    scopes.dedup();
+    diesel::insert_into(at::table)
+        .values((
+            at::id.eq(&id),
+            at::user_id.eq(&caller.user_id),
+            at::name.eq(req.name.trim()),
+            at::token_hash.eq(token_hash(&secret)),
+            at::token_prefix.eq(secret.chars().take(8).collect::<String>()),
+            at::scopes.eq(scopes.join(" ")),
+            at::created_at.eq(now()),
+            at::expires_at.eq(req.expires_at.map(|t| t.naive_utc())),
+        ))
+        .execute(conn)?;
+    let token = to_token(
+        at::table
+            .filter(at::id.eq(&id))
+            .select(TOKEN_COLUMNS)
+            .first(conn)?,
+    );
+    audit::record(
+        conn,
+        &caller.actor(),
+        "api_token.created",
+        "api_token",
+        &id,
+        json!({"name": {"from": null, "to": token.name}, "scopes": {"from": null, "to": scopes}}),
+    )?;
+    Ok(CreatedApiToken { token, secret })
+}
+
+pub fn list_tokens(
+    conn: &mut DbConn,
+    caller: &Caller,
+    page: &PageRequest,
+) -> Result<Page<ApiToken>, ApiError> {
+    let mut q = at::table
+        .filter(at::user_id.eq(caller.user_id.clone()))
+        .select(TOKEN_COLUMNS)
+        .into_boxed();
+    if let Some(after) = page.after_one() {
+        q = q.filter(at::id.gt(after.to_owned()));
+    }
+    let rows: Vec<TokenRow> = q.order(at::id.asc()).limit(page.fetch()).load(conn)?;
+    Ok(page.page(rows, |r| vec![r.0.clone()], to_token))
+}
+
+/// Revokes one of the caller's tokens (others' answer 404).
+pub fn revoke_token(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<(), ApiError> {
+    let owner: Option<(String, Option<NaiveDateTime>)> = at::table
+        .filter(at::id.eq(id))
+        .select((at::user_id, at::revoked_at))
+        .first(conn)
+        .optional()?;
+    match owner {
+        Some((owner, revoked)) if owner == caller.user_id => {
+            if revoked.is_none() {
+                diesel::update(at::table.filter(at::id.eq(id)))
+                    .set(at::revoked_at.eq(now()))
+                    .execute(conn)?;
+                audit::record(
+                    conn,
+                    &caller.actor(),
+                    "api_token.revoked",
+                    "api_token",
+                    id,
+                    json!({"revoked": {"from": false, "to": true}}),
+                )?;
+            }
+            Ok(())
+        }
+        _ => Err(ApiError::NotFound),
+    }
+}

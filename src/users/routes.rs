@@ -1,0 +1,330 @@
+//! `/api/v1/users` (admins) and `/api/v1/api-tokens` (each user their own).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, delete, get, patch, post, web};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::model::{ApiToken, CreateApiToken, CreateUser, CreatedApiToken, UpdateUser, User};
+use super::repo::{self, UserFilter};
+use crate::auth::{Caller, Role, Scope};
+use crate::error::{ApiError, Problem};
+use crate::http::{IfMatch, Json, Page, PageRequest, created, new_id, parse_id, versioned};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct UserQuery {
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    pub role: Option<Role>,
+    pub organisation_id: Option<String>,
+    pub active: Option<bool>,
+    /// Text search in e-mail and display name.
+    pub q: Option<String>,
+}
+
+/// List users
+#[utoipa::path(
+    tag = "users",
+    params(UserQuery),
+    security(("bearer" = []), ("api_token" = ["users:read"])),
+    responses((status = 200, description = "A page of users, oldest first", body = Page<User>))
+)]
+#[get("/users")]
+pub async fn list_users(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<UserQuery>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_admin(Scope::UsersRead)?;
+    let q = query.into_inner();
+    let page = PageRequest::new(q.limit, q.cursor.as_deref(), 1)?;
+    let filter = UserFilter {
+        role: q.role,
+        organisation_id: q.organisation_id.as_deref().map(parse_id).transpose()?,
+        active: q.active,
+        q: q.q,
+    };
+    let page = state
+        .db
+        .read(move |conn| repo::list(conn, &filter, &page))
+        .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// Create a user
+///
+/// Admins only. Representatives need an `organisation_id`; their rights follow its membership status.
+#[utoipa::path(
+    tag = "users",
+    request_body = CreateUser,
+    security(("bearer" = []), ("api_token" = ["users:write"])),
+    responses(
+        (status = 201, description = "Created", body = User,
+            headers(("Location" = String, description = "The new user"), ("ETag" = String, description = "Its version"))),
+        (status = 409, description = "An account with this e-mail exists", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/users")]
+pub async fn create_user(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: Json<CreateUser>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_admin(Scope::UsersWrite)?;
+    let mut req = body.into_inner();
+    req.organisation_id = req
+        .organisation_id
+        .as_deref()
+        .map(|id| {
+            parse_id(id).map_err(|_| {
+                ApiError::invalid("organisation_id", "invalid_format", "must be a UUID")
+            })
+        })
+        .transpose()?;
+    req.person_id = req
+        .person_id
+        .as_deref()
+        .map(|id| {
+            parse_id(id)
+                .map_err(|_| ApiError::invalid("person_id", "invalid_format", "must be a UUID"))
+        })
+        .transpose()?;
+    let id = new_id();
+    // Validate before spending a password hash on an invalid request.
+    let (check_id, check) = (id.clone(), req);
+    let (email, req) = state
+        .db
+        .read(move |conn| repo::validate_new(conn, &check_id, &check).map(|e| (e, check)))
+        .await?;
+    let hash = state.hasher.hash(req.password.clone()).await?;
+    let actor = caller.actor();
+    let user = state
+        .db
+        .write(move |conn| repo::insert(conn, &actor, &id, &email, &req, &hash))
+        .await?;
+    Ok(created(
+        format!("/api/v1/users/{}", user.id),
+        user.version,
+        &user,
+    ))
+}
+
+/// Get a user
+#[utoipa::path(
+    tag = "users",
+    params(("id" = String, Path, description = "User id")),
+    security(("bearer" = []), ("api_token" = ["users:read"])),
+    responses(
+        (status = 200, description = "The user", body = User, headers(("ETag" = String, description = "Its version"))),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/users/{id}")]
+pub async fn get_user(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_admin(Scope::UsersRead)?;
+    let id = parse_id(&id)?;
+    let user = state.db.read(move |conn| repo::find(conn, &id)).await?;
+    Ok(versioned(StatusCode::OK, user.version, &user))
+}
+
+/// Update a user
+///
+/// Change display name, role, organisation or linked person. The last active admin cannot be demoted.
+#[utoipa::path(
+    tag = "users",
+    params(("id" = String, Path, description = "User id")),
+    request_body = UpdateUser,
+    security(("bearer" = []), ("api_token" = ["users:write"])),
+    responses(
+        (status = 200, description = "Updated", body = User, headers(("ETag" = String, description = "The new version"))),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The last active admin cannot be demoted", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/users/{id}")]
+pub async fn update_user(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    if_match: IfMatch,
+    body: Json<UpdateUser>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_admin(Scope::UsersWrite)?;
+    let id = parse_id(&id)?;
+    let req = body.into_inner();
+    let user = state
+        .db
+        .write(move |conn| repo::update(conn, &caller, &id, &if_match, req))
+        .await?;
+    Ok(versioned(StatusCode::OK, user.version, &user))
+}
+
+/// Deactivate a user
+///
+/// The account can no longer log in, and its sessions and API tokens stop working at once.
+#[utoipa::path(
+    tag = "users",
+    params(("id" = String, Path, description = "User id")),
+    security(("bearer" = []), ("api_token" = ["users:write"])),
+    responses(
+        (status = 200, description = "Deactivated", body = User),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Your own account, or the last active admin", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/users/{id}/deactivate")]
+pub async fn deactivate_user(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_admin(Scope::UsersWrite)?;
+    let id = parse_id(&id)?;
+    let user = state
+        .db
+        .write(move |conn| repo::set_active(conn, &caller, &id, false))
+        .await?;
+    Ok(versioned(StatusCode::OK, user.version, &user))
+}
+
+/// Reactivate a user
+#[utoipa::path(
+    tag = "users",
+    params(("id" = String, Path, description = "User id")),
+    security(("bearer" = []), ("api_token" = ["users:write"])),
+    responses(
+        (status = 200, description = "Reactivated", body = User),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/users/{id}/reactivate")]
+pub async fn reactivate_user(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_admin(Scope::UsersWrite)?;
+    let id = parse_id(&id)?;
+    let user = state
+        .db
+        .write(move |conn| repo::set_active(conn, &caller, &id, true))
+        .await?;
+    Ok(versioned(StatusCode::OK, user.version, &user))
+}
+
+fn session_only(caller: &Caller) -> Result<(), ApiError> {
+    if caller.session_family().is_some() {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "API tokens are managed from a login session, not with another token",
+        ))
+    }
+}
+
+/// Create an API token
+///
+/// For machines acting as you. The secret is in the response only this once. Scopes must be
+/// ones your role can use; the token never does more than you may.
+#[utoipa::path(
+    tag = "api-tokens",
+    request_body = CreateApiToken,
+    security(("bearer" = [])),
+    responses((status = 201, description = "Created; keep the secret", body = CreatedApiToken,
+        headers(("Location" = String, description = "The token's listing"))))
+)]
+#[post("/api-tokens")]
+pub async fn create_api_token(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: Json<CreateApiToken>,
+) -> Result<HttpResponse, ApiError> {
+    session_only(&caller)?;
+    let req = body.into_inner();
+    let token = state
+        .db
+        .write(move |conn| repo::create_token(conn, &caller, req))
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((actix_web::http::header::LOCATION, "/api/v1/api-tokens"))
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(token))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TokenQuery {
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// List my API tokens
+#[utoipa::path(
+    tag = "api-tokens",
+    params(TokenQuery),
+    security(("bearer" = [])),
+    responses((status = 200, description = "Your tokens, oldest first (without secrets)", body = Page<ApiToken>))
+)]
+#[get("/api-tokens")]
+pub async fn list_api_tokens(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<TokenQuery>,
+) -> Result<HttpResponse, ApiError> {
+    session_only(&caller)?;
+    let page = PageRequest::new(query.limit, query.cursor.as_deref(), 1)?;
+    let page = state
+        .db
+        .read(move |conn| repo::list_tokens(conn, &caller, &page))
+        .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// Revoke one of my API tokens
+#[utoipa::path(
+    tag = "api-tokens",
+    params(("id" = String, Path, description = "Token id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Revoked (also when it already was)"),
+        (status = 404, description = "No such token of yours", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/api-tokens/{id}")]
+pub async fn revoke_api_token(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    session_only(&caller)?;
+    let id = parse_id(&id)?;
+    state
+        .db
+        .write(move |conn| repo::revoke_token(conn, &caller, &id))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list_users)
+        .service(create_user)
+        .service(get_user)
+        .service(update_user)
+        .service(deactivate_user)
+        .service(reactivate_user)
+        .service(create_api_token)
+        .service(list_api_tokens)
+        .service(revoke_api_token);
+}
