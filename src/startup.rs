@@ -165,6 +165,11 @@ impl Application {
         self.port
     }
 
+    /// A handle to stop the server (tests stop theirs when done).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
     /// Serves until SIGTERM or SIGINT, then finishes in-flight requests (up to 20 s) and stops.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
@@ -196,8 +201,8 @@ fn describe(e: &ApiError) -> String {
 
 /// Periodic clean-up: expired idempotency keys.
 fn spawn_housekeeping(state: web::Data<AppState>) {
-    actix_web::rt::spawn(async move {
-        let mut tick = actix_web::rt::time::interval(Duration::from_secs(600));
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(600));
         loop {
             tick.tick().await;
             match state.db.write(purge_expired).await {

@@ -169,7 +169,7 @@ pub async fn create_person(
         None if caller.is_admin() => None,
         None => caller.organisation_id.clone(),
     };
-    let record = body.into_record(new_id(), org, chrono::Utc::now());
+    let record = body.into_record(new_id(), org, crate::http::now().and_utc());
     let person = state
         .db
         .write(move |conn| repo::create(conn, &caller, record))

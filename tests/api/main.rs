@@ -1,0 +1,16 @@
+//! The API test suite: one binary, each test on its own server and its own database (a temporary
+//! SQLite file, or a fresh PostgreSQL database when `CONNECT_TEST_DATABASE=postgres`).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod helpers;
+
+mod auth;
+mod errors;
+mod idempotency;
+mod openapi;
+mod operations;
+mod organisations;
+mod people;
+mod policy;
+mod tokens;
+mod users;
