@@ -103,7 +103,8 @@ impl Settings {
     /// Reads the process environment and the optional file named by `CONNECT_CONFIG`.
     pub fn from_env() -> Result<Self, ConfigErrors> {
         let env: BTreeMap<String, String> = std::env::vars()
-            .filter(|(k, _)| k.starts_with("CONNECT_"))
+            // CONNECT_TEST_* belong to the test suite, not to the service.
+            .filter(|(k, _)| k.starts_with("CONNECT_") && !k.starts_with("CONNECT_TEST_"))
             .collect();
         Self::from_sources(&env)
     }

@@ -126,8 +126,7 @@ fn csv_row(o: Organisation) -> Vec<String> {
     params(OrganisationQuery),
     security(("bearer" = []), ("api_token" = ["organisations:read"])),
     responses(
-        (status = 200, description = "A page of organisations (or CSV)", body = Page<Organisation>, content_type = "application/json"),
-        (status = 200, description = "CSV export", body = String, content_type = "text/csv"),
+        (status = 200, description = "A page of organisations, or with `Accept: text/csv` every match as CSV", content((Page<Organisation> = "application/json"), (String = "text/csv"))),
     )
 )]
 #[get("/organisations")]
@@ -192,7 +191,7 @@ pub async fn create_organisation(
 /// Get an organisation
 #[utoipa::path(
     tag = "organisations",
-    params(("id" = String, Path, description = "Organisation id")),
+    params(("id" = uuid::Uuid, Path, description = "Organisation id")),
     security(("bearer" = []), ("api_token" = ["organisations:read"])),
     responses(
         (status = 200, description = "The organisation", body = Organisation, headers(("ETag" = String, description = "Its version"))),
@@ -221,7 +220,7 @@ pub async fn get_organisation(
 /// changes through membership changes.
 #[utoipa::path(
     tag = "organisations",
-    params(("id" = String, Path, description = "Organisation id")),
+    params(("id" = uuid::Uuid, Path, description = "Organisation id")),
     request_body = UpdateOrganisation,
     security(("bearer" = []), ("api_token" = ["organisations:write"])),
     responses(
@@ -254,7 +253,7 @@ pub async fn update_organisation(
 /// (list with `include_archived=true`) and keeps its history. Undo with `restore`.
 #[utoipa::path(
     tag = "organisations",
-    params(("id" = String, Path, description = "Organisation id")),
+    params(("id" = uuid::Uuid, Path, description = "Organisation id")),
     security(("bearer" = []), ("api_token" = ["organisations:write"])),
     responses(
         (status = 204, description = "Archived"),
@@ -289,7 +288,7 @@ pub async fn archive_organisation(
 /// Restore an archived organisation
 #[utoipa::path(
     tag = "organisations",
-    params(("id" = String, Path, description = "Organisation id")),
+    params(("id" = uuid::Uuid, Path, description = "Organisation id")),
     security(("bearer" = []), ("api_token" = ["organisations:write"])),
     responses(
         (status = 200, description = "Restored", body = Organisation, headers(("ETag" = String, description = "The new version"))),
@@ -336,7 +335,7 @@ pub struct HistoryQuery {
 /// organisation's own representatives.
 #[utoipa::path(
     tag = "organisations",
-    params(("id" = String, Path, description = "Organisation id"), HistoryQuery),
+    params(("id" = uuid::Uuid, Path, description = "Organisation id"), HistoryQuery),
     security(("bearer" = []), ("api_token" = ["organisations:read"])),
     responses(
         (status = 200, description = "A page of changes", body = Page<MembershipChange>),
@@ -369,7 +368,7 @@ pub async fn list_membership_changes(
 /// The representatives' rights follow the new status at once.
 #[utoipa::path(
     tag = "organisations",
-    params(("id" = String, Path, description = "Organisation id")),
+    params(("id" = uuid::Uuid, Path, description = "Organisation id")),
     request_body = CreateMembershipChange,
     security(("bearer" = []), ("api_token" = ["organisations:write"])),
     responses(

@@ -93,8 +93,7 @@ fn filter_of(query: &PeopleQuery) -> Result<PeopleFilter, ApiError> {
     params(PeopleQuery),
     security(("bearer" = []), ("api_token" = ["people:read"])),
     responses(
-        (status = 200, description = "A page of people", body = Page<Person>, content_type = "application/json"),
-        (status = 200, description = "CSV export", body = String, content_type = "text/csv"),
+        (status = 200, description = "A page of people, or with `Accept: text/csv` every match as CSV", content((Page<Person> = "application/json"), (String = "text/csv"))),
     )
 )]
 #[get("/people")]
@@ -112,11 +111,10 @@ pub async fn list_people(
 /// People of an organisation
 #[utoipa::path(
     tag = "people",
-    params(("id" = String, Path, description = "Organisation id"), PeopleQuery),
+    params(("id" = uuid::Uuid, Path, description = "Organisation id"), PeopleQuery),
     security(("bearer" = []), ("api_token" = ["people:read"])),
     responses(
-        (status = 200, description = "A page of people", body = Page<Person>, content_type = "application/json"),
-        (status = 200, description = "CSV export", body = String, content_type = "text/csv"),
+        (status = 200, description = "A page of people, or with `Accept: text/csv` every match as CSV", content((Page<Person> = "application/json"), (String = "text/csv"))),
         (status = 404, description = "No such organisation, or not visible to you", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -184,7 +182,7 @@ pub async fn create_person(
 /// Get a person
 #[utoipa::path(
     tag = "people",
-    params(("id" = String, Path, description = "Person id")),
+    params(("id" = uuid::Uuid, Path, description = "Person id")),
     security(("bearer" = []), ("api_token" = ["people:read"])),
     responses(
         (status = 200, description = "The person", body = Person, headers(("ETag" = String, description = "Its version"))),
@@ -209,7 +207,7 @@ pub async fn get_person(
 /// Update a person
 #[utoipa::path(
     tag = "people",
-    params(("id" = String, Path, description = "Person id")),
+    params(("id" = uuid::Uuid, Path, description = "Person id")),
     request_body = UpdatePerson,
     security(("bearer" = []), ("api_token" = ["people:write"])),
     responses(
@@ -241,7 +239,7 @@ pub async fn update_person(
 /// A person with a user account cannot be removed (deactivate the account instead).
 #[utoipa::path(
     tag = "people",
-    params(("id" = String, Path, description = "Person id")),
+    params(("id" = uuid::Uuid, Path, description = "Person id")),
     security(("bearer" = []), ("api_token" = ["people:write"])),
     responses(
         (status = 204, description = "Removed"),

@@ -117,7 +117,7 @@ pub async fn create_user(
 /// Get a user
 #[utoipa::path(
     tag = "users",
-    params(("id" = String, Path, description = "User id")),
+    params(("id" = uuid::Uuid, Path, description = "User id")),
     security(("bearer" = []), ("api_token" = ["users:read"])),
     responses(
         (status = 200, description = "The user", body = User, headers(("ETag" = String, description = "Its version"))),
@@ -141,7 +141,7 @@ pub async fn get_user(
 /// Change display name, role, organisation or linked person. The last active admin cannot be demoted.
 #[utoipa::path(
     tag = "users",
-    params(("id" = String, Path, description = "User id")),
+    params(("id" = uuid::Uuid, Path, description = "User id")),
     request_body = UpdateUser,
     security(("bearer" = []), ("api_token" = ["users:write"])),
     responses(
@@ -173,7 +173,7 @@ pub async fn update_user(
 /// The account can no longer log in, and its sessions and API tokens stop working at once.
 #[utoipa::path(
     tag = "users",
-    params(("id" = String, Path, description = "User id")),
+    params(("id" = uuid::Uuid, Path, description = "User id")),
     security(("bearer" = []), ("api_token" = ["users:write"])),
     responses(
         (status = 200, description = "Deactivated", body = User),
@@ -199,7 +199,7 @@ pub async fn deactivate_user(
 /// Reactivate a user
 #[utoipa::path(
     tag = "users",
-    params(("id" = String, Path, description = "User id")),
+    params(("id" = uuid::Uuid, Path, description = "User id")),
     security(("bearer" = []), ("api_token" = ["users:write"])),
     responses(
         (status = 200, description = "Reactivated", body = User),
@@ -295,7 +295,7 @@ pub async fn list_api_tokens(
 /// Revoke one of my API tokens
 #[utoipa::path(
     tag = "api-tokens",
-    params(("id" = String, Path, description = "Token id")),
+    params(("id" = uuid::Uuid, Path, description = "Token id")),
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Revoked (also when it already was)"),
