@@ -136,10 +136,6 @@ impl Application {
                     )
                     .into()
                 }))
-                .app_data(
-                    web::QueryConfig::default()
-                        .error_handler(|err, _| query_error(&err.to_string()).into()),
-                )
                 .configure(crate::operational::configure)
                 .service(api_scope())
                 .split_for_parts();
@@ -174,18 +170,6 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
-}
-
-/// Maps a query-string error to a problem naming the parameter when serde tells it.
-fn query_error(message: &str) -> ApiError {
-    let named = message.split('`').nth(1).unwrap_or("query");
-    let code = if message.contains("unknown field") {
-        "unknown_parameter"
-    } else {
-        "invalid_value"
-    };
-    let message = message.split(": ").last().unwrap_or(message).to_owned();
-    ApiError::invalid(named, code, message)
 }
 
 fn describe(e: &ApiError) -> String {

@@ -7,7 +7,7 @@ use super::model::AuditEvent;
 use super::repo::{self, AuditFilter};
 use crate::auth::{Caller, Scope};
 use crate::error::{ApiError, Problem};
-use crate::http::{Page, PageRequest};
+use crate::http::{Page, PageRequest, Query};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -48,7 +48,7 @@ pub struct AuditQuery {
 pub async fn list_audit_events(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<AuditQuery>,
+    query: Query<AuditQuery>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_admin(Scope::AuditRead)?;
     let q = query.into_inner();

@@ -2,10 +2,10 @@
 //! creates nothing twice; the same key with another body answers 422; a key still being processed
 //! answers 409. Keys belong to the caller (a user, or an API token) and expire after 24 hours.
 //!
-//! The key is claimed in its own transaction before the handler runs (insert-first: a concurrent
-//! retry finds the claim and waits its turn) and the response stored after it; a server error
-//! releases the claim so the client may retry. A claim left by a crashed process is taken over
-//! after five minutes.
+//! The key is claimed in its own transaction before the handler runs (insert-first, so a
+//! concurrent retry finds the claim and answers 409), and the response is stored after it. A
+//! server error, a 401 or a 429 releases the claim so the client may retry afresh. A claim left by
+//! a crashed process is taken over after five minutes.
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -166,20 +166,19 @@ pub async fn idempotency(
             .write(move |conn| claim(conn, &owner, &key, &hash))
             .await
     };
+    let in_use = || ApiError::Conflict {
+        slug: "idempotency-key-in-use",
+        detail: "a request with this Idempotency-Key is still being processed; retry shortly"
+            .into(),
+    };
     match claimed {
+        // Two first attempts raced to insert the key: the loser sees the winner's claim.
+        Err(ApiError::Conflict { .. }) => return Ok(req.into_response(in_use().error_response())),
         Err(e) => return Ok(req.into_response(e.error_response())),
         Ok(Claim::Mismatch) => {
             return Ok(req.into_response(ApiError::IdempotencyKeyReused.error_response()));
         }
-        Ok(Claim::InProgress) => {
-            let e = ApiError::Conflict {
-                slug: "idempotency-key-in-use",
-                detail:
-                    "a request with this Idempotency-Key is still being processed; retry shortly"
-                        .into(),
-            };
-            return Ok(req.into_response(e.error_response()));
-        }
+        Ok(Claim::InProgress) => return Ok(req.into_response(in_use().error_response())),
         Ok(Claim::Replay {
             status,
             headers,
@@ -200,7 +199,12 @@ pub async fn idempotency(
         }
     };
     let status = res.status();
-    if status.is_server_error() {
+    // Answers given before the request was really processed are not kept: a retry after logging
+    // in again, after waiting out a rate limit, or after a server error runs afresh.
+    if status.is_server_error()
+        || status == StatusCode::UNAUTHORIZED
+        || status == StatusCode::TOO_MANY_REQUESTS
+    {
         release(&state, owner, key).await;
         return Ok(res);
     }

@@ -108,7 +108,10 @@ fn json_error(path: &str, e: &serde_json::Error) -> ApiError {
                 }
             };
             let (field, code) = if msg.starts_with("unknown field") {
-                (join(named.as_deref().unwrap_or("?")), "unknown_field")
+                // The path already ends at the unknown key itself.
+                let name = named.as_deref().unwrap_or("?");
+                let at_key = base == name || base.ends_with(&format!(".{name}"));
+                (if at_key { base.clone() } else { join(name) }, "unknown_field")
             } else if msg.starts_with("missing field") {
                 (join(named.as_deref().unwrap_or("?")), "required")
             } else if msg.starts_with("unknown variant") {

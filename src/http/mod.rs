@@ -7,10 +7,12 @@ pub mod idempotency;
 pub mod json;
 pub mod observe;
 pub mod pagination;
+pub mod query;
 
 pub use etag::{IfMatch, created, etag, versioned};
 pub use json::Json;
 pub use pagination::{Page, PageRequest};
+pub use query::Query;
 
 /// The largest request body the service reads.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;

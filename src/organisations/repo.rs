@@ -461,7 +461,12 @@ pub fn change_membership(
     req: CreateMembershipChange,
     today: NaiveDate,
 ) -> Result<(MembershipChange, Organisation), ApiError> {
-    let org = find(conn, org_id)?;
+    let org = get_visible(conn, caller, org_id)?;
+    if !caller.is_admin() {
+        return Err(ApiError::forbidden(
+            "only the secretariat may change membership status",
+        ));
+    }
     if org.archived_at.is_some() {
         return Err(ApiError::conflict(
             "the organisation is archived; restore it before changing its membership",

@@ -14,7 +14,7 @@ use crate::auth::policy;
 use crate::auth::{Caller, Scope};
 use crate::error::{ApiError, Problem};
 use crate::http::csv::{csv_response, wants_csv};
-use crate::http::{IfMatch, Json, Page, PageRequest, created, new_id, parse_id, versioned};
+use crate::http::{IfMatch, Json, Page, PageRequest, Query, created, new_id, parse_id, versioned};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -134,7 +134,7 @@ pub async fn list_organisations(
     state: web::Data<AppState>,
     caller: Caller,
     req: HttpRequest,
-    query: web::Query<OrganisationQuery>,
+    query: Query<OrganisationQuery>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_scope(Scope::OrganisationsRead)?;
     let filter = query.filter()?;
@@ -269,18 +269,9 @@ pub async fn archive_organisation(
 ) -> Result<HttpResponse, ApiError> {
     caller.require_scope(Scope::OrganisationsWrite)?;
     let id = parse_id(&id)?;
-    let c = caller.clone();
     state
         .db
-        .write(move |conn| {
-            let org = repo::get_visible(conn, &c, &id)?;
-            if !c.is_admin() {
-                return Err(ApiError::forbidden(
-                    "only the secretariat may archive organisations",
-                ));
-            }
-            repo::set_archived(conn, &c, &org.id, &if_match, true)
-        })
+        .write(move |conn| repo::set_archived(conn, &caller, &id, &if_match, true))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -303,18 +294,9 @@ pub async fn restore_organisation(
 ) -> Result<HttpResponse, ApiError> {
     caller.require_scope(Scope::OrganisationsWrite)?;
     let id = parse_id(&id)?;
-    let c = caller.clone();
     let org = state
         .db
-        .write(move |conn| {
-            let org = repo::get_visible(conn, &c, &id)?;
-            if !c.is_admin() {
-                return Err(ApiError::forbidden(
-                    "only the secretariat may restore organisations",
-                ));
-            }
-            repo::set_archived(conn, &c, &org.id, &IfMatch(None), false)
-        })
+        .write(move |conn| repo::set_archived(conn, &caller, &id, &IfMatch(None), false))
         .await?;
     Ok(versioned(StatusCode::OK, org.version, &org))
 }
@@ -347,7 +329,7 @@ pub async fn list_membership_changes(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-    query: web::Query<HistoryQuery>,
+    query: Query<HistoryQuery>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_scope(Scope::OrganisationsRead)?;
     let id = parse_id(&id)?;
@@ -391,15 +373,7 @@ pub async fn create_membership_change(
     let today = chrono::Utc::now().date_naive();
     let (change, org) = state
         .db
-        .write(move |conn| {
-            repo::get_visible(conn, &caller, &id)?;
-            if !caller.is_admin() {
-                return Err(ApiError::forbidden(
-                    "only the secretariat may change membership status",
-                ));
-            }
-            repo::change_membership(conn, &caller, &id, req, today)
-        })
+        .write(move |conn| repo::change_membership(conn, &caller, &id, req, today))
         .await?;
     Ok(created(
         format!("/api/v1/organisations/{}/membership-changes", org.id),

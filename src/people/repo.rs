@@ -134,6 +134,13 @@ fn check_unique_email(conn: &mut DbConn, person: &Person) -> Result<(), ApiError
 }
 
 pub fn create(conn: &mut DbConn, caller: &Caller, person: Person) -> Result<Person, ApiError> {
+    // Another organisation's contacts: 404 unless the caller may see it, then 403.
+    if let Some(org_id) = person.organisation_id.as_deref()
+        && !caller.is_admin()
+        && caller.organisation_id.as_deref() != Some(org_id)
+    {
+        crate::organisations::repo::get_visible(conn, caller, org_id)?;
+    }
     policy::edit_person(caller, person.organisation_id.as_deref())?;
     validate(&person)?;
     check_organisation(conn, person.organisation_id.as_deref())?;

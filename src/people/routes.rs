@@ -11,7 +11,7 @@ use crate::auth::policy::{self, Visibility};
 use crate::auth::{Caller, Scope};
 use crate::error::{ApiError, Problem};
 use crate::http::csv::{csv_response, wants_csv};
-use crate::http::{IfMatch, Json, Page, PageRequest, created, new_id, parse_id, versioned};
+use crate::http::{IfMatch, Json, Page, PageRequest, Query, created, new_id, parse_id, versioned};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -101,7 +101,7 @@ pub async fn list_people(
     state: web::Data<AppState>,
     caller: Caller,
     req: HttpRequest,
-    query: web::Query<PeopleQuery>,
+    query: Query<PeopleQuery>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_scope(Scope::PeopleRead)?;
     let filter = filter_of(&query)?;
@@ -124,7 +124,7 @@ pub async fn list_organisation_people(
     caller: Caller,
     req: HttpRequest,
     id: web::Path<String>,
-    query: web::Query<PeopleQuery>,
+    query: Query<PeopleQuery>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_scope(Scope::PeopleRead)?;
     let id = parse_id(&id)?;

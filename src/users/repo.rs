@@ -402,6 +402,12 @@ pub fn set_active(
     if !active {
         let ended = crate::auth::repo::revoke_user_sessions(conn, id, None)?;
         changes["sessions_ended"] = json!(ended);
+        // API tokens end too, for good: reactivating the account does not bring them back.
+        let revoked = diesel::update(at::table.filter(at::user_id.eq(id)))
+            .filter(at::revoked_at.is_null())
+            .set(at::revoked_at.eq(t))
+            .execute(conn)?;
+        changes["api_tokens_revoked"] = json!(revoked);
     }
     let action = if active {
         "user.reactivated"

@@ -9,7 +9,7 @@ use super::model::{ApiToken, CreateApiToken, CreateUser, CreatedApiToken, Update
 use super::repo::{self, UserFilter};
 use crate::auth::{Caller, Role, Scope};
 use crate::error::{ApiError, Problem};
-use crate::http::{IfMatch, Json, Page, PageRequest, created, new_id, parse_id, versioned};
+use crate::http::{IfMatch, Json, Page, PageRequest, Query, created, new_id, parse_id, versioned};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -38,7 +38,7 @@ pub struct UserQuery {
 pub async fn list_users(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<UserQuery>,
+    query: Query<UserQuery>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_admin(Scope::UsersRead)?;
     let q = query.into_inner();
@@ -281,7 +281,7 @@ pub struct TokenQuery {
 pub async fn list_api_tokens(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<TokenQuery>,
+    query: Query<TokenQuery>,
 ) -> Result<HttpResponse, ApiError> {
     session_only(&caller)?;
     let page = PageRequest::new(query.limit, query.cursor.as_deref(), 1)?;

@@ -1,0 +1,86 @@
+//! `Query<T>`: the query-string extractor every list uses. Unknown parameters and bad values
+//! answer 422 `validation-failed` naming the parameter.
+
+use std::future::{Ready, ready};
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest};
+use serde::de::DeserializeOwned;
+
+use crate::error::{ApiError, FieldError};
+
+pub struct Query<T>(pub T);
+
+impl<T> std::ops::Deref for Query<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> Query<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+/// Parses a query string into `T`, naming the offending parameter on failure.
+pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.inner().to_string();
+        let named = message.split('`').nth(1).map(str::to_owned);
+        let (field, code) = if message.starts_with("unknown field") {
+            (named.unwrap_or_else(|| "query".into()), "unknown_parameter")
+        } else if path != "." {
+            (path, "invalid_value")
+        } else {
+            (named.unwrap_or_else(|| "query".into()), "invalid_value")
+        };
+        ApiError::Validation(vec![FieldError::new(field, code, message)])
+    })
+}
+
+impl<T: DeserializeOwned> FromRequest for Query<T> {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(parse_query(req.query_string()).map(Query))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Q {
+        limit: Option<i64>,
+        active: Option<bool>,
+    }
+
+    fn field(q: &str) -> (String, String) {
+        match parse_query::<Q>(q) {
+            Err(ApiError::Validation(e)) => (e[0].field.clone(), e[0].code.clone()),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn names_the_bad_parameter() {
+        assert_eq!(field("limit=abc"), ("limit".into(), "invalid_value".into()));
+        assert_eq!(
+            field("active=perhaps"),
+            ("active".into(), "invalid_value".into())
+        );
+        assert_eq!(
+            field("colour=red"),
+            ("colour".into(), "unknown_parameter".into())
+        );
+        assert!(parse_query::<Q>("limit=5&active=true").is_ok());
+    }
+}
