@@ -70,10 +70,18 @@ pub fn list(
         q = q.filter(ae::record_id.eq(v.clone()));
     }
     if let Some(v) = &f.actor_id {
+        // Changes made with a user's API tokens are recorded as "<user id>/<token id>".
+        let escaped: String = v
+            .chars()
+            .flat_map(|c| match c {
+                '%' | '_' | '\\' => vec!['\\', c],
+                c => vec![c],
+            })
+            .collect();
         q = q.filter(
             ae::actor_id
                 .eq(v.clone())
-                .or(ae::actor_id.like(format!("{v}/%"))),
+                .or(ae::actor_id.like(format!("{escaped}/%")).escape('\\')),
         );
     }
     if let Some(v) = &f.action {

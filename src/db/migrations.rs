@@ -9,7 +9,7 @@ const SQLITE: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
 /// A fixed key for `pg_advisory_lock`, so instances starting together migrate one at a time.
-const MIGRATION_LOCK: i64 = 0x636f_6e6e_6563_74;
+const MIGRATION_LOCK: i64 = 0x0063_6f6e_6e65_6374;
 
 /// Runs pending migrations and returns how many ran.
 pub fn run_migrations(conn: &mut DbConn) -> Result<usize, String> {

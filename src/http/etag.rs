@@ -65,21 +65,6 @@ impl FromRequest for IfMatch {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_if_match() {
-        assert!(IfMatch::parse("\"3\"").matches(3));
-        assert!(!IfMatch::parse("\"3\"").matches(4));
-        assert!(IfMatch::parse("*").matches(9));
-        assert!(IfMatch::parse("\"1\", \"2\"").matches(2));
-        assert!(!IfMatch::parse("W/\"3\"").matches(3));
-        assert!(!IfMatch::parse("garbage").matches(1));
-    }
-}
-
 /// A JSON response for one versioned record, with its `ETag`.
 pub fn versioned<T: serde::Serialize>(
     status: actix_web::http::StatusCode,
@@ -101,4 +86,19 @@ pub fn created<T: serde::Serialize>(
         .insert_header((header::LOCATION, location))
         .insert_header((header::ETAG, etag(version)))
         .json(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_if_match() {
+        assert!(IfMatch::parse("\"3\"").matches(3));
+        assert!(!IfMatch::parse("\"3\"").matches(4));
+        assert!(IfMatch::parse("*").matches(9));
+        assert!(IfMatch::parse("\"1\", \"2\"").matches(2));
+        assert!(!IfMatch::parse("W/\"3\"").matches(3));
+        assert!(!IfMatch::parse("garbage").matches(1));
+    }
 }

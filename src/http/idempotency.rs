@@ -145,6 +145,17 @@ pub async fn idempotency(
             .await
             .map(ServiceResponse::map_into_boxed_body);
     };
+    // Stored answers are only for a credential that still works (not a logged-out session, a
+    // revoked token, a deactivated account): check it as the handler will, before any replay.
+    if <crate::auth::Caller as actix_web::FromRequest>::extract(req.request())
+        .await
+        .is_err()
+    {
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_boxed_body);
+    }
 
     let (http_req, payload) = req.parts_mut();
     let body = match crate::http::json::read_body(http_req, payload).await {
@@ -229,7 +240,33 @@ pub async fn idempotency(
             ))
         })
         .collect();
-    let text = String::from_utf8_lossy(&bytes).into_owned();
+    // A response that must not be stored (an API token's secret) is not kept: a replay answers
+    // 409 instead, so nothing is created twice and no secret sits in the table.
+    let no_store = response
+        .headers()
+        .get(header::CACHE_CONTROL)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("no-store"));
+    let (status_kept, headers, text) = if no_store {
+        let problem = ApiError::conflict(
+            "a request with this Idempotency-Key already succeeded; its response held a secret that is shown only once",
+        )
+        .to_problem();
+        (
+            StatusCode::CONFLICT,
+            vec![(
+                header::CONTENT_TYPE.to_string(),
+                crate::error::PROBLEM_JSON.to_owned(),
+            )],
+            serde_json::to_string(&problem).unwrap_or_default(),
+        )
+    } else {
+        (
+            status,
+            headers,
+            String::from_utf8_lossy(&bytes).into_owned(),
+        )
+    };
     let stored = {
         let headers = serde_json::to_string(&headers).unwrap_or_default();
         let (owner, key, text) = (owner.clone(), key.clone(), text);
@@ -238,7 +275,7 @@ pub async fn idempotency(
             .write(move |conn| {
                 diesel::update(ik::table.filter(ik::owner.eq(owner).and(ik::idem_key.eq(key))))
                     .set((
-                        ik::status_code.eq(i32::from(status.as_u16())),
+                        ik::status_code.eq(i32::from(status_kept.as_u16())),
                         ik::response_headers.eq(headers),
                         ik::response_body.eq(text),
                     ))

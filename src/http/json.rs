@@ -111,7 +111,10 @@ fn json_error(path: &str, e: &serde_json::Error) -> ApiError {
                 // The path already ends at the unknown key itself.
                 let name = named.as_deref().unwrap_or("?");
                 let at_key = base == name || base.ends_with(&format!(".{name}"));
-                (if at_key { base.clone() } else { join(name) }, "unknown_field")
+                (
+                    if at_key { base.clone() } else { join(name) },
+                    "unknown_field",
+                )
             } else if msg.starts_with("missing field") {
                 (join(named.as_deref().unwrap_or("?")), "required")
             } else if msg.starts_with("unknown variant") {

@@ -32,6 +32,13 @@ pub fn parse_id(raw: &str) -> Result<String, crate::error::ApiError> {
         })
 }
 
+/// Parses an id given in a query parameter or a body field: 422 naming the field otherwise.
+pub fn parse_field_id(field: &str, raw: &str) -> Result<String, crate::error::ApiError> {
+    uuid::Uuid::parse_str(raw)
+        .map(|u| u.hyphenated().to_string())
+        .map_err(|_| crate::error::ApiError::invalid(field, "invalid_format", "must be a UUID"))
+}
+
 /// A new time-ordered id.
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().hyphenated().to_string()

@@ -228,7 +228,12 @@ pub fn set_archived(
     if_match: &IfMatch,
     archived: bool,
 ) -> Result<Organisation, ApiError> {
-    let before = find(conn, id)?;
+    let before = get_visible(conn, caller, id)?;
+    if !caller.is_admin() {
+        return Err(ApiError::forbidden(
+            "only the secretariat may archive or restore organisations",
+        ));
+    }
     if_match.check(before.version)?;
     if before.archived_at.is_some() == archived {
         return Ok(before);

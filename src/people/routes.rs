@@ -11,7 +11,9 @@ use crate::auth::policy::{self, Visibility};
 use crate::auth::{Caller, Scope};
 use crate::error::{ApiError, Problem};
 use crate::http::csv::{csv_response, wants_csv};
-use crate::http::{IfMatch, Json, Page, PageRequest, Query, created, new_id, parse_id, versioned};
+use crate::http::{
+    IfMatch, Json, Page, PageRequest, Query, created, new_id, parse_field_id, parse_id, versioned,
+};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -77,7 +79,11 @@ async fn respond_list(
 
 fn filter_of(query: &PeopleQuery) -> Result<PeopleFilter, ApiError> {
     Ok(PeopleFilter {
-        organisation_id: query.organisation_id.as_deref().map(parse_id).transpose()?,
+        organisation_id: query
+            .organisation_id
+            .as_deref()
+            .map(|id| parse_field_id("organisation_id", id))
+            .transpose()?,
         has_account: query.has_account,
         q: query.q.clone(),
     })
@@ -161,9 +167,7 @@ pub async fn create_person(
     caller.require_scope(Scope::PeopleWrite)?;
     let body = body.into_inner();
     let org = match &body.organisation_id {
-        Some(id) => Some(parse_id(id).map_err(|_| {
-            ApiError::invalid("organisation_id", "invalid_format", "must be a UUID")
-        })?),
+        Some(id) => Some(parse_field_id("organisation_id", id)?),
         None if caller.is_admin() => None,
         None => caller.organisation_id.clone(),
     };

@@ -9,7 +9,9 @@ use super::model::{ApiToken, CreateApiToken, CreateUser, CreatedApiToken, Update
 use super::repo::{self, UserFilter};
 use crate::auth::{Caller, Role, Scope};
 use crate::error::{ApiError, Problem};
-use crate::http::{IfMatch, Json, Page, PageRequest, Query, created, new_id, parse_id, versioned};
+use crate::http::{
+    IfMatch, Json, Page, PageRequest, Query, created, new_id, parse_field_id, parse_id, versioned,
+};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -45,7 +47,11 @@ pub async fn list_users(
     let page = PageRequest::new(q.limit, q.cursor.as_deref(), 1)?;
     let filter = UserFilter {
         role: q.role,
-        organisation_id: q.organisation_id.as_deref().map(parse_id).transpose()?,
+        organisation_id: q
+            .organisation_id
+            .as_deref()
+            .map(|id| parse_field_id("organisation_id", id))
+            .transpose()?,
         active: q.active,
         q: q.q,
     };
@@ -80,19 +86,12 @@ pub async fn create_user(
     req.organisation_id = req
         .organisation_id
         .as_deref()
-        .map(|id| {
-            parse_id(id).map_err(|_| {
-                ApiError::invalid("organisation_id", "invalid_format", "must be a UUID")
-            })
-        })
+        .map(|id| parse_field_id("organisation_id", id))
         .transpose()?;
     req.person_id = req
         .person_id
         .as_deref()
-        .map(|id| {
-            parse_id(id)
-                .map_err(|_| ApiError::invalid("person_id", "invalid_format", "must be a UUID"))
-        })
+        .map(|id| parse_field_id("person_id", id))
         .transpose()?;
     let id = new_id();
     // Validate before spending a password hash on an invalid request.

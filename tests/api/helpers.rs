@@ -83,6 +83,16 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
             (format!("{}/{name}", postgres_base()), Some(name))
         }
     };
+    start_on(database_url, pg_database, dir, extra).await
+}
+
+/// Starts a server on an existing database (the second instance of a pair shares the first one's).
+async fn start_on(
+    database_url: String,
+    pg_database: Option<String>,
+    dir: tempfile::TempDir,
+    extra: &[(&str, &str)],
+) -> TestApp {
     let mut env: BTreeMap<String, String> = BTreeMap::new();
     for (k, v) in [
         ("CONNECT_DATABASE_URL", database_url.as_str()),
@@ -129,6 +139,17 @@ pub struct Rep {
 }
 
 impl TestApp {
+    /// Another instance on the same database, as behind a load balancer.
+    pub async fn second_instance(&self) -> TestApp {
+        start_on(
+            self.database_url.clone(),
+            None,
+            tempfile::tempdir().unwrap(),
+            &[],
+        )
+        .await
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }
@@ -326,5 +347,237 @@ pub async fn assert_problem(res: Response, status: u16, slug: &str) -> Value {
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["type"], format!("/problems/{slug}"), "{body}");
     assert_eq!(body["status"], status);
+    body
+}
+
+// Helpers for the auth, tokens, users, idempotency and errors tests.
+
+impl TestApp {
+    /// The caller as `GET /api/v1/me` describes them (asserting 200).
+    pub async fn me(&self, token: &str) -> Value {
+        let res = self.get("/api/v1/me", token).await;
+        assert_eq!(res.status(), StatusCode::OK, "GET /me");
+        res.json().await.unwrap()
+    }
+
+    /// Creates an API token with `scopes` from a login session; returns (id, secret).
+    pub async fn create_api_token(&self, session: &str, scopes: &[&str]) -> (String, String) {
+        let res = self
+            .post(
+                "/api/v1/api-tokens",
+                session,
+                &json!({"name": "test token", "scopes": scopes}),
+            )
+            .await;
+        assert_eq!(
+            res.status(),
+            StatusCode::CREATED,
+            "{}",
+            res.text().await.unwrap()
+        );
+        let body: Value = res.json().await.unwrap();
+        (
+            body["id"].as_str().unwrap().to_owned(),
+            body["secret"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// A `POST` with an `Idempotency-Key`.
+    pub async fn post_idempotent(
+        &self,
+        path: &str,
+        token: &str,
+        key: &str,
+        body: &Value,
+    ) -> Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .header("Idempotency-Key", key)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The audit events matching `query` (e.g. `record_type=user&action=user.created`), newest
+    /// first (the first page of up to 200).
+    pub async fn audit_events(&self, admin: &str, query: &str) -> Vec<Value> {
+        let res = self
+            .get(&format!("/api/v1/audit-events?limit=200&{query}"), admin)
+            .await;
+        assert_eq!(
+            res.status(),
+            StatusCode::OK,
+            "{}",
+            res.text().await.unwrap()
+        );
+        let body: Value = res.json().await.unwrap();
+        body["items"].as_array().unwrap().clone()
+    }
+
+    /// A direct connection to this test's database, to check what is stored.
+    pub fn db_conn(&self) -> connect::db::DbConn {
+        use diesel::connection::SimpleConnection;
+        match backend() {
+            Backend::Sqlite => {
+                let path = self.database_url.trim_start_matches("sqlite://");
+                let mut conn = diesel::SqliteConnection::establish(path).unwrap();
+                conn.batch_execute("PRAGMA busy_timeout = 5000;").unwrap();
+                connect::db::DbConn::Sqlite(conn)
+            }
+            Backend::Postgres => connect::db::DbConn::Pg(
+                diesel::PgConnection::establish(&self.database_url).unwrap(),
+            ),
+        }
+    }
+}
+
+/// Asserts a response carries a problem whose type is one of the documented ones, with that
+/// type's status and title and a non-empty detail; returns the problem.
+pub async fn assert_documented_problem(res: Response) -> Value {
+    let status = res.status().as_u16();
+    let ct = res
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    assert_eq!(ct, "application/problem+json", "content type ({status})");
+    let body: Value = res.json().await.unwrap();
+    let slug = body["type"]
+        .as_str()
+        .and_then(|t| t.strip_prefix("/problems/"))
+        .unwrap_or_else(|| panic!("no /problems/ type: {body}"));
+    let (_, listed_status, title) = connect::error::PROBLEM_TYPES
+        .iter()
+        .find(|(s, _, _)| *s == slug)
+        .unwrap_or_else(|| panic!("undocumented problem type {slug}"));
+    assert_eq!(*listed_status, status, "{body}");
+    assert_eq!(body["status"], status, "{body}");
+    assert_eq!(body["title"], *title, "{body}");
+    assert!(
+        body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+        "{body}"
+    );
+    body
+}
+
+// Helpers for the organisations, people, policy and operations tests.
+
+impl TestApp {
+    /// Any request, with an optional JSON body and `If-Match`.
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        if_match: Option<&str>,
+        body: Option<&Value>,
+    ) -> Response {
+        let mut req = self
+            .client
+            .request(method, self.url(path))
+            .bearer_auth(token);
+        if let Some(e) = if_match {
+            req = req.header("If-Match", e);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        req.send().await.unwrap()
+    }
+
+    /// A `GET` asking for `Accept: text/csv`.
+    pub async fn get_csv(&self, path: &str, token: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .header("Accept", "text/csv")
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A `GET` that must answer 200; returns the JSON body.
+    pub async fn get_ok(&self, path: &str, token: &str) -> Value {
+        let res = self.get(path, token).await;
+        let status = res.status();
+        let text = res.text().await.unwrap();
+        assert_eq!(status, StatusCode::OK, "GET {path}: {text}");
+        serde_json::from_str(&text).unwrap()
+    }
+
+    /// The `items` of a list that must answer 200.
+    pub async fn list_items(&self, path: &str, token: &str) -> Vec<Value> {
+        self.get_ok(path, token).await["items"]
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    /// Creates a contact (as `token`, asserting 201) and returns it.
+    pub async fn create_contact(
+        &self,
+        token: &str,
+        org_id: Option<&str>,
+        name: &str,
+        email: &str,
+    ) -> Value {
+        let mut body = json!({"name": name, "email": email});
+        if let Some(org) = org_id {
+            body["organisation_id"] = json!(org);
+        }
+        let res = self.post("/api/v1/people", token, &body).await;
+        assert_eq!(
+            res.status(),
+            StatusCode::CREATED,
+            "{}",
+            res.text().await.unwrap()
+        );
+        res.json().await.unwrap()
+    }
+
+    /// Records one membership change (as admin), asserting 201; returns the change.
+    pub async fn change_status(&self, admin: &str, org_id: &str, to: &str, date: &str) -> Value {
+        let res = self
+            .post(
+                &format!("/api/v1/organisations/{org_id}/membership-changes"),
+                admin,
+                &json!({"to_status": to, "effective_date": date, "reason": "board decision"}),
+            )
+            .await;
+        assert_eq!(
+            res.status(),
+            StatusCode::CREATED,
+            "{}",
+            res.text().await.unwrap()
+        );
+        res.json().await.unwrap()
+    }
+}
+
+/// The `id` of a JSON record.
+pub fn id_of(v: &Value) -> String {
+    v["id"].as_str().unwrap().to_owned()
+}
+
+/// The `name`s of a list of records, in order.
+pub fn names_of(items: &[Value]) -> Vec<String> {
+    items
+        .iter()
+        .map(|i| i["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Asserts a 422 problem that names `field` with `code`.
+pub async fn assert_field_error(res: Response, field: &str, code: &str) -> Value {
+    let body = assert_problem(res, 422, "validation-failed").await;
+    let errors = body["errors"].as_array().unwrap();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e["field"] == field && e["code"] == code),
+        "expected {field}/{code} in {body}"
+    );
     body
 }

@@ -1,1 +1,865 @@
+//! The access policy, cell by cell: every organisation, people, users and audit route against
+//! every role, with the exact status each must answer. What a caller may not see answers 404;
+//! what they see but may not change, and admin-only endpoints, answer 403.
+//!
+//! Each role's row runs against one set of fixtures (one server), cell after cell; a cell that
+//! changes something is either repeatable or followed by the cell that undoes it.
+
+use std::collections::HashMap;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
 use crate::helpers::*;
+
+const ROLES: [&str; 6] = [
+    "admin",
+    "partner",
+    "observer",
+    "applicant",
+    "suspended",
+    "withdrawn",
+];
+
+/// One request and the status each role must get, in the order of [`ROLES`].
+struct Cell {
+    method: &'static str,
+    /// With placeholders: `{own}` (the caller's organisation; for the admin a partner
+    /// organisation), `{member}` (a partner), `{applicant}`, `{trial}` (a hospital that is a trial
+    /// site but no member), `{archived}` (an archived partner), `{disposable}` (a partner the row
+    /// archives and restores), `{missing}` (no such id), `{own_person}`, `{member_person}`,
+    /// `{applicant_person}`, `{trial_person}`, `{fresh_*_person}` (a contact created just for
+    /// this cell), `{user}` (another account), `{me}` (the caller's account), `{n}` (unique).
+    path: &'static str,
+    body: Option<&'static str>,
+    expect: [u16; 6],
+}
+
+const fn cell(
+    method: &'static str,
+    path: &'static str,
+    body: Option<&'static str>,
+    expect: [u16; 6],
+) -> Cell {
+    Cell {
+        method,
+        path,
+        body,
+        expect,
+    }
+}
+
+const ALL_200: [u16; 6] = [200; 6];
+/// Admin only: everyone else is refused (the route is not theirs at all).
+const ADMIN_200: [u16; 6] = [200, 403, 403, 403, 403, 403];
+/// Visible to members (partners, observers) and admins; hidden from the rest.
+const MEMBERS_200: [u16; 6] = [200, 200, 200, 404, 404, 404];
+/// Visible to the admin only.
+const HIDDEN: [u16; 6] = [200, 404, 404, 404, 404, 404];
+
+const WEBSITE: &str = r#"{"website": "https://edited.example.org"}"#;
+const TITLE: &str = r#"{"title": "Edited"}"#;
+
+const MATRIX: &[Cell] = &[
+    // --- organisations: read
+    cell("GET", "/api/v1/organisations", None, ALL_200),
+    cell("GET", "/api/v1/organisations/{own}", None, ALL_200),
+    cell("GET", "/api/v1/organisations/{member}", None, MEMBERS_200),
+    cell("GET", "/api/v1/organisations/{applicant}", None, HIDDEN),
+    cell("GET", "/api/v1/organisations/{trial}", None, MEMBERS_200),
+    cell("GET", "/api/v1/organisations/{archived}", None, HIDDEN),
+    cell("GET", "/api/v1/organisations/{missing}", None, [404; 6]),
+    // --- organisations: create (admin only)
+    cell(
+        "POST",
+        "/api/v1/organisations",
+        Some(r#"{"name": "Created{n}", "kind": "pharma", "sector": "private"}"#),
+        [201, 403, 403, 403, 403, 403],
+    ),
+    // --- organisations: edit
+    cell(
+        "PATCH",
+        "/api/v1/organisations/{own}",
+        Some(WEBSITE),
+        [200, 200, 200, 200, 403, 403],
+    ),
+    cell(
+        "PATCH",
+        "/api/v1/organisations/{own}",
+        Some(r#"{"trial_site": true}"#),
+        [200, 403, 403, 403, 403, 403],
+    ),
+    cell(
+        "PATCH",
+        "/api/v1/organisations/{own}",
+        Some(r#"{"founding_partner": true}"#),
+        [200, 403, 403, 403, 403, 403],
+    ),
+    cell(
+        "PATCH",
+        "/api/v1/organisations/{member}",
+        Some(WEBSITE),
+        [200, 403, 403, 404, 404, 404],
+    ),
+    cell(
+        "PATCH",
+        "/api/v1/organisations/{applicant}",
+        Some(WEBSITE),
+        HIDDEN,
+    ),
+    cell(
+        "PATCH",
+        "/api/v1/organisations/{trial}",
+        Some(WEBSITE),
+        [200, 403, 403, 404, 404, 404],
+    ),
+    cell(
+        "PATCH",
+        "/api/v1/organisations/{archived}",
+        Some(WEBSITE),
+        [409, 404, 404, 404, 404, 404],
+    ),
+    // --- organisations: archive and restore (admin only)
+    cell(
+        "DELETE",
+        "/api/v1/organisations/{disposable}",
+        None,
+        [204, 403, 403, 404, 404, 404],
+    ),
+    cell(
+        "POST",
+        "/api/v1/organisations/{disposable}/restore",
+        None,
+        [200, 403, 403, 404, 404, 404],
+    ),
+    cell(
+        "DELETE",
+        "/api/v1/organisations/{own}",
+        None,
+        [204, 403, 403, 403, 403, 403],
+    ),
+    cell(
+        "POST",
+        "/api/v1/organisations/{own}/restore",
+        None,
+        ADMIN_200,
+    ),
+    cell(
+        "DELETE",
+        "/api/v1/organisations/{applicant}",
+        None,
+        [204, 404, 404, 404, 404, 404],
+    ),
+    cell(
+        "POST",
+        "/api/v1/organisations/{applicant}/restore",
+        None,
+        HIDDEN,
+    ),
+    // --- membership history: admins and the organisation's own representatives
+    cell(
+        "GET",
+        "/api/v1/organisations/{own}/membership-changes",
+        None,
+        ALL_200,
+    ),
+    cell(
+        "GET",
+        "/api/v1/organisations/{member}/membership-changes",
+        None,
+        HIDDEN,
+    ),
+    cell(
+        "GET",
+        "/api/v1/organisations/{applicant}/membership-changes",
+        None,
+        HIDDEN,
+    ),
+    cell(
+        "GET",
+        "/api/v1/organisations/{archived}/membership-changes",
+        None,
+        HIDDEN,
+    ),
+    // --- membership changes (admin only); each pair leaves the status as it was
+    cell(
+        "POST",
+        "/api/v1/organisations/{own}/membership-changes",
+        Some(r#"{"to_status": "observer", "effective_date": "2024-06-01", "reason": "matrix"}"#),
+        [201, 403, 403, 403, 403, 403],
+    ),
+    cell(
+        "POST",
+        "/api/v1/organisations/{own}/membership-changes",
+        Some(r#"{"to_status": "partner", "effective_date": "2024-06-01", "reason": "matrix"}"#),
+        [201, 403, 403, 403, 403, 403],
+    ),
+    cell(
+        "POST",
+        "/api/v1/organisations/{member}/membership-changes",
+        Some(r#"{"to_status": "observer", "effective_date": "2024-06-01", "reason": "matrix"}"#),
+        [201, 403, 403, 404, 404, 404],
+    ),
+    cell(
+        "POST",
+        "/api/v1/organisations/{member}/membership-changes",
+        Some(r#"{"to_status": "partner", "effective_date": "2024-06-01", "reason": "matrix"}"#),
+        [201, 403, 403, 404, 404, 404],
+    ),
+    cell(
+        "POST",
+        "/api/v1/organisations/{applicant}/membership-changes",
+        Some(r#"{"to_status": "none", "effective_date": "2024-06-01", "reason": "matrix"}"#),
+        [201, 404, 404, 404, 404, 404],
+    ),
+    cell(
+        "POST",
+        "/api/v1/organisations/{applicant}/membership-changes",
+        Some(r#"{"to_status": "applicant", "effective_date": "2024-06-01", "reason": "matrix"}"#),
+        [201, 404, 404, 404, 404, 404],
+    ),
+    cell(
+        "POST",
+        "/api/v1/organisations/{archived}/membership-changes",
+        Some(r#"{"to_status": "observer", "effective_date": "2024-06-01", "reason": "matrix"}"#),
+        [409, 404, 404, 404, 404, 404],
+    ),
+    // --- people: read
+    cell("GET", "/api/v1/people", None, ALL_200),
+    cell("GET", "/api/v1/people/{own_person}", None, ALL_200),
+    cell("GET", "/api/v1/people/{member_person}", None, MEMBERS_200),
+    cell("GET", "/api/v1/people/{applicant_person}", None, HIDDEN),
+    cell("GET", "/api/v1/people/{trial_person}", None, HIDDEN),
+    cell("GET", "/api/v1/organisations/{own}/people", None, ALL_200),
+    cell(
+        "GET",
+        "/api/v1/organisations/{member}/people",
+        None,
+        MEMBERS_200,
+    ),
+    cell(
+        "GET",
+        "/api/v1/organisations/{applicant}/people",
+        None,
+        HIDDEN,
+    ),
+    cell(
+        "GET",
+        "/api/v1/organisations/{trial}/people",
+        None,
+        MEMBERS_200,
+    ),
+    cell(
+        "GET",
+        "/api/v1/organisations/{archived}/people",
+        None,
+        HIDDEN,
+    ),
+    // --- people: create
+    cell(
+        "POST",
+        "/api/v1/people",
+        Some(r#"{"name": "Contact", "email": "default{n}@people.test"}"#),
+        [201, 201, 201, 201, 403, 403],
+    ),
+    cell(
+        "POST",
+        "/api/v1/people",
+        Some(r#"{"organisation_id": "{own}", "name": "Contact", "email": "own{n}@people.test"}"#),
+        [201, 201, 201, 201, 403, 403],
+    ),
+    cell(
+        "POST",
+        "/api/v1/people",
+        Some(
+            r#"{"organisation_id": "{member}", "name": "Contact", "email": "member{n}@people.test"}"#,
+        ),
+        [201, 403, 403, 404, 404, 404],
+    ),
+    cell(
+        "POST",
+        "/api/v1/people",
+        Some(
+            r#"{"organisation_id": "{applicant}", "name": "Contact", "email": "applicant{n}@people.test"}"#,
+        ),
+        HIDDEN_CREATED,
+    ),
+    // --- people: edit and delete
+    cell(
+        "PATCH",
+        "/api/v1/people/{own_person}",
+        Some(TITLE),
+        [200, 200, 200, 200, 403, 403],
+    ),
+    cell(
+        "PATCH",
+        "/api/v1/people/{member_person}",
+        Some(TITLE),
+        [200, 403, 403, 404, 404, 404],
+    ),
+    cell(
+        "PATCH",
+        "/api/v1/people/{applicant_person}",
+        Some(TITLE),
+        HIDDEN,
+    ),
+    cell(
+        "DELETE",
+        "/api/v1/people/{fresh_own_person}",
+        None,
+        [204, 204, 204, 204, 403, 403],
+    ),
+    cell(
+        "DELETE",
+        "/api/v1/people/{fresh_member_person}",
+        None,
+        [204, 403, 403, 404, 404, 404],
+    ),
+    cell(
+        "DELETE",
+        "/api/v1/people/{fresh_applicant_person}",
+        None,
+        [204, 404, 404, 404, 404, 404],
+    ),
+    // --- users (admin only, even for one's own account)
+    cell("GET", "/api/v1/users", None, ADMIN_200),
+    cell("GET", "/api/v1/users/{user}", None, ADMIN_200),
+    cell("GET", "/api/v1/users/{me}", None, ADMIN_200),
+    cell(
+        "POST",
+        "/api/v1/users",
+        Some(
+            r#"{"email": "user{n}@users.test", "display_name": "New user", "role": "partner_representative",
+                "organisation_id": "{member}", "password": "representative-password-1"}"#,
+        ),
+        [201, 403, 403, 403, 403, 403],
+    ),
+    cell(
+        "PATCH",
+        "/api/v1/users/{user}",
+        Some(r#"{"display_name": "Renamed"}"#),
+        ADMIN_200,
+    ),
+    cell("POST", "/api/v1/users/{user}/deactivate", None, ADMIN_200),
+    cell("POST", "/api/v1/users/{user}/reactivate", None, ADMIN_200),
+    // --- audit (admin only)
+    cell("GET", "/api/v1/audit-events", None, ADMIN_200),
+    cell(
+        "GET",
+        "/api/v1/audit-events?record_id={own}",
+        None,
+        ADMIN_200,
+    ),
+    // --- everyone's own
+    cell("GET", "/api/v1/me", None, ALL_200),
+    cell("GET", "/api/v1/api-tokens", None, ALL_200),
+];
+
+/// Created by the admin; hidden from everyone else.
+const HIDDEN_CREATED: [u16; 6] = [201, 404, 404, 404, 404, 404];
+
+/// The fixtures a row runs against, and the caller.
+struct World {
+    app: TestApp,
+    admin: String,
+    token: String,
+    vars: HashMap<&'static str, String>,
+    counter: usize,
+}
+
+async fn org_with_status(app: &TestApp, admin: &str, name: &str, status: &str) -> String {
+    let id = id_of(&app.create_org(admin, name, "pharma").await);
+    app.set_status(admin, &id, status).await;
+    id
+}
+
+async fn world(role: &str) -> World {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let mut vars: HashMap<&'static str, String> = HashMap::new();
+
+    let member = org_with_status(&app, &admin, "Mike", "partner").await;
+    let applicant = org_with_status(&app, &admin, "Papa", "applicant").await;
+    let disposable = org_with_status(&app, &admin, "Delta", "partner").await;
+    let spare = org_with_status(&app, &admin, "Sierra", "partner").await;
+    let res = app
+        .post(
+            "/api/v1/organisations",
+            &admin,
+            &json!({"name": "Tango", "kind": "hospital", "sector": "public", "health_region": "north", "trial_site": true}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let trial = id_of(&res.json::<Value>().await.unwrap());
+    let archived = org_with_status(&app, &admin, "Xray", "partner").await;
+
+    let person = |org: String, email: &'static str| {
+        let app = &app;
+        let admin = &admin;
+        async move { id_of(&app.create_contact(admin, Some(&org), "Person", email).await) }
+    };
+    vars.insert("member_person", person(member.clone(), "p@mike.test").await);
+    vars.insert(
+        "applicant_person",
+        person(applicant.clone(), "p@papa.test").await,
+    );
+    vars.insert("trial_person", person(trial.clone(), "p@tango.test").await);
+    app.create_contact(&admin, Some(&archived), "Person", "p@xray.test")
+        .await;
+    let res = app
+        .delete(
+            &format!("/api/v1/organisations/{archived}"),
+            &admin,
+            Some("*"),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+
+    let other_user = app
+        .create_user(
+            &admin,
+            "other@mike.test",
+            "partner_representative",
+            Some(&member),
+        )
+        .await;
+    vars.insert("user", id_of(&other_user));
+
+    let (token, own, me) = if role == "admin" {
+        let me = app.me(&admin).await["user"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        (admin.clone(), spare, me)
+    } else {
+        let rep = app.rep(&admin, "Own", role).await;
+        (rep.token, rep.organisation_id, rep.user_id)
+    };
+    vars.insert("own_person", person(own.clone(), "p@own.test").await);
+    vars.insert("own", own);
+    vars.insert("me", me);
+    vars.insert("member", member);
+    vars.insert("applicant", applicant);
+    vars.insert("disposable", disposable);
+    vars.insert("trial", trial);
+    vars.insert("archived", archived);
+    vars.insert("missing", uuid::Uuid::now_v7().to_string());
+    World {
+        app,
+        admin,
+        token,
+        vars,
+        counter: 0,
+    }
+}
+
+impl World {
+    /// Fills the placeholders of a path or body, creating fresh contacts where asked.
+    async fn fill(&mut self, template: &str) -> String {
+        let mut out = template.to_owned();
+        for (key, org) in [
+            ("fresh_own_person", "own"),
+            ("fresh_member_person", "member"),
+            ("fresh_applicant_person", "applicant"),
+        ] {
+            let placeholder = format!("{{{key}}}");
+            if out.contains(&placeholder) {
+                self.counter += 1;
+                let email = format!("fresh{}@people.test", self.counter);
+                let org_id = self.vars[org].clone();
+                let p = self
+                    .app
+                    .create_contact(&self.admin, Some(&org_id), "Fresh", &email)
+                    .await;
+                out = out.replace(&placeholder, &id_of(&p));
+            }
+        }
+        self.counter += 1;
+        out = out.replace("{n}", &self.counter.to_string());
+        for (key, value) in &self.vars {
+            out = out.replace(&format!("{{{key}}}"), value);
+        }
+        let unfilled = out
+            .match_indices('{')
+            .any(|(i, _)| out[i + 1..].starts_with(|c: char| c.is_ascii_lowercase()));
+        assert!(!unfilled, "a placeholder is left: {out}");
+        out
+    }
+
+    /// Runs every cell of the matrix for the role in column `col`; returns the mismatches.
+    async fn run(&mut self, col: usize) -> Vec<String> {
+        let mut failures = Vec::new();
+        for c in MATRIX {
+            let path = self.fill(c.path).await;
+            let body = match c.body {
+                Some(b) => Some(serde_json::from_str::<Value>(&self.fill(b).await).unwrap()),
+                None => None,
+            };
+            let method = Method::from_bytes(c.method.as_bytes()).unwrap();
+            let if_match = matches!(c.method, "PATCH" | "DELETE").then_some("*");
+            let res = self
+                .app
+                .send_json(method, &path, &self.token, if_match, body.as_ref())
+                .await;
+            let status = res.status().as_u16();
+            let expected = c.expect[col];
+            let ct = res
+                .headers()
+                .get("content-type")
+                .map(|v| v.to_str().unwrap().to_owned())
+                .unwrap_or_default();
+            let text = res.text().await.unwrap();
+            let label = format!("{} {} {}", ROLES[col], c.method, c.path);
+            if status != expected {
+                failures.push(format!(
+                    "{label}: got {status}, expected {expected}: {text}"
+                ));
+                continue;
+            }
+            let slug = match status {
+                403 => Some("forbidden"),
+                404 => Some("not-found"),
+                409 => Some("conflict"),
+                _ => None,
+            };
+            if let Some(slug) = slug {
+                let problem: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+                if ct != "application/problem+json"
+                    || problem["type"] != format!("/problems/{slug}")
+                {
+                    failures.push(format!("{label}: not a {slug} problem ({ct}): {text}"));
+                }
+            }
+        }
+        failures
+    }
+}
+
+async fn run_row(role: &str, standing: &str) {
+    let col = ROLES.iter().position(|r| *r == role).unwrap();
+    let mut w = world(role).await;
+    let failures = w.run(col).await;
+    assert!(
+        failures.is_empty(),
+        "{} of {} cells wrong for {role}:\n{}",
+        failures.len(),
+        MATRIX.len(),
+        failures.join("\n")
+    );
+    // The row left the shared fixtures as it found them.
+    let admin = w.admin.clone();
+    for key in ["member", "own"] {
+        let org = w
+            .app
+            .get_ok(&format!("/api/v1/organisations/{}", w.vars[key]), &admin)
+            .await;
+        assert_eq!(org["archived_at"], Value::Null, "{key}");
+    }
+    let me = w.app.me(&w.token).await;
+    assert_eq!(me["standing"], standing);
+}
+
+#[tokio::test]
+async fn policy_matrix_admin_may_do_everything() {
+    run_row("admin", "admin").await;
+}
+
+#[tokio::test]
+async fn policy_matrix_partner_representative() {
+    run_row("partner", "partner").await;
+}
+
+#[tokio::test]
+async fn policy_matrix_observer_representative() {
+    run_row("observer", "observer").await;
+}
+
+#[tokio::test]
+async fn policy_matrix_applicant_representative() {
+    run_row("applicant", "applicant").await;
+}
+
+#[tokio::test]
+async fn policy_matrix_suspended_representative() {
+    run_row("suspended", "inactive").await;
+}
+
+#[tokio::test]
+async fn policy_matrix_withdrawn_representative() {
+    run_row("withdrawn", "inactive").await;
+}
+
+#[tokio::test]
+async fn every_route_of_the_matrix_answers_401_without_a_valid_credential() {
+    let mut w = world("admin").await;
+    let mut failures = Vec::new();
+    for c in MATRIX {
+        let path = w.fill(c.path).await;
+        let body = match c.body {
+            Some(b) => Some(serde_json::from_str::<Value>(&w.fill(b).await).unwrap()),
+            None => None,
+        };
+        let method = Method::from_bytes(c.method.as_bytes()).unwrap();
+        let if_match = matches!(c.method, "PATCH" | "DELETE").then_some("*");
+        let res = w
+            .app
+            .send_json(method, &path, "not-a-token", if_match, body.as_ref())
+            .await;
+        if res.status() != StatusCode::UNAUTHORIZED {
+            failures.push(format!("{} {}: {}", c.method, c.path, res.status()));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Company A and company B
+
+#[tokio::test]
+async fn a_company_reads_a_partner_companys_records_but_cannot_edit_them() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let a = app.rep(&admin, "Alfa", "partner").await;
+    let b = org_with_status(&app, &admin, "Bravo", "partner").await;
+    let b_person = app
+        .create_contact(&admin, Some(&b), "Berit", "berit@bravo.test")
+        .await;
+    let org_path = format!("/api/v1/organisations/{b}");
+    let person_path = format!("/api/v1/people/{}", id_of(&b_person));
+
+    assert_eq!(app.get(&org_path, &a.token).await.status(), StatusCode::OK);
+    assert_problem(
+        app.patch(
+            &org_path,
+            &a.token,
+            Some("*"),
+            &json!({"website": "https://a.example.org"}),
+        )
+        .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_eq!(
+        app.get(&person_path, &a.token).await.status(),
+        StatusCode::OK
+    );
+    assert_problem(
+        app.patch(&person_path, &a.token, Some("*"), &json!({"title": "Spy"}))
+            .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_problem(
+        app.delete(&person_path, &a.token, Some("*")).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let orgs = names_of(&app.list_items("/api/v1/organisations", &a.token).await);
+    assert_eq!(orgs, ["Alfa", "Bravo"]);
+    let people = names_of(&app.list_items("/api/v1/people", &a.token).await);
+    assert_eq!(people, ["Berit"]);
+    // Nothing changed.
+    assert_eq!(app.get_ok(&org_path, &admin).await["version"], 2);
+    assert_eq!(app.get_ok(&person_path, &admin).await["version"], 1);
+}
+
+#[tokio::test]
+async fn a_company_cannot_see_an_applicant_company_and_its_404_reveals_nothing() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let a = app.rep(&admin, "Alfa", "partner").await;
+    let b = org_with_status(&app, &admin, "Bravo", "applicant").await;
+    let b_person = app
+        .create_contact(&admin, Some(&b), "Berit", "berit@bravo.test")
+        .await;
+    let org_path = format!("/api/v1/organisations/{b}");
+    let person_path = format!("/api/v1/people/{}", id_of(&b_person));
+    let missing_org = format!("/api/v1/organisations/{}", uuid::Uuid::now_v7());
+    let missing_person = format!("/api/v1/people/{}", uuid::Uuid::now_v7());
+
+    let hidden = assert_problem(app.get(&org_path, &a.token).await, 404, "not-found").await;
+    let absent = assert_problem(app.get(&missing_org, &a.token).await, 404, "not-found").await;
+    assert_eq!(
+        hidden, absent,
+        "an invisible record answers like a missing one"
+    );
+    let change = json!({"website": "https://a.example.org"});
+    let hidden = assert_problem(
+        app.patch(&org_path, &a.token, Some("*"), &change).await,
+        404,
+        "not-found",
+    )
+    .await;
+    let absent = assert_problem(
+        app.patch(&missing_org, &a.token, Some("*"), &change).await,
+        404,
+        "not-found",
+    )
+    .await;
+    assert_eq!(hidden, absent);
+
+    let hidden = assert_problem(app.get(&person_path, &a.token).await, 404, "not-found").await;
+    let absent = assert_problem(app.get(&missing_person, &a.token).await, 404, "not-found").await;
+    assert_eq!(hidden, absent);
+    assert_problem(
+        app.patch(&person_path, &a.token, Some("*"), &json!({"title": "Spy"}))
+            .await,
+        404,
+        "not-found",
+    )
+    .await;
+    assert_problem(
+        app.delete(&person_path, &a.token, Some("*")).await,
+        404,
+        "not-found",
+    )
+    .await;
+    assert_problem(
+        app.get(&format!("{org_path}/people"), &a.token).await,
+        404,
+        "not-found",
+    )
+    .await;
+
+    let orgs = names_of(&app.list_items("/api/v1/organisations", &a.token).await);
+    assert_eq!(orgs, ["Alfa"]);
+    let orgs = app
+        .list_items("/api/v1/organisations?q=bravo", &a.token)
+        .await;
+    assert!(orgs.is_empty());
+    assert!(app.list_items("/api/v1/people", &a.token).await.is_empty());
+    let res = app.get_csv("/api/v1/people", &a.token).await;
+    let text = res.text().await.unwrap();
+    assert!(!text.contains("berit"), "{text}");
+
+    // When B is admitted, A sees it at once.
+    app.change_status(&admin, &b, "partner", "2024-06-01").await;
+    assert_eq!(app.get(&org_path, &a.token).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.get(&person_path, &a.token).await.status(),
+        StatusCode::OK
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rights follow the organisation's current membership status
+
+#[tokio::test]
+async fn an_observer_that_becomes_a_partner_gains_partner_rights_with_the_same_token() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let rep = app.rep(&admin, "Helsedir", "observer").await;
+    let me = app.me(&rep.token).await;
+    assert_eq!(me["standing"], "observer");
+    assert_eq!(me["can_read_consortium"], true);
+    assert_eq!(me["can_write_consortium"], false);
+    assert_eq!(me["user"]["role"], "observer_representative");
+
+    app.change_status(&admin, &rep.organisation_id, "partner", "2024-06-01")
+        .await;
+
+    let me = app.me(&rep.token).await;
+    assert_eq!(me["standing"], "partner");
+    assert_eq!(me["can_read_consortium"], true);
+    assert_eq!(me["can_write_consortium"], true);
+    assert_eq!(me["organisation"]["membership_status"], "partner");
+    assert_eq!(
+        me["user"]["role"], "observer_representative",
+        "no other change: the account is the same"
+    );
+    // And the profile is still theirs to edit.
+    let res = app
+        .patch(
+            &format!("/api/v1/organisations/{}", rep.organisation_id),
+            &rep.token,
+            Some("*"),
+            &json!({"short_name": "Hdir"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_suspended_organisations_representatives_lose_their_rights_at_once_and_regain_them() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let rep = app.rep(&admin, "Alfa", "partner").await;
+    let member = org_with_status(&app, &admin, "Bravo", "partner").await;
+    let own_path = format!("/api/v1/organisations/{}", rep.organisation_id);
+    let member_path = format!("/api/v1/organisations/{member}");
+    let edit = json!({"short_name": "A"});
+    assert_eq!(
+        app.patch(&own_path, &rep.token, Some("*"), &edit)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get(&member_path, &rep.token).await.status(),
+        StatusCode::OK
+    );
+
+    app.change_status(&admin, &rep.organisation_id, "suspended", "2024-06-01")
+        .await;
+    assert_eq!(app.me(&rep.token).await["standing"], "inactive");
+    assert_eq!(
+        app.get(&own_path, &rep.token).await.status(),
+        StatusCode::OK
+    );
+    assert_problem(
+        app.patch(&own_path, &rep.token, Some("*"), &edit).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_problem(app.get(&member_path, &rep.token).await, 404, "not-found").await;
+    assert_problem(
+        app.post(
+            "/api/v1/people",
+            &rep.token,
+            &json!({"name": "New", "email": "new@alfa.test"}),
+        )
+        .await,
+        403,
+        "forbidden",
+    )
+    .await;
+
+    app.change_status(&admin, &rep.organisation_id, "partner", "2024-07-01")
+        .await;
+    assert_eq!(app.me(&rep.token).await["standing"], "partner");
+    assert_eq!(
+        app.patch(&own_path, &rep.token, Some("*"), &edit)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get(&member_path, &rep.token).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn an_applicant_admitted_as_partner_starts_seeing_the_members() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let rep = app.rep(&admin, "Alfa", "applicant").await;
+    let member = org_with_status(&app, &admin, "Bravo", "observer").await;
+    let path = format!("/api/v1/organisations/{member}");
+    assert_problem(app.get(&path, &rep.token).await, 404, "not-found").await;
+    assert_eq!(
+        names_of(&app.list_items("/api/v1/organisations", &rep.token).await),
+        ["Alfa"]
+    );
+    app.change_status(&admin, &rep.organisation_id, "partner", "2024-06-01")
+        .await;
+    assert_eq!(app.get(&path, &rep.token).await.status(), StatusCode::OK);
+    assert_eq!(
+        names_of(&app.list_items("/api/v1/organisations", &rep.token).await),
+        ["Alfa", "Bravo"]
+    );
+}
