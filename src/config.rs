@@ -57,6 +57,15 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub access_token_ttl_secs: i64,
     pub refresh_token_ttl_secs: i64,
+    /// `None` writes outgoing mail as `.eml` files under `<data_dir>/mail/`.
+    pub smtp_url: Option<Secret>,
+    pub mail_from: String,
+    pub mail_worker: bool,
+    pub mail_max_attempts: i32,
+    pub mail_retry_base_secs: u64,
+    pub mail_poll_ms: u64,
+    /// A message claimed longer ago than this by a worker that died is sent again.
+    pub mail_claim_timeout_secs: u64,
 }
 
 /// The keys the service understands, with their defaults; the TOML file uses the same names in
@@ -79,6 +88,16 @@ pub const KEYS: &[(&str, &str)] = &[
     ("CONNECT_LOG_FORMAT", "text"),
     ("CONNECT_ACCESS_TOKEN_TTL_SECS", "900"),
     ("CONNECT_REFRESH_TOKEN_TTL_SECS", "2592000"),
+    (
+        "CONNECT_SMTP_URL",
+        "unset: write .eml files under <data_dir>/mail/",
+    ),
+    ("CONNECT_MAIL_FROM", "CONNECT <no-reply@localhost>"),
+    ("CONNECT_MAIL_WORKER", "true"),
+    ("CONNECT_MAIL_MAX_ATTEMPTS", "8"),
+    ("CONNECT_MAIL_RETRY_BASE_SECS", "30"),
+    ("CONNECT_MAIL_POLL_MS", "1000"),
+    ("CONNECT_MAIL_CLAIM_TIMEOUT_SECS", "300"),
 ];
 
 /// Configuration errors: one line per problem.
@@ -212,6 +231,36 @@ impl Settings {
         let refresh_token_ttl_secs =
             number("CONNECT_REFRESH_TOKEN_TTL_SECS", 2_592_000, 300, 31_536_000) as i64;
 
+        let mail_max_attempts = number("CONNECT_MAIL_MAX_ATTEMPTS", 8, 1, 100) as i32;
+        let mail_retry_base_secs = number("CONNECT_MAIL_RETRY_BASE_SECS", 30, 0, 86_400);
+        let mail_poll_ms = number("CONNECT_MAIL_POLL_MS", 1000, 10, 600_000);
+        let mail_claim_timeout_secs = number("CONNECT_MAIL_CLAIM_TIMEOUT_SECS", 300, 1, 86_400);
+        let mail_worker = match get("CONNECT_MAIL_WORKER").as_deref() {
+            None | Some("true") => true,
+            Some("false") => false,
+            Some(other) => {
+                errors.push(format!(
+                    "CONNECT_MAIL_WORKER: '{other}' must be true or false"
+                ));
+                true
+            }
+        };
+        let smtp_url = get("CONNECT_SMTP_URL").map(Secret::new);
+        if let Some(url) = &smtp_url
+            && let Err(e) = crate::notifications::transport::SmtpSettings::parse(url.expose())
+        {
+            errors.push(format!("CONNECT_SMTP_URL: {e}"));
+        }
+        let mail_from =
+            get("CONNECT_MAIL_FROM").unwrap_or_else(|| "CONNECT <no-reply@localhost>".into());
+        if mail_from.parse::<lettre::message::Mailbox>().is_err()
+            || mail_from.chars().any(char::is_control)
+        {
+            errors.push(format!(
+                "CONNECT_MAIL_FROM: '{mail_from}' is not a mailbox such as 'CONNECT <no-reply@example.org>'"
+            ));
+        }
+
         let log_format = match get("CONNECT_LOG_FORMAT").as_deref() {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
@@ -242,6 +291,13 @@ impl Settings {
             log_format,
             access_token_ttl_secs,
             refresh_token_ttl_secs,
+            smtp_url,
+            mail_from,
+            mail_worker,
+            mail_max_attempts,
+            mail_retry_base_secs,
+            mail_poll_ms,
+            mail_claim_timeout_secs,
         })
     }
 

@@ -15,6 +15,8 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod http;
+pub mod invitations;
+pub mod notifications;
 pub mod openapi;
 pub mod operational;
 pub mod organisations;

@@ -177,6 +177,7 @@ fn create_user(
         role,
         organisation_id: organisation,
         person_id: None,
+        language: None,
         password,
     };
     let result = (|| {
@@ -224,7 +225,13 @@ fn seed(settings: &Settings, command: SeedCommand) -> ExitCode {
         Err(e) => return fail(e),
     };
     let result = match command {
-        SeedCommand::Demo => actix_web::rt::System::new().block_on(connect::seed::demo(&db)),
+        SeedCommand::Demo => {
+            match connect::notifications::Mailer::new(&settings.public_url, &settings.mail_from) {
+                Ok(mailer) => actix_web::rt::System::new()
+                    .block_on(connect::seed::demo(&db, std::sync::Arc::new(mailer))),
+                Err(e) => return fail(e),
+            }
+        }
         SeedCommand::Bulk { organisations } => connect::seed::bulk(&db, organisations),
     };
     match result {

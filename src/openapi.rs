@@ -110,6 +110,8 @@ pub fn base() -> OpenApi {
             ("api-tokens", "Tokens for machines"),
             ("organisations", "The partner register and membership"),
             ("people", "Contacts at the organisations"),
+            ("invitations", "Inviting people to accounts"),
+            ("notifications", "E-mails and their delivery"),
             ("audit", "Who changed what"),
             ("operations", "Health, readiness and metrics"),
         ]
@@ -191,9 +193,10 @@ fn add_param_ref(op: &mut Operation, name: &str) {
 pub fn finish(mut api: OpenApi) -> OpenApi {
     for (path, item) in api.paths.paths.iter_mut() {
         let is_api = path.starts_with("/api/");
-        let ops: [(&str, &mut Option<Operation>); 4] = [
+        let ops: [(&str, &mut Option<Operation>); 5] = [
             ("get", &mut item.get),
             ("post", &mut item.post),
+            ("put", &mut item.put),
             ("patch", &mut item.patch),
             ("delete", &mut item.delete),
         ];
@@ -225,7 +228,10 @@ pub fn finish(mut api: OpenApi) -> OpenApi {
                 add_response(op, "412", "PreconditionFailed");
                 add_response(op, "428", "PreconditionRequired");
             }
-            if path.contains("/auth/login") {
+            if path.contains("/auth/login")
+                || path.contains("/password-reset")
+                || path.contains("/invitations/{token}")
+            {
                 add_response(op, "429", "TooManyRequests");
             }
             add_response(op, "500", "Internal");

@@ -44,13 +44,17 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
 
 /// Prometheus metrics
 ///
-/// Request counts and latency histograms by method, route and status; database pool state.
+/// Request counts and latency histograms by method, route and status; database pool state;
+/// e-mails sent and failed by kind, and the outbox backlog.
 #[utoipa::path(
     tag = "operations",
     responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain; version=0.0.4"))
 )]
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    if let Ok(n) = state.db.read(crate::notifications::repo::backlog).await {
+        state.metrics.set_mail_backlog(n);
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(state.metrics.render(state.db.pool()))

@@ -67,6 +67,7 @@ diesel::table! {
         deactivated_at -> Nullable<Timestamp>,
         password_changed_at -> Timestamp,
         version -> Integer,
+        language -> Text,
     }
 }
 
@@ -133,11 +134,74 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    notifications (id) {
+        id -> Text,
+        kind -> Text,
+        recipient_email -> Text,
+        recipient_name -> Nullable<Text>,
+        recipient_user_id -> Nullable<Text>,
+        language -> Text,
+        subject -> Text,
+        body_text -> Text,
+        body_html -> Text,
+        message_id -> Text,
+        state -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        last_error -> Nullable<Text>,
+        claimed_by -> Nullable<Text>,
+        claimed_at -> Nullable<Timestamp>,
+        sent_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    notification_preferences (user_id, kind) {
+        user_id -> Text,
+        kind -> Text,
+        enabled -> Bool,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    invitations (id) {
+        id -> Text,
+        email -> Text,
+        display_name -> Nullable<Text>,
+        role -> Text,
+        organisation_id -> Nullable<Text>,
+        language -> Text,
+        token_hash -> Text,
+        invited_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        accepted_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+        user_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    password_resets (id) {
+        id -> Text,
+        user_id -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(membership_changes -> organisations (organisation_id));
 diesel::joinable!(people -> organisations (organisation_id));
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
+diesel::joinable!(password_resets -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
@@ -149,4 +213,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_throttle,
     audit_events,
     idempotency_keys,
+    notifications,
+    notification_preferences,
+    invitations,
+    password_resets,
 );

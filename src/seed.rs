@@ -259,8 +259,11 @@ fn demo_orgs() -> Vec<DemoOrg> {
 }
 
 /// Loads the demo data set into an empty register. Returns how many organisations it added.
-pub async fn demo(db: &Db) -> Result<usize, ApiError> {
-    db.write(|conn| {
+pub async fn demo(
+    db: &Db,
+    mailer: std::sync::Arc<crate::notifications::Mailer>,
+) -> Result<usize, ApiError> {
+    db.write(move |conn| {
         let existing: i64 = o::table.count().get_result(conn)?;
         if existing > 0 {
             return Err(ApiError::conflict(
@@ -300,7 +303,7 @@ pub async fn demo(db: &Db) -> Result<usize, ApiError> {
                     },
                     decision_reference: None,
                 };
-                repo::change_membership(conn, &caller, &created.id, change, today)?;
+                repo::change_membership(conn, &caller, &mailer, &created.id, change, today)?;
             }
         }
         Ok(orgs.len())

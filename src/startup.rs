@@ -65,6 +65,8 @@ pub fn api_scope() -> utoipa_actix_web::scope::Scope<
         .configure(crate::organisations::routes::configure)
         .configure(crate::people::routes::configure)
         .configure(crate::audit::routes::configure)
+        .configure(crate::notifications::routes::configure)
+        .configure(crate::invitations::routes::configure)
 }
 
 /// The OpenAPI document, as served at `/openapi.json` and committed in `openapi/openapi.json`.
@@ -108,6 +110,8 @@ impl Application {
                 })?;
         }
         let metrics = Metrics::new().map_err(|e| StartupError(format!("metrics: {e}")))?;
+        let mailer = crate::notifications::Mailer::new(&settings.public_url, &settings.mail_from)
+            .map_err(StartupError)?;
         let state = web::Data::new(AppState {
             jwt: JwtKeys::new(&secret, settings.access_token_ttl_secs),
             settings: Arc::new(settings.clone()),
@@ -115,7 +119,14 @@ impl Application {
             hasher,
             metrics,
             address_throttle: AddressThrottle::default(),
+            reset_throttle: AddressThrottle::default(),
+            mailer: Arc::new(mailer),
+            mail_wakeup: Arc::new(tokio::sync::Notify::new()),
         });
+        if settings.mail_worker {
+            crate::notifications::worker::spawn(state.clone())
+                .map_err(|e| StartupError(format!("mail: {e}")))?;
+        }
         spawn_housekeeping(state.clone());
 
         let listener = TcpListener::bind(settings.bind)

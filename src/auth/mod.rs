@@ -6,6 +6,7 @@ pub mod model;
 pub mod password;
 pub mod policy;
 pub mod repo;
+pub mod reset;
 pub mod routes;
 pub mod throttle;
 

@@ -44,3 +44,20 @@ pub struct ChangePasswordRequest {
     /// At least 12 characters, not a common password.
     pub new_password: String,
 }
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "kari.nordmann@roche.com"}))]
+pub struct PasswordResetRequest {
+    pub email: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"token": "the token from the e-mail's link", "new_password": "a new long passphrase"}))]
+pub struct PasswordResetConfirm {
+    /// The token from the link in the e-mail.
+    pub token: String,
+    /// At least 12 characters, not a common one.
+    pub new_password: String,
+}

@@ -2,7 +2,10 @@
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 
-use super::model::{ChangePasswordRequest, LoginRequest, RefreshRequest, TokenPair};
+use super::model::{
+    ChangePasswordRequest, LoginRequest, PasswordResetConfirm, PasswordResetRequest,
+    RefreshRequest, TokenPair,
+};
 use super::repo::{self, Rotation};
 use super::throttle;
 use super::{Caller, password};
@@ -232,11 +235,13 @@ pub async fn change_password(
     let hash = state.hasher.hash(new_password).await?;
     let actor: Actor = caller.actor();
     let uid = caller.user_id.clone();
+    let mailer = state.mailer.clone();
     state
         .db
         .write(move |conn| {
             repo::set_password(conn, &uid, &hash)?;
             let ended = repo::revoke_user_sessions(conn, &uid, Some(&family))?;
+            repo::notify_password_changed(conn, &mailer, &uid)?;
             audit::record(
                 conn,
                 &actor,
@@ -247,11 +252,114 @@ pub async fn change_password(
             )
         })
         .await?;
+    state.wake_mailer();
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Ask for a password reset
+///
+/// Always answers 202, at once, whether or not an account has the address: if one does, an
+/// e-mail with a one-time link (valid one hour) is queued. At most three messages per account per
+/// hour; an address that asks too often gets 429.
+#[utoipa::path(
+    tag = "auth",
+    request_body = PasswordResetRequest,
+    responses(
+        (status = 202, description = "Accepted; if the address has an account, a message is on its way"),
+        (status = 429, description = "Too many requests from this address", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
+#[post("/auth/password-reset")]
+pub async fn request_password_reset(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: Json<PasswordResetRequest>,
+) -> Result<HttpResponse, ApiError> {
+    if let Some(ip) = client_ip(&req, state.settings.trusted_proxy_hops) {
+        if let Some(wait) = state.reset_throttle.blocked(ip) {
+            return Err(throttle::too_many(wait));
+        }
+        state.reset_throttle.fail(ip);
+    }
+    let email = normalise_email(&body.into_inner().email);
+    // The work happens after the answer, so the answer takes the same time either way.
+    let worker = state.clone();
+    tokio::spawn(async move {
+        let mailer = worker.mailer.clone();
+        match worker
+            .db
+            .write(move |conn| super::reset::request(conn, &mailer, &email))
+            .await
+        {
+            Ok(true) => worker.wake_mailer(),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "password reset request failed"),
+        }
+    });
+    Ok(HttpResponse::Accepted().finish())
+}
+
+/// Set a new password with a reset link
+///
+/// The token from the e-mail works once, for an hour. Every session of the account ends; the
+/// owner is told by e-mail.
+#[utoipa::path(
+    tag = "auth",
+    request_body = PasswordResetConfirm,
+    responses(
+        (status = 204, description = "The password is set; log in with it"),
+        (status = 404, description = "Unknown, used or expired link", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The new password breaks the rules", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many bad links from this address", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/password-reset/confirm")]
+pub async fn confirm_password_reset(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: Json<PasswordResetConfirm>,
+) -> Result<HttpResponse, ApiError> {
+    let ip = client_ip(&req, state.settings.trusted_proxy_hops);
+    if let Some(wait) = ip.and_then(|ip| state.address_throttle.blocked(ip)) {
+        return Err(throttle::too_many(wait));
+    }
+    let PasswordResetConfirm {
+        token,
+        new_password,
+    } = body.into_inner();
+    let bad_link = |e: ApiError| {
+        if matches!(e, ApiError::NotFound)
+            && let Some(ip) = ip
+        {
+            state.address_throttle.fail(ip);
+        }
+        e
+    };
+    let t = token.clone();
+    let (_, email) = state
+        .db
+        .read(move |conn| super::reset::open_token(conn, &t))
+        .await
+        .map_err(bad_link)?;
+    let mut v = Validator::new();
+    password::check_password_rules(&mut v, "new_password", &new_password, Some(&email));
+    v.finish()?;
+    let hash = state.hasher.hash(new_password).await?;
+    let mailer = state.mailer.clone();
+    state
+        .db
+        .write(move |conn| super::reset::confirm(conn, &mailer, &token, &hash))
+        .await
+        .map_err(bad_link)?;
+    state.wake_mailer();
     Ok(HttpResponse::NoContent().finish())
 }
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(login)
+        .service(request_password_reset)
+        .service(confirm_password_reset)
         .service(refresh)
         .service(logout)
         .service(me)

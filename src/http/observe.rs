@@ -103,6 +103,9 @@ pub struct Metrics {
     durations: HistogramVec,
     pool_connections: IntGauge,
     pool_idle: IntGauge,
+    mail_sent: IntCounterVec,
+    mail_failed: IntCounterVec,
+    mail_backlog: IntGauge,
 }
 
 impl Metrics {
@@ -127,6 +130,24 @@ impl Metrics {
         )?;
         let pool_connections = IntGauge::new("db_pool_connections", "Open database connections")?;
         let pool_idle = IntGauge::new("db_pool_idle_connections", "Idle database connections")?;
+        let mail_sent = IntCounterVec::new(
+            Opts::new("notifications_sent_total", "E-mails sent, by kind"),
+            &["kind"],
+        )?;
+        let mail_failed = IntCounterVec::new(
+            Opts::new(
+                "notifications_failed_total",
+                "E-mails given up on (permanent error or too many attempts), by kind",
+            ),
+            &["kind"],
+        )?;
+        let mail_backlog = IntGauge::new(
+            "notifications_backlog",
+            "E-mails waiting in the outbox (pending or being sent)",
+        )?;
+        registry.register(Box::new(mail_sent.clone()))?;
+        registry.register(Box::new(mail_failed.clone()))?;
+        registry.register(Box::new(mail_backlog.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(durations.clone()))?;
         registry.register(Box::new(pool_connections.clone()))?;
@@ -137,6 +158,9 @@ impl Metrics {
             durations,
             pool_connections,
             pool_idle,
+            mail_sent,
+            mail_failed,
+            mail_backlog,
         })
     }
 
@@ -147,6 +171,18 @@ impl Metrics {
         self.durations
             .with_label_values(&[method, route])
             .observe(seconds);
+    }
+
+    pub fn mail_sent(&self, kind: &str) {
+        self.mail_sent.with_label_values(&[kind]).inc();
+    }
+
+    pub fn mail_failed(&self, kind: &str) {
+        self.mail_failed.with_label_values(&[kind]).inc();
+    }
+
+    pub fn set_mail_backlog(&self, n: i64) {
+        self.mail_backlog.set(n);
     }
 
     /// Renders the Prometheus text format, with the pool's state read now.

@@ -6,8 +6,8 @@ use diesel::prelude::*;
 use serde_json::json;
 
 use super::model::{
-    CreateMembershipChange, MembershipChange, Organisation, UpdateOrganisation, membership_dates,
-    validate,
+    CreateMembershipChange, MembershipChange, MembershipStatus, Organisation, UpdateOrganisation,
+    membership_dates, validate,
 };
 use crate::audit::{self, diff};
 use crate::auth::Caller;
@@ -16,6 +16,8 @@ use crate::db::functions::lower;
 use crate::db::{DbConn, like_pattern};
 use crate::error::ApiError;
 use crate::http::{IfMatch, Page, PageRequest, new_id, now};
+use crate::notifications::templates::status_label;
+use crate::notifications::{Kind, Mailer, enqueue};
 use crate::schema::{membership_changes as mc, organisations as o};
 
 #[derive(Queryable)]
@@ -462,6 +464,7 @@ pub fn history(
 pub fn change_membership(
     conn: &mut DbConn,
     caller: &Caller,
+    mailer: &Mailer,
     org_id: &str,
     req: CreateMembershipChange,
     today: NaiveDate,
@@ -537,6 +540,14 @@ pub fn change_membership(
         org_id,
         changes,
     )?;
+    notify_representatives(
+        conn,
+        mailer,
+        &after,
+        from,
+        req.to_status,
+        req.effective_date,
+    )?;
     let change = change_from_row(
         mc::table
             .filter(mc::id.eq(&id))
@@ -544,4 +555,27 @@ pub fn change_membership(
             .first::<ChangeRow>(conn)?,
     )?;
     Ok((change, after))
+}
+
+/// Tells the organisation's representatives of a change of its membership status (an optional
+/// message: each follows their own preference and language).
+fn notify_representatives(
+    conn: &mut DbConn,
+    mailer: &Mailer,
+    org: &Organisation,
+    from: MembershipStatus,
+    to: MembershipStatus,
+    effective: NaiveDate,
+) -> Result<(), ApiError> {
+    for rep in crate::notifications::repo::representatives(conn, &org.id)? {
+        let values = json!({
+            "organisation": org.name,
+            "from_status": status_label(rep.language, from.as_str()),
+            "to_status": status_label(rep.language, to.as_str()),
+            "to_status_code": to.as_str(),
+            "effective_date": effective.to_string(),
+        });
+        enqueue(conn, mailer, Kind::MembershipChanged, &rep, values)?;
+    }
+    Ok(())
 }

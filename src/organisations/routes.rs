@@ -371,10 +371,12 @@ pub async fn create_membership_change(
     let id = parse_id(&id)?;
     let req = body.into_inner();
     let today = chrono::Utc::now().date_naive();
+    let mailer = state.mailer.clone();
     let (change, org) = state
         .db
-        .write(move |conn| repo::change_membership(conn, &caller, &id, req, today))
+        .write(move |conn| repo::change_membership(conn, &caller, &mailer, &id, req, today))
         .await?;
+    state.wake_mailer();
     Ok(created(
         format!("/api/v1/organisations/{}/membership-changes", org.id),
         org.version,

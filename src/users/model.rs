@@ -3,6 +3,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::{Role, Scope};
+use crate::notifications::Language;
 use crate::organisations::model::{MembershipStatus, patch_field};
 
 /// A user account.
@@ -18,6 +19,7 @@ use crate::organisations::model::{MembershipStatus, patch_field};
     "created_at": "2026-11-23T10:00:00Z",
     "updated_at": "2026-11-23T10:00:00Z",
     "deactivated_at": null,
+    "language": "nb",
     "version": 1
 }))]
 pub struct User {
@@ -33,6 +35,8 @@ pub struct User {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub deactivated_at: Option<DateTime<Utc>>,
+    /// The language of their e-mails.
+    pub language: Language,
     pub version: i32,
 }
 
@@ -53,8 +57,11 @@ pub struct CreateUser {
     pub organisation_id: Option<String>,
     /// Link to an existing contact record.
     pub person_id: Option<String>,
-    /// The initial password: at least 12 characters, not a common one.
+    /// The initial password: at least 12 characters, not a common one. (To let the person choose
+    /// their own, send an invitation instead.)
     pub password: String,
+    /// The language of their e-mails (default `nb`).
+    pub language: Option<Language>,
 }
 
 /// Changes to an account (admins): display name, role, organisation, linked person.
@@ -70,6 +77,7 @@ pub struct UpdateUser {
     #[serde(default, deserialize_with = "patch_field")]
     #[schema(value_type = Option<String>)]
     pub person_id: Option<Option<String>>,
+    pub language: Option<Language>,
 }
 
 /// The caller's organisation, in brief.

@@ -15,6 +15,8 @@ use crate::db::functions::lower;
 use crate::db::{Db, DbConn, like_pattern};
 use crate::error::ApiError;
 use crate::http::{IfMatch, Page, PageRequest, new_id, now};
+use crate::notifications::templates::role_label;
+use crate::notifications::{Kind, Language, Mailer, enqueue};
 use crate::schema::{api_tokens as at, organisations as o, people as p, users as u};
 use crate::validation::{Validator, normalise_email};
 
@@ -30,6 +32,7 @@ type UserRow = (
     NaiveDateTime,
     Option<NaiveDateTime>,
     i32,
+    String,
 );
 
 const USER_COLUMNS: (
@@ -44,6 +47,7 @@ const USER_COLUMNS: (
     u::updated_at,
     u::deactivated_at,
     u::version,
+    u::language,
 ) = (
     u::id,
     u::email,
@@ -56,6 +60,7 @@ const USER_COLUMNS: (
     u::updated_at,
     u::deactivated_at,
     u::version,
+    u::language,
 );
 
 fn to_user(r: UserRow) -> Result<User, ApiError> {
@@ -71,6 +76,7 @@ fn to_user(r: UserRow) -> Result<User, ApiError> {
         updated_at: r.8.and_utc(),
         deactivated_at: r.9.map(|t| t.and_utc()),
         version: r.10,
+        language: Language::parse(&r.11)?,
     })
 }
 
@@ -85,7 +91,7 @@ pub fn find(conn: &mut DbConn, id: &str) -> Result<User, ApiError> {
 
 /// Role, organisation and person must fit together: admins have no organisation, representatives
 /// exactly one that exists and is not archived; a linked person exists and has no other account.
-fn check_links(
+pub(crate) fn check_links(
     conn: &mut DbConn,
     v: &mut Validator,
     user_id: &str,
@@ -200,6 +206,7 @@ pub fn insert(
             u::updated_at.eq(t),
             u::password_changed_at.eq(t),
             u::version.eq(1),
+            u::language.eq(req.language.unwrap_or_default().as_str()),
         ))
         .execute(conn)?;
     let user = find(conn, id)?;
@@ -234,6 +241,7 @@ pub async fn ensure_first_admin(
         organisation_id: None,
         person_id: None,
         password: password.to_owned(),
+        language: None,
     };
     let id = new_id();
     let (check_id, check_req) = (id.clone(), clone_create(&req));
@@ -264,6 +272,7 @@ fn clone_create(r: &CreateUser) -> CreateUser {
         organisation_id: r.organisation_id.clone(),
         person_id: r.person_id.clone(),
         password: r.password.clone(),
+        language: r.language,
     }
 }
 
@@ -309,6 +318,7 @@ pub fn list(conn: &mut DbConn, f: &UserFilter, page: &PageRequest) -> Result<Pag
 pub fn update(
     conn: &mut DbConn,
     caller: &Caller,
+    mailer: &Mailer,
     id: &str,
     if_match: &IfMatch,
     req: UpdateUser,
@@ -349,6 +359,7 @@ pub fn update(
         u::role.eq(role.as_str()),
         u::organisation_id.eq(&org),
         u::person_id.eq(&person),
+        u::language.eq(req.language.unwrap_or(before.language).as_str()),
         u::updated_at.eq(now()),
         u::version.eq(before.version + 1),
     ))
@@ -365,6 +376,15 @@ pub fn update(
         id,
         diff(Some(&json!(before)), Some(&json!(after))),
     )?;
+    if after.role != before.role {
+        // A security message: it goes whatever the preferences.
+        let to = crate::notifications::repo::recipient_for_user(conn, id)?;
+        let values = json!({
+            "old_role": role_label(to.language, before.role.as_str()),
+            "new_role": role_label(to.language, after.role.as_str()),
+        });
+        enqueue(conn, mailer, Kind::RoleChanged, &to, values)?;
+    }
     Ok(after)
 }
 

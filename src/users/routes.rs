@@ -160,10 +160,12 @@ pub async fn update_user(
     caller.require_admin(Scope::UsersWrite)?;
     let id = parse_id(&id)?;
     let req = body.into_inner();
+    let mailer = state.mailer.clone();
     let user = state
         .db
-        .write(move |conn| repo::update(conn, &caller, &id, &if_match, req))
+        .write(move |conn| repo::update(conn, &caller, &mailer, &id, &if_match, req))
         .await?;
+    state.wake_mailer();
     Ok(versioned(StatusCode::OK, user.version, &user))
 }
 

@@ -4,6 +4,13 @@ use serde_json::Value;
 
 use crate::helpers::*;
 
+fn mailer() -> std::sync::Arc<connect::notifications::Mailer> {
+    std::sync::Arc::new(
+        connect::notifications::Mailer::new("http://127.0.0.1", "CONNECT <no-reply@localhost>")
+            .unwrap(),
+    )
+}
+
 #[tokio::test]
 async fn demo_data_loads_once_with_history() {
     let app = spawn_app().await;
@@ -25,10 +32,10 @@ async fn demo_data_loads_once_with_history() {
         .await
         .unwrap()
     };
-    let added = connect::seed::demo(&db).await.unwrap();
+    let added = connect::seed::demo(&db, mailer()).await.unwrap();
     assert!(added > 20, "{added}");
     assert!(
-        connect::seed::demo(&db).await.is_err(),
+        connect::seed::demo(&db, mailer()).await.is_err(),
         "demo data loads into an empty register only"
     );
 

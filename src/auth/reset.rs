@@ -1,0 +1,120 @@
+//! Password reset by e-mail: a one-time link valid for an hour; confirming it sets the new
+//! password and ends every session of the account.
+
+use chrono::TimeDelta;
+use diesel::prelude::*;
+use serde_json::json;
+
+use super::{random_token, token_hash};
+use crate::audit::{self, Actor};
+use crate::db::DbConn;
+use crate::error::ApiError;
+use crate::http::{new_id, now};
+use crate::notifications::{Kind, Mailer, enqueue};
+use crate::schema::{password_resets as pr, users as u};
+
+pub const VALID_FOR: TimeDelta = TimeDelta::hours(1);
+/// At most this many reset messages per account per hour; further requests are ignored quietly.
+pub const PER_ACCOUNT_PER_HOUR: i64 = 3;
+
+/// Handles a reset request for `email`: when an active account has it (and has not asked too
+/// often), stores a new one-time token and queues the message. Says nothing either way.
+pub fn request(conn: &mut DbConn, mailer: &Mailer, email: &str) -> Result<bool, ApiError> {
+    let user: Option<String> = u::table
+        .filter(u::email.eq(email))
+        .filter(u::active.eq(true))
+        .select(u::id)
+        .first(conn)
+        .optional()?;
+    let Some(user_id) = user else {
+        return Ok(false);
+    };
+    let t = now();
+    let recent: i64 = pr::table
+        .filter(pr::user_id.eq(&user_id))
+        .filter(pr::created_at.gt(t - TimeDelta::hours(1)))
+        .count()
+        .get_result(conn)?;
+    if recent >= PER_ACCOUNT_PER_HOUR {
+        tracing::info!("password reset not sent: too many requests for the account this hour");
+        return Ok(false);
+    }
+    let token = random_token();
+    let id = new_id();
+    diesel::insert_into(pr::table)
+        .values((
+            pr::id.eq(&id),
+            pr::user_id.eq(&user_id),
+            pr::token_hash.eq(token_hash(&token)),
+            pr::created_at.eq(t),
+            pr::expires_at.eq(t + VALID_FOR),
+        ))
+        .execute(conn)?;
+    let to = crate::notifications::repo::recipient_for_user(conn, &user_id)?;
+    let values = json!({"link": mailer.link(&format!("/password-reset/{token}")), "minutes": VALID_FOR.num_minutes()});
+    enqueue(conn, mailer, Kind::PasswordReset, &to, values)?;
+    audit::record(
+        conn,
+        &Actor::system(),
+        "user.password_reset_requested",
+        "user",
+        &user_id,
+        json!({}),
+    )?;
+    Ok(true)
+}
+
+/// The account a valid, unused, unexpired reset token belongs to: (user id, e-mail).
+pub fn open_token(conn: &mut DbConn, token: &str) -> Result<(String, String), ApiError> {
+    pr::table
+        .inner_join(u::table)
+        .filter(pr::token_hash.eq(token_hash(token)))
+        .filter(pr::used_at.is_null())
+        .filter(pr::expires_at.gt(now()))
+        .filter(u::active.eq(true))
+        .select((u::id, u::email))
+        .first(conn)
+        .optional()?
+        .ok_or(ApiError::NotFound)
+}
+
+/// Uses a reset token (once: a conditional update), sets the new password, ends every session,
+/// voids the account's other reset links and tells the user.
+pub fn confirm(
+    conn: &mut DbConn,
+    mailer: &Mailer,
+    token: &str,
+    hash: &str,
+) -> Result<String, ApiError> {
+    let (user_id, _) = open_token(conn, token)?;
+    let t = now();
+    let used = diesel::update(
+        pr::table
+            .filter(pr::token_hash.eq(token_hash(token)))
+            .filter(pr::used_at.is_null()),
+    )
+    .set(pr::used_at.eq(t))
+    .execute(conn)?;
+    if used == 0 {
+        return Err(ApiError::NotFound);
+    }
+    diesel::update(
+        pr::table
+            .filter(pr::user_id.eq(&user_id))
+            .filter(pr::used_at.is_null()),
+    )
+    .set(pr::used_at.eq(t))
+    .execute(conn)?;
+    super::repo::set_password(conn, &user_id, hash)?;
+    let ended = super::repo::revoke_user_sessions(conn, &user_id, None)?;
+    super::repo::notify_password_changed(conn, mailer, &user_id)?;
+    audit::record(
+        conn,
+        &Actor::user(&user_id, None),
+        "user.password_reset",
+        "user",
+        &user_id,
+        json!({"sessions_ended": ended}),
+    )?;
+    Ok(user_id)
+}

@@ -1,0 +1,197 @@
+//! `/api/v1/notifications` and `/api/v1/me/notification-preferences`.
+
+use actix_web::{HttpResponse, get, post, put, web};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::model::{Kind, Notification, NotificationPreferences, State};
+use super::repo::{self, NotificationFilter};
+use crate::audit;
+use crate::auth::{Caller, Scope};
+use crate::error::{ApiError, Problem};
+use crate::http::{Json, Page, PageRequest, Query, parse_id};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct NotificationQuery {
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    pub state: Option<State>,
+    pub kind: Option<Kind>,
+    /// Admins: the recipient's e-mail address.
+    pub recipient: Option<String>,
+    /// Created at or after this time (RFC 3339).
+    pub since: Option<DateTime<Utc>>,
+    /// Created before this time (RFC 3339).
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// List notifications
+///
+/// E-mails and their delivery state, newest first: admins see all, everyone else their own.
+#[utoipa::path(
+    tag = "notifications",
+    params(NotificationQuery),
+    security(("bearer" = []), ("api_token" = [])),
+    responses((status = 200, description = "A page of notifications", body = Page<Notification>))
+)]
+#[get("/notifications")]
+pub async fn list_notifications(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: Query<NotificationQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.into_inner();
+    let page = PageRequest::new(q.limit, q.cursor.as_deref(), 1)?;
+    let filter = NotificationFilter {
+        user_id: (!caller.is_admin()).then(|| caller.user_id.clone()),
+        state: q.state,
+        kind: q.kind,
+        recipient: q.recipient.filter(|_| caller.is_admin()),
+        since: q.since.map(|t| t.naive_utc()),
+        until: q.until.map(|t| t.naive_utc()),
+    };
+    let page = state
+        .db
+        .read(move |conn| repo::list(conn, &filter, &page))
+        .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// Get a notification
+#[utoipa::path(
+    tag = "notifications",
+    params(("id" = uuid::Uuid, Path, description = "Notification id")),
+    security(("bearer" = []), ("api_token" = [])),
+    responses(
+        (status = 200, description = "The notification", body = Notification),
+        (status = 404, description = "No such notification of yours", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/notifications/{id}")]
+pub async fn get_notification(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&id)?;
+    let found = state.db.read(move |conn| repo::find(conn, &id)).await?;
+    if !caller.is_admin() && found.recipient_user_id.as_deref() != Some(caller.user_id.as_str()) {
+        return Err(ApiError::NotFound);
+    }
+    Ok(HttpResponse::Ok().json(found))
+}
+
+/// Retry a failed notification
+///
+/// Admins only: puts a failed message back in the queue with a fresh set of attempts.
+#[utoipa::path(
+    tag = "notifications",
+    params(("id" = uuid::Uuid, Path, description = "Notification id")),
+    security(("bearer" = []), ("api_token" = ["users:write"])),
+    responses(
+        (status = 200, description = "Queued again", body = Notification),
+        (status = 404, description = "No such notification", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not in the failed state", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/notifications/{id}/retry")]
+pub async fn retry_notification(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_admin(Scope::UsersWrite)?;
+    let id = parse_id(&id)?;
+    let actor = caller.actor();
+    let n = state
+        .db
+        .write(move |conn| {
+            let n = repo::retry(conn, &id)?;
+            audit::record(
+                conn,
+                &actor,
+                "notification.retried",
+                "notification",
+                &id,
+                serde_json::json!({"state": {"from": "failed", "to": "pending"}}),
+            )?;
+            Ok(n)
+        })
+        .await?;
+    state.wake_mailer();
+    Ok(HttpResponse::Ok().json(n))
+}
+
+/// My notification preferences
+///
+/// The language of your e-mails and which optional messages you receive. Security messages
+/// (invitation, password reset, password or role changed) always go.
+#[utoipa::path(
+    tag = "me",
+    security(("bearer" = [])),
+    responses((status = 200, description = "Your preferences", body = NotificationPreferences))
+)]
+#[get("/me/notification-preferences")]
+pub async fn get_preferences(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    let p = state
+        .db
+        .read(move |conn| repo::preferences(conn, &caller.user_id))
+        .await?;
+    Ok(HttpResponse::Ok().json(p))
+}
+
+/// Set my notification preferences
+#[utoipa::path(
+    tag = "me",
+    request_body = NotificationPreferences,
+    security(("bearer" = [])),
+    responses((status = 200, description = "Saved", body = NotificationPreferences))
+)]
+#[put("/me/notification-preferences")]
+pub async fn put_preferences(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: Json<NotificationPreferences>,
+) -> Result<HttpResponse, ApiError> {
+    let p = body.into_inner();
+    let actor = caller.actor();
+    let saved = state
+        .db
+        .write(move |conn| {
+            let before = repo::preferences(conn, &caller.user_id)?;
+            repo::set_preferences(conn, &caller.user_id, &p)?;
+            let after = repo::preferences(conn, &caller.user_id)?;
+            let changes = audit::diff(
+                Some(&serde_json::json!(before)),
+                Some(&serde_json::json!(after)),
+            );
+            audit::record(
+                conn,
+                &actor,
+                "user.preferences_changed",
+                "user",
+                &caller.user_id,
+                changes,
+            )?;
+            Ok(after)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(saved))
+}
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list_notifications)
+        .service(get_notification)
+        .service(retry_notification)
+        .service(get_preferences)
+        .service(put_preferences);
+}

@@ -1,0 +1,360 @@
+//! E-mail templates: one subject, plain-text and HTML template per kind and language, in files
+//! under `src/notifications/templates/` (embedded in the binary). Every template is compiled and
+//! rendered with sample values at start-up, so a broken template stops start-up instead of a send.
+//! HTML templates escape every value; text templates and subjects do not need to.
+
+use lettre::message::Mailbox;
+use minijinja::{Environment, UndefinedBehavior};
+use serde_json::{Value, json};
+
+use super::model::{Kind, Language};
+use crate::error::ApiError;
+
+/// Every template file, embedded at build time and checked at start-up.
+pub const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "invitation.en.html",
+        include_str!("templates/invitation.en.html"),
+    ),
+    (
+        "invitation.en.subject.txt",
+        include_str!("templates/invitation.en.subject.txt"),
+    ),
+    (
+        "invitation.en.txt",
+        include_str!("templates/invitation.en.txt"),
+    ),
+    (
+        "invitation.nb.html",
+        include_str!("templates/invitation.nb.html"),
+    ),
+    (
+        "invitation.nb.subject.txt",
+        include_str!("templates/invitation.nb.subject.txt"),
+    ),
+    (
+        "invitation.nb.txt",
+        include_str!("templates/invitation.nb.txt"),
+    ),
+    ("layout.html", include_str!("templates/layout.html")),
+    (
+        "membership_changed.en.html",
+        include_str!("templates/membership_changed.en.html"),
+    ),
+    (
+        "membership_changed.en.subject.txt",
+        include_str!("templates/membership_changed.en.subject.txt"),
+    ),
+    (
+        "membership_changed.en.txt",
+        include_str!("templates/membership_changed.en.txt"),
+    ),
+    (
+        "membership_changed.nb.html",
+        include_str!("templates/membership_changed.nb.html"),
+    ),
+    (
+        "membership_changed.nb.subject.txt",
+        include_str!("templates/membership_changed.nb.subject.txt"),
+    ),
+    (
+        "membership_changed.nb.txt",
+        include_str!("templates/membership_changed.nb.txt"),
+    ),
+    (
+        "password_changed.en.html",
+        include_str!("templates/password_changed.en.html"),
+    ),
+    (
+        "password_changed.en.subject.txt",
+        include_str!("templates/password_changed.en.subject.txt"),
+    ),
+    (
+        "password_changed.en.txt",
+        include_str!("templates/password_changed.en.txt"),
+    ),
+    (
+        "password_changed.nb.html",
+        include_str!("templates/password_changed.nb.html"),
+    ),
+    (
+        "password_changed.nb.subject.txt",
+        include_str!("templates/password_changed.nb.subject.txt"),
+    ),
+    (
+        "password_changed.nb.txt",
+        include_str!("templates/password_changed.nb.txt"),
+    ),
+    (
+        "password_reset.en.html",
+        include_str!("templates/password_reset.en.html"),
+    ),
+    (
+        "password_reset.en.subject.txt",
+        include_str!("templates/password_reset.en.subject.txt"),
+    ),
+    (
+        "password_reset.en.txt",
+        include_str!("templates/password_reset.en.txt"),
+    ),
+    (
+        "password_reset.nb.html",
+        include_str!("templates/password_reset.nb.html"),
+    ),
+    (
+        "password_reset.nb.subject.txt",
+        include_str!("templates/password_reset.nb.subject.txt"),
+    ),
+    (
+        "password_reset.nb.txt",
+        include_str!("templates/password_reset.nb.txt"),
+    ),
+    (
+        "role_changed.en.html",
+        include_str!("templates/role_changed.en.html"),
+    ),
+    (
+        "role_changed.en.subject.txt",
+        include_str!("templates/role_changed.en.subject.txt"),
+    ),
+    (
+        "role_changed.en.txt",
+        include_str!("templates/role_changed.en.txt"),
+    ),
+    (
+        "role_changed.nb.html",
+        include_str!("templates/role_changed.nb.html"),
+    ),
+    (
+        "role_changed.nb.subject.txt",
+        include_str!("templates/role_changed.nb.subject.txt"),
+    ),
+    (
+        "role_changed.nb.txt",
+        include_str!("templates/role_changed.nb.txt"),
+    ),
+];
+
+/// A rendered message.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// Renders messages and knows how to address them.
+pub struct Mailer {
+    env: Environment<'static>,
+    pub from: Mailbox,
+    pub public_url: String,
+    host: String,
+}
+
+impl Mailer {
+    /// Compiles every template and renders each with sample values; any error stops start-up.
+    pub fn new(public_url: &str, from: &str) -> Result<Self, String> {
+        let from: Mailbox = from
+            .parse()
+            .map_err(|e| format!("CONNECT_MAIL_FROM: {e}"))?;
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        for (name, source) in TEMPLATES {
+            env.add_template(name, source)
+                .map_err(|e| format!("mail template {name}: {e}"))?;
+        }
+        let host = url::Url::parse(public_url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_else(|| "localhost".into());
+        let mailer = Self {
+            env,
+            from,
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            host,
+        };
+        for kind in Kind::TEMPLATED {
+            for lang in Language::ALL {
+                mailer.render(kind, lang, &sample(kind)).map_err(|e| {
+                    format!(
+                        "mail template {}.{}: {}",
+                        kind.as_str(),
+                        lang.as_str(),
+                        describe(&e)
+                    )
+                })?;
+            }
+        }
+        Ok(mailer)
+    }
+
+    /// Renders the subject, text and HTML of a message.
+    pub fn render(&self, kind: Kind, lang: Language, values: &Value) -> Result<Rendered, ApiError> {
+        let mut ctx = values.clone();
+        let map = ctx
+            .as_object_mut()
+            .ok_or_else(|| ApiError::internal("template values must be an object"))?;
+        map.insert("lang".into(), json!(lang.as_str()));
+        map.insert("public_url".into(), json!(self.public_url));
+        // A subject is one line: whatever a value held, no line break reaches the header.
+        let subject = self
+            .part(kind, lang, "subject.txt", &ctx)?
+            .split(['\r', '\n'])
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+        if let Some(map) = ctx.as_object_mut() {
+            map.insert("subject".into(), json!(subject));
+        }
+        let text = self.part(kind, lang, "txt", &ctx)?;
+        let html = self.part(kind, lang, "html", &ctx)?;
+        Ok(Rendered {
+            subject,
+            text,
+            html,
+        })
+    }
+
+    fn part(
+        &self,
+        kind: Kind,
+        lang: Language,
+        suffix: &str,
+        ctx: &Value,
+    ) -> Result<String, ApiError> {
+        let name = format!("{}.{}.{suffix}", kind.as_str(), lang.as_str());
+        self.env
+            .get_template(&name)
+            .and_then(|t| t.render(ctx))
+            .map_err(|e| ApiError::internal(format!("{name}: {e:#}")))
+    }
+
+    /// A stable `Message-ID` for a notification.
+    pub fn message_id(&self, notification_id: &str) -> String {
+        format!("<{notification_id}@{}>", self.host)
+    }
+
+    /// A link into the service's public URL.
+    pub fn link(&self, path: &str) -> String {
+        format!("{}{path}", self.public_url)
+    }
+}
+
+fn describe(e: &ApiError) -> String {
+    match e {
+        ApiError::Internal(cause) => cause.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Sample values for each kind: the context every template of that kind may rely on.
+pub fn sample(kind: Kind) -> Value {
+    match kind {
+        Kind::Invitation => json!({
+            "name": "Kari Nordmann", "inviter": "OCC secretariat", "role": "partner representative",
+            "organisation": "Roche Norge AS", "link": "https://connect.example/invitations/accept?token=x",
+            "expires_on": "2026-11-30",
+        }),
+        Kind::PasswordReset => {
+            json!({"name": "Kari Nordmann", "link": "https://connect.example/password-reset?token=x", "minutes": 60})
+        }
+        Kind::PasswordChanged => {
+            json!({"name": "Kari Nordmann", "changed_at": "2026-11-23 10:15 UTC"})
+        }
+        Kind::RoleChanged => {
+            json!({"name": "Kari Nordmann", "old_role": "observer representative", "new_role": "partner representative"})
+        }
+        Kind::MembershipChanged | Kind::MeetingReminder | Kind::CapAlert => json!({
+            "name": "Kari Nordmann", "organisation": "Roche Norge AS", "from_status": "observer",
+            "to_status": "partner", "to_status_code": "partner", "effective_date": "2026-11-23",
+        }),
+    }
+}
+
+/// Labels for roles and membership statuses, per language.
+pub fn role_label(lang: Language, role: &str) -> String {
+    let label = match (lang, role) {
+        (Language::Nb, "admin") => "administrator (sekretariatet)",
+        (Language::Nb, "partner_representative") => "partnerrepresentant",
+        (Language::Nb, "observer_representative") => "observatørrepresentant",
+        (Language::En, "admin") => "administrator (secretariat)",
+        (Language::En, "partner_representative") => "partner representative",
+        (Language::En, "observer_representative") => "observer representative",
+        (_, other) => other,
+    };
+    label.to_owned()
+}
+
+pub fn status_label(lang: Language, status: &str) -> String {
+    let label = match (lang, status) {
+        (Language::Nb, "none") => "ikke medlem",
+        (Language::Nb, "applicant") => "søker",
+        (Language::Nb, "partner") => "partner",
+        (Language::Nb, "observer") => "observatør",
+        (Language::Nb, "suspended") => "suspendert",
+        (Language::Nb, "withdrawn") => "uttrådt",
+        (Language::En, "none") => "not a member",
+        (_, other) => other,
+    };
+    label.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mailer() -> Mailer {
+        Mailer::new(
+            "https://connect.example.org",
+            "CONNECT <no-reply@connect.example.org>",
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn every_template_renders_in_both_languages() {
+        let m = mailer();
+        for kind in Kind::TEMPLATED {
+            for lang in Language::ALL {
+                let r = m.render(kind, lang, &sample(kind)).unwrap();
+                assert!(!r.subject.is_empty() && !r.subject.contains('\n'));
+                assert!(r.html.contains(&format!("lang=\"{}\"", lang.as_str())));
+                assert!(r.text.contains("Kari Nordmann"));
+            }
+        }
+        let nb = m
+            .render(
+                Kind::PasswordReset,
+                Language::Nb,
+                &sample(Kind::PasswordReset),
+            )
+            .unwrap();
+        assert!(nb.subject.contains("passordet"), "{}", nb.subject);
+    }
+
+    #[test]
+    fn html_escapes_values_and_subjects_stay_one_line() {
+        let m = mailer();
+        let mut v = sample(Kind::MembershipChanged);
+        v["organisation"] = json!("<script>alert(1)</script>\r\nBcc: x@y.z");
+        let r = m.render(Kind::MembershipChanged, Language::En, &v).unwrap();
+        assert!(!r.html.contains("<script>"));
+        assert!(r.html.contains("&lt;script&gt;"));
+        assert!(!r.subject.contains('\n') && !r.subject.contains('\r'));
+    }
+
+    #[test]
+    fn a_missing_value_is_an_error_not_an_empty_string() {
+        let m = mailer();
+        assert!(
+            m.render(Kind::RoleChanged, Language::En, &json!({"name": "x"}))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn message_ids_use_the_public_host() {
+        assert_eq!(mailer().message_id("abc"), "<abc@connect.example.org>");
+    }
+}

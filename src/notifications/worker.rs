@@ -1,0 +1,125 @@
+//! The outbox worker started by `serve`: claims due messages, sends them, records the outcome.
+//! Failures are retried with exponential backoff and jitter up to `CONNECT_MAIL_MAX_ATTEMPTS`;
+//! permanent SMTP errors (5xx) are not retried.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::web;
+use chrono::TimeDelta;
+use rand::Rng;
+
+use super::repo::{self, Outcome};
+use super::transport::{SendError, SmtpSettings, Transport};
+use crate::error::ApiError;
+use crate::http::now;
+use crate::state::AppState;
+
+/// Messages claimed per round.
+pub const BATCH: i32 = 50;
+
+/// The transport the settings ask for.
+pub fn transport(state: &AppState) -> Result<Transport, String> {
+    match &state.settings.smtp_url {
+        Some(url) => Transport::smtp(&SmtpSettings::parse(url.expose())?),
+        None => Ok(Transport::files(state.settings.data_dir.join("mail"))),
+    }
+}
+
+/// Delay before attempt `attempts + 1`: base · 2^(attempts-1), at most an hour, with jitter
+/// (between half and all of it) so retries from many messages do not arrive together.
+pub fn backoff(base_secs: u64, attempts: i32) -> TimeDelta {
+    if base_secs == 0 {
+        return TimeDelta::zero();
+    }
+    let exp = attempts.clamp(1, 20) as u32 - 1;
+    let full = base_secs.saturating_mul(1u64 << exp.min(30)).min(3600) as i64 * 1000;
+    let ms = rand::rng().random_range(full / 2..=full);
+    TimeDelta::milliseconds(ms)
+}
+
+/// Starts the worker on the current runtime.
+pub fn spawn(state: web::Data<AppState>) -> Result<(), String> {
+    let transport = Arc::new(transport(&state)?);
+    let worker_id = format!("worker-{}", crate::http::new_id());
+    tokio::spawn(async move {
+        let poll = Duration::from_millis(state.settings.mail_poll_ms);
+        loop {
+            match drain_once(&state, &transport, &worker_id).await {
+                Ok(n) if n > 0 => continue,
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "mail worker round failed"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(poll) => {}
+                _ = state.mail_wakeup.notified() => {}
+            }
+        }
+    });
+    Ok(())
+}
+
+/// Claims one batch and sends it; returns how many messages were attempted.
+pub async fn drain_once(
+    state: &AppState,
+    transport: &Arc<Transport>,
+    worker_id: &str,
+) -> Result<usize, ApiError> {
+    let stale = TimeDelta::seconds(state.settings.mail_claim_timeout_secs as i64);
+    let id = worker_id.to_owned();
+    let claims = state
+        .db
+        .write(move |conn| repo::claim(conn, &id, BATCH, stale))
+        .await?;
+    let count = claims.len();
+    for claim in claims {
+        let from = state.mailer.from.clone();
+        let t = transport.clone();
+        let message = claim.message.clone();
+        let sent = web::block(move || t.send(&from, &message))
+            .await
+            .map_err(|e| ApiError::internal(format!("send task: {e}")))?;
+        let outcome = match sent {
+            Ok(()) => {
+                state.metrics.mail_sent(&claim.kind);
+                Outcome::Sent
+            }
+            Err(SendError::Permanent(e)) => {
+                tracing::warn!(notification = %claim.message.id, error = %e, "message refused permanently");
+                state.metrics.mail_failed(&claim.kind);
+                Outcome::Failed(e)
+            }
+            Err(SendError::Transient(e)) if claim.attempts >= state.settings.mail_max_attempts => {
+                tracing::warn!(notification = %claim.message.id, error = %e, "message failed after the last attempt");
+                state.metrics.mail_failed(&claim.kind);
+                Outcome::Failed(format!("gave up after {} attempts: {e}", claim.attempts))
+            }
+            Err(SendError::Transient(e)) => {
+                let at = now() + backoff(state.settings.mail_retry_base_secs, claim.attempts);
+                Outcome::RetryAt(at, e)
+            }
+        };
+        let (nid, wid) = (claim.message.id.clone(), worker_id.to_owned());
+        state
+            .db
+            .write(move |conn| repo::record(conn, &nid, &wid, &outcome))
+            .await?;
+    }
+    Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_with_jitter_and_is_capped() {
+        assert_eq!(backoff(0, 3), TimeDelta::zero());
+        for attempts in 1..6 {
+            let full = 30 * (1i64 << (attempts - 1));
+            let d = backoff(30, attempts).num_milliseconds();
+            assert!(d >= full * 500 && d <= full * 1000, "{attempts}: {d}");
+        }
+        assert!(backoff(30, 50).num_seconds() <= 3600);
+    }
+}
