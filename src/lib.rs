@@ -20,6 +20,7 @@ pub mod notifications;
 pub mod openapi;
 pub mod operational;
 pub mod organisations;
+pub mod pages;
 pub mod people;
 pub mod schema;
 pub mod seed;

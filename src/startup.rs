@@ -151,6 +151,8 @@ impl Application {
                 .service(api_scope())
                 .split_for_parts();
             app.service(web::redirect("/docs", "/docs/"))
+                .service(crate::pages::accept_invitation_page)
+                .service(crate::pages::reset_password_page)
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", spec.clone()))
                 .default_service(web::to(|| async {
                     HttpResponse::from_error(problem_for_status(
