@@ -56,10 +56,13 @@ enum AdminCommand {
 enum SeedCommand {
     /// The CONNECT partners as announced in 2020-2022 (into an empty database).
     Demo,
-    /// N synthetic organisations, for benchmarks.
+    /// Synthetic data for benchmarks: organisations, and pending e-mails in the outbox.
     Bulk {
         #[arg(long, default_value_t = 10_000)]
         organisations: usize,
+        /// Pending messages to put in the outbox (to measure draining and a backlog's effect).
+        #[arg(long, default_value_t = 0)]
+        notifications: usize,
     },
 }
 
@@ -232,7 +235,25 @@ fn seed(settings: &Settings, command: SeedCommand) -> ExitCode {
                 Err(e) => return fail(e),
             }
         }
-        SeedCommand::Bulk { organisations } => connect::seed::bulk(&db, organisations),
+        SeedCommand::Bulk {
+            organisations,
+            notifications,
+        } => {
+            let mailer = match connect::notifications::Mailer::new(
+                &settings.public_url,
+                &settings.mail_from,
+            ) {
+                Ok(m) => m,
+                Err(e) => return fail(e),
+            };
+            connect::seed::bulk(&db, organisations).and_then(|orgs| {
+                let mails = connect::seed::bulk_notifications(&db, &mailer, notifications)?;
+                if mails > 0 {
+                    println!("queued {mails} e-mails");
+                }
+                Ok(orgs)
+            })
+        }
     };
     match result {
         Ok(n) => {

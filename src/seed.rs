@@ -352,3 +352,41 @@ pub fn bulk(db: &Db, n: usize) -> Result<usize, ApiError> {
     }
     Ok(done)
 }
+
+/// Queues `n` rendered messages (to synthetic addresses) for benchmarks, in batches.
+pub fn bulk_notifications(
+    db: &Db,
+    mailer: &crate::notifications::Mailer,
+    n: usize,
+) -> Result<usize, ApiError> {
+    use crate::notifications::{Kind, Language, Recipient, enqueue};
+    let mut conn = db.pool().get().map_err(ApiError::from_pool)?;
+    let mut done = 0;
+    while done < n {
+        let batch = (n - done).min(1000);
+        write_tx(&mut conn, |conn| {
+            for i in done..done + batch {
+                let to = Recipient {
+                    email: format!("bench-{i:06}@example.org"),
+                    name: Some(format!("Bench Recipient {i}")),
+                    user_id: None,
+                    language: if i % 2 == 0 {
+                        Language::Nb
+                    } else {
+                        Language::En
+                    },
+                };
+                enqueue(
+                    conn,
+                    mailer,
+                    Kind::PasswordChanged,
+                    &to,
+                    serde_json::json!({"changed_at": "2026-11-23 10:15 UTC"}),
+                )?;
+            }
+            Ok(())
+        })?;
+        done += batch;
+    }
+    Ok(done)
+}
