@@ -29,6 +29,15 @@ pub fn request(conn: &mut DbConn, mailer: &Mailer, email: &str) -> Result<bool, 
     let Some(user_id) = user else {
         return Ok(false);
     };
+    // Concurrent requests for one account wait here, so the count below holds on PostgreSQL
+    // too (SQLite has a single writer already).
+    if let DbConn::Pg(c) = conn {
+        u::table
+            .filter(u::id.eq(&user_id))
+            .select(u::id)
+            .for_update()
+            .first::<String>(c)?;
+    }
     let t = now();
     let recent: i64 = pr::table
         .filter(pr::user_id.eq(&user_id))

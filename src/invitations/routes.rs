@@ -51,7 +51,10 @@ pub async fn create_invitation(
     Ok(HttpResponse::Created()
         .insert_header((
             header::LOCATION,
-            format!("/api/v1/invitations?email={}", invitation.email),
+            format!(
+                "/api/v1/invitations?email={}",
+                form_urlencoded::byte_serialize(invitation.email.as_bytes()).collect::<String>()
+            ),
         ))
         .json(invitation))
 }

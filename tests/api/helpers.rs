@@ -581,3 +581,23 @@ pub async fn assert_field_error(res: Response, field: &str, code: &str) -> Value
     );
     body
 }
+
+// Helpers for the notifications, invitations and password-reset tests.
+
+impl TestApp {
+    /// This instance's `CONNECT_DATA_DIR` (a temporary directory; `.eml` files go under `mail/`).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
+    /// Like [`TestApp::second_instance`], with extra `CONNECT_*` settings.
+    pub async fn second_instance_with(&self, extra: &[(&str, &str)]) -> TestApp {
+        start_on(
+            self.database_url.clone(),
+            None,
+            tempfile::tempdir().unwrap(),
+            extra,
+        )
+        .await
+    }
+}
