@@ -66,6 +66,8 @@ pub struct Settings {
     pub mail_poll_ms: u64,
     /// A message claimed longer ago than this by a worker that died is sent again.
     pub mail_claim_timeout_secs: u64,
+    /// Messages one worker sends at once.
+    pub mail_concurrency: usize,
 }
 
 /// The keys the service understands, with their defaults; the TOML file uses the same names in
@@ -98,6 +100,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("CONNECT_MAIL_RETRY_BASE_SECS", "30"),
     ("CONNECT_MAIL_POLL_MS", "1000"),
     ("CONNECT_MAIL_CLAIM_TIMEOUT_SECS", "300"),
+    ("CONNECT_MAIL_CONCURRENCY", "4"),
 ];
 
 /// Configuration errors: one line per problem.
@@ -235,6 +238,7 @@ impl Settings {
         let mail_retry_base_secs = number("CONNECT_MAIL_RETRY_BASE_SECS", 30, 0, 86_400);
         let mail_poll_ms = number("CONNECT_MAIL_POLL_MS", 1000, 10, 600_000);
         let mail_claim_timeout_secs = number("CONNECT_MAIL_CLAIM_TIMEOUT_SECS", 300, 1, 86_400);
+        let mail_concurrency = number("CONNECT_MAIL_CONCURRENCY", 4, 1, 64) as usize;
         let mail_worker = match get("CONNECT_MAIL_WORKER").as_deref() {
             None | Some("true") => true,
             Some("false") => false,
@@ -298,6 +302,7 @@ impl Settings {
             mail_retry_base_secs,
             mail_poll_ms,
             mail_claim_timeout_secs,
+            mail_concurrency,
         })
     }
 

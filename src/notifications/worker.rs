@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use actix_web::web;
 use chrono::TimeDelta;
+use futures_util::StreamExt;
 use rand::Rng;
 
 use super::repo::{self, Outcome};
@@ -72,40 +73,45 @@ pub async fn drain_once(
         .write(move |conn| repo::claim(conn, &id, BATCH, stale))
         .await?;
     let count = claims.len();
-    for claim in claims {
-        let from = state.mailer.from.clone();
-        let t = transport.clone();
-        let message = claim.message.clone();
-        let sent = web::block(move || t.send(&from, &message))
-            .await
-            .map_err(|e| ApiError::internal(format!("send task: {e}")))?;
-        let outcome = match sent {
-            Ok(()) => {
-                state.metrics.mail_sent(&claim.kind);
-                Outcome::Sent
-            }
-            Err(SendError::Permanent(e)) => {
-                tracing::warn!(notification = %claim.message.id, error = %e, "message refused permanently");
-                state.metrics.mail_failed(&claim.kind);
-                Outcome::Failed(e)
-            }
-            Err(SendError::Transient(e)) if claim.attempts >= state.settings.mail_max_attempts => {
-                tracing::warn!(notification = %claim.message.id, error = %e, "message failed after the last attempt");
-                state.metrics.mail_failed(&claim.kind);
-                Outcome::Failed(format!("gave up after {} attempts: {e}", claim.attempts))
-            }
-            Err(SendError::Transient(e)) => {
-                let at = now() + backoff(state.settings.mail_retry_base_secs, claim.attempts);
-                Outcome::RetryAt(at, e)
-            }
-        };
-        let (nid, wid) = (claim.message.id.clone(), worker_id.to_owned());
-        state
-            .db
-            .write(move |conn| repo::record(conn, &nid, &wid, &outcome))
-            .await?;
+    // Several messages of a batch are in flight at once: an SMTP server's round trips, not
+    // this process, bound the rate.
+    let mut results = futures_util::stream::iter(claims)
+        .map(|claim| deliver(state, transport, worker_id, claim))
+        .buffer_unordered(state.settings.mail_concurrency);
+    while let Some(result) = results.next().await {
+        result?;
     }
     Ok(count)
+}
+
+/// Sends one claimed message and records the outcome.
+async fn deliver(state: &AppState, transport: &Arc<Transport>, worker_id: &str, claim: repo::Claim) -> Result<(), ApiError> {
+    let from = state.mailer.from.clone();
+    let t = transport.clone();
+    let message = claim.message.clone();
+    let sent = web::block(move || t.send(&from, &message)).await.map_err(|e| ApiError::internal(format!("send task: {e}")))?;
+    let outcome = match sent {
+        Ok(()) => {
+            state.metrics.mail_sent(&claim.kind);
+            Outcome::Sent
+        }
+        Err(SendError::Permanent(e)) => {
+            tracing::warn!(notification = %claim.message.id, error = %e, "message refused permanently");
+            state.metrics.mail_failed(&claim.kind);
+            Outcome::Failed(e)
+        }
+        Err(SendError::Transient(e)) if claim.attempts >= state.settings.mail_max_attempts => {
+            tracing::warn!(notification = %claim.message.id, error = %e, "message failed after the last attempt");
+            state.metrics.mail_failed(&claim.kind);
+            Outcome::Failed(format!("gave up after {} attempts: {e}", claim.attempts))
+        }
+        Err(SendError::Transient(e)) => {
+            let at = now() + backoff(state.settings.mail_retry_base_secs, claim.attempts);
+            Outcome::RetryAt(at, e)
+        }
+    };
+    let (nid, wid) = (claim.message.id.clone(), worker_id.to_owned());
+    state.db.write(move |conn| repo::record(conn, &nid, &wid, &outcome)).await
 }
 
 #[cfg(test)]
