@@ -154,12 +154,21 @@ pub struct Mailer {
 impl Mailer {
     /// Compiles every template and renders each with sample values; any error stops start-up.
     pub fn new(public_url: &str, from: &str) -> Result<Self, String> {
+        Self::with_templates(public_url, from, TEMPLATES)
+    }
+
+    /// [`Mailer::new`] with another set of templates (the check at start-up, tested).
+    pub fn with_templates(
+        public_url: &str,
+        from: &str,
+        templates: &'static [(&'static str, &'static str)],
+    ) -> Result<Self, String> {
         let from: Mailbox = from
             .parse()
             .map_err(|e| format!("CONNECT_MAIL_FROM: {e}"))?;
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
-        for (name, source) in TEMPLATES {
+        for (name, source) in templates {
             env.add_template(name, source)
                 .map_err(|e| format!("mail template {name}: {e}"))?;
         }
@@ -351,6 +360,36 @@ mod tests {
             m.render(Kind::RoleChanged, Language::En, &json!({"name": "x"}))
                 .is_err()
         );
+    }
+
+    #[test]
+    fn a_broken_or_incomplete_template_set_stops_start_up() {
+        const URL: &str = "https://connect.example.org";
+        const FROM: &str = "CONNECT <no-reply@connect.example.org>";
+        // A syntax error.
+        static BROKEN: [(&str, &str); 1] = [("layout.html", "{% block body %}")];
+        let e = Mailer::with_templates(URL, FROM, &BROKEN).err().unwrap();
+        assert!(e.contains("layout.html"), "{e}");
+        // A template that uses a value its kind does not provide.
+        static MISSING: std::sync::LazyLock<Vec<(&'static str, &'static str)>> =
+            std::sync::LazyLock::new(|| {
+                TEMPLATES
+                    .iter()
+                    .map(|(n, s)| {
+                        if *n == "role_changed.en.txt" {
+                            (*n, "{{ no_such_value }}")
+                        } else {
+                            (*n, *s)
+                        }
+                    })
+                    .collect()
+            });
+        let e = Mailer::with_templates(URL, FROM, MISSING.as_slice())
+            .err()
+            .unwrap();
+        assert!(e.contains("role_changed.en"), "{e}");
+        // Everything shipped passes.
+        assert!(Mailer::new(URL, FROM).is_ok());
     }
 
     #[test]

@@ -85,11 +85,18 @@ pub async fn drain_once(
 }
 
 /// Sends one claimed message and records the outcome.
-async fn deliver(state: &AppState, transport: &Arc<Transport>, worker_id: &str, claim: repo::Claim) -> Result<(), ApiError> {
+async fn deliver(
+    state: &AppState,
+    transport: &Arc<Transport>,
+    worker_id: &str,
+    claim: repo::Claim,
+) -> Result<(), ApiError> {
     let from = state.mailer.from.clone();
     let t = transport.clone();
     let message = claim.message.clone();
-    let sent = web::block(move || t.send(&from, &message)).await.map_err(|e| ApiError::internal(format!("send task: {e}")))?;
+    let sent = web::block(move || t.send(&from, &message))
+        .await
+        .map_err(|e| ApiError::internal(format!("send task: {e}")))?;
     let outcome = match sent {
         Ok(()) => {
             state.metrics.mail_sent(&claim.kind);
@@ -111,7 +118,10 @@ async fn deliver(state: &AppState, transport: &Arc<Transport>, worker_id: &str, 
         }
     };
     let (nid, wid) = (claim.message.id.clone(), worker_id.to_owned());
-    state.db.write(move |conn| repo::record(conn, &nid, &wid, &outcome)).await
+    state
+        .db
+        .write(move |conn| repo::record(conn, &nid, &wid, &outcome))
+        .await
 }
 
 #[cfg(test)]
