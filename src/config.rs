@@ -83,7 +83,10 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
     ("CONNECT_ADMIN_EMAIL", ""),
     ("CONNECT_ADMIN_PASSWORD", ""),
-    ("CONNECT_DB_POOL_SIZE", "8 (SQLite) / 16 (PostgreSQL)"),
+    (
+        "CONNECT_DB_POOL_SIZE",
+        "8 (SQLite) / 2 per core, at least 4 (PostgreSQL)",
+    ),
     ("CONNECT_WORKERS", "number of cores"),
     ("CONNECT_HASH_CONCURRENCY", "2"),
     ("CONNECT_TRUSTED_PROXY_HOPS", "0"),
@@ -225,7 +228,13 @@ impl Settings {
                 },
             }
         };
-        let default_pool = if backend == Backend::Sqlite { 8 } else { 16 };
+        // PostgreSQL: about two connections per core of this instance; more only queue in the
+        // database and starve the request threads (measured in bench/).
+        let default_pool = if backend == Backend::Sqlite {
+            8
+        } else {
+            (2 * cores as u64).max(4)
+        };
         let db_pool_size = number("CONNECT_DB_POOL_SIZE", default_pool, 1, 512) as u32;
         let workers = number("CONNECT_WORKERS", cores as u64, 1, 256) as usize;
         let hash_concurrency = number("CONNECT_HASH_CONCURRENCY", 2, 1, 64) as usize;

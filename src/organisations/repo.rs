@@ -351,7 +351,9 @@ pub fn list(
 ) -> Result<Page<Organisation>, ApiError> {
     let mut q = filtered(vis, f);
     if let Some((name, id)) = page.after_two() {
-        q = q.filter(
+        // The plain `name >= ?` lets both databases seek into the (name, id) index instead of
+        // scanning from the start: deep pages cost what the first one does.
+        q = q.filter(o::name.ge(name.to_owned())).filter(
             o::name
                 .gt(name.to_owned())
                 .or(o::name.eq(name.to_owned()).and(o::id.gt(id.to_owned()))),

@@ -333,7 +333,9 @@ pub fn list(
 ) -> Result<Page<Person>, ApiError> {
     let mut q = filtered(vis, f);
     if let Some((name, id)) = page.after_two() {
-        q = q.filter(
+        // The plain `name >= ?` lets both databases seek into the (name, id) index instead of
+        // scanning from the start: deep pages cost what the first one does.
+        q = q.filter(p::name.ge(name.to_owned())).filter(
             p::name
                 .gt(name.to_owned())
                 .or(p::name.eq(name.to_owned()).and(p::id.gt(id.to_owned()))),
