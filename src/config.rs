@@ -103,7 +103,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("CONNECT_MAIL_RETRY_BASE_SECS", "30"),
     ("CONNECT_MAIL_POLL_MS", "1000"),
     ("CONNECT_MAIL_CLAIM_TIMEOUT_SECS", "300"),
-    ("CONNECT_MAIL_CONCURRENCY", "4"),
+    ("CONNECT_MAIL_CONCURRENCY", "16"),
 ];
 
 /// Configuration errors: one line per problem.
@@ -247,7 +247,7 @@ impl Settings {
         let mail_retry_base_secs = number("CONNECT_MAIL_RETRY_BASE_SECS", 30, 0, 86_400);
         let mail_poll_ms = number("CONNECT_MAIL_POLL_MS", 1000, 10, 600_000);
         let mail_claim_timeout_secs = number("CONNECT_MAIL_CLAIM_TIMEOUT_SECS", 300, 1, 86_400);
-        let mail_concurrency = number("CONNECT_MAIL_CONCURRENCY", 4, 1, 64) as usize;
+        let mail_concurrency = number("CONNECT_MAIL_CONCURRENCY", 16, 1, 64) as usize;
         let mail_worker = match get("CONNECT_MAIL_WORKER").as_deref() {
             None | Some("true") => true,
             Some("false") => false,

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::PoolConfig;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{Message, SmtpTransport, Transport as _};
@@ -105,7 +106,8 @@ pub enum Transport {
 }
 
 impl Transport {
-    pub fn smtp(settings: &SmtpSettings) -> Result<Self, String> {
+    /// An SMTP transport keeping up to `connections` connections open (one per message in flight).
+    pub fn smtp(settings: &SmtpSettings, connections: u32) -> Result<Self, String> {
         let tls = |host: &str| {
             TlsParameters::new(host.to_owned()).map_err(|e| format!("TLS set-up: {e}"))
         };
@@ -120,7 +122,8 @@ impl Transport {
         };
         let mut builder = builder
             .port(settings.port)
-            .timeout(Some(Duration::from_secs(20)));
+            .timeout(Some(Duration::from_secs(20)))
+            .pool_config(PoolConfig::new().max_size(connections.max(1)));
         if let Some((user, pass)) = &settings.credentials {
             builder = builder.credentials(Credentials::new(user.clone(), pass.clone()));
         }

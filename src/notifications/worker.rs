@@ -22,7 +22,10 @@ pub const BATCH: i32 = 50;
 /// The transport the settings ask for.
 pub fn transport(state: &AppState) -> Result<Transport, String> {
     match &state.settings.smtp_url {
-        Some(url) => Transport::smtp(&SmtpSettings::parse(url.expose())?),
+        Some(url) => Transport::smtp(
+            &SmtpSettings::parse(url.expose())?,
+            state.settings.mail_concurrency as u32,
+        ),
         None => Ok(Transport::files(state.settings.data_dir.join("mail"))),
     }
 }
@@ -73,8 +76,10 @@ pub async fn drain_once(
         .write(move |conn| repo::claim(conn, &id, BATCH, stale))
         .await?;
     let count = claims.len();
-    // Several messages of a batch are in flight at once: an SMTP server's round trips, not
-    // this process, bound the rate.
+    // Several messages of a batch are in flight at once, each on its own pooled connection: the
+    // SMTP round trips (and lettre writing the final "." of a message as a separate small packet,
+    // which Nagle's algorithm holds until the server's delayed ACK, ~40 ms) bound the rate of one
+    // connection, not this process.
     let mut results = futures_util::stream::iter(claims)
         .map(|claim| deliver(state, transport, worker_id, claim))
         .buffer_unordered(state.settings.mail_concurrency);

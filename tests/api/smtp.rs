@@ -154,7 +154,7 @@ impl SmtpServer {
         let mut server = Server::new(handler);
         server
             .with_name("smtp.test")
-            .with_num_threads(8)
+            .with_num_threads(64)
             .with_tcp_listener(listener);
         std::thread::spawn(move || {
             let _ = server.serve();
