@@ -61,9 +61,7 @@ pub async fn login(
     let LoginRequest { email, password } = body.into_inner();
     let email = normalise_email(&email);
     let ip = client_ip(&req, state.settings.trusted_proxy_hops);
-    if let Some(wait) = ip.and_then(|ip| state.address_throttle.blocked(ip)) {
-        return Err(throttle::too_many(wait));
-    }
+    state.address_throttle.check(ip)?;
     let account = email.clone();
     let (locked, creds) = state
         .db
@@ -276,10 +274,9 @@ pub async fn request_password_reset(
     req: HttpRequest,
     body: Json<PasswordResetRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    if let Some(ip) = client_ip(&req, state.settings.trusted_proxy_hops) {
-        if let Some(wait) = state.reset_throttle.blocked(ip) {
-            return Err(throttle::too_many(wait));
-        }
+    let ip = client_ip(&req, state.settings.trusted_proxy_hops);
+    state.reset_throttle.check(ip)?;
+    if let Some(ip) = ip {
         state.reset_throttle.fail(ip);
     }
     let email = normalise_email(&body.into_inner().email);
@@ -321,21 +318,12 @@ pub async fn confirm_password_reset(
     body: Json<PasswordResetConfirm>,
 ) -> Result<HttpResponse, ApiError> {
     let ip = client_ip(&req, state.settings.trusted_proxy_hops);
-    if let Some(wait) = ip.and_then(|ip| state.address_throttle.blocked(ip)) {
-        return Err(throttle::too_many(wait));
-    }
+    state.address_throttle.check(ip)?;
     let PasswordResetConfirm {
         token,
         new_password,
     } = body.into_inner();
-    let bad_link = |e: ApiError| {
-        if matches!(e, ApiError::NotFound)
-            && let Some(ip) = ip
-        {
-            state.address_throttle.fail(ip);
-        }
-        e
-    };
+    let bad_link = |e: ApiError| state.address_throttle.count_bad_link(ip, e);
     let t = token.clone();
     let (_, email) = state
         .db

@@ -96,6 +96,25 @@ impl AddressThrottle {
             .then(|| (ADDRESS_WINDOW - elapsed).as_secs().max(1))
     }
 
+    /// 429 (with the wait) when the address has failed too often.
+    pub fn check(&self, ip: Option<IpAddr>) -> Result<(), ApiError> {
+        match ip.and_then(|ip| self.blocked(ip)) {
+            Some(wait) => Err(too_many(wait)),
+            None => Ok(()),
+        }
+    }
+
+    /// Counts a failure for the address when `e` says a one-time link was unknown, used or
+    /// expired (so guessing links is throttled like guessing passwords); returns `e`.
+    pub fn count_bad_link(&self, ip: Option<IpAddr>, e: ApiError) -> ApiError {
+        if matches!(e, ApiError::NotFound)
+            && let Some(ip) = ip
+        {
+            self.fail(ip);
+        }
+        e
+    }
+
     pub fn fail(&self, ip: IpAddr) {
         if let Ok(mut map) = self.inner.lock() {
             if map.len() > 50_000 {

@@ -139,21 +139,15 @@ pub struct InvitationPreview {
 }
 
 fn link_problem(state: &AppState, req: &HttpRequest, e: ApiError) -> ApiError {
-    if matches!(e, ApiError::NotFound)
-        && let Some(ip) = client_ip(req, state.settings.trusted_proxy_hops)
-    {
-        state.address_throttle.fail(ip);
-    }
-    e
+    state
+        .address_throttle
+        .count_bad_link(client_ip(req, state.settings.trusted_proxy_hops), e)
 }
 
 fn check_address(state: &AppState, req: &HttpRequest) -> Result<(), ApiError> {
-    match client_ip(req, state.settings.trusted_proxy_hops)
-        .and_then(|ip| state.address_throttle.blocked(ip))
-    {
-        Some(wait) => Err(crate::auth::throttle::too_many(wait)),
-        None => Ok(()),
-    }
+    state
+        .address_throttle
+        .check(client_ip(req, state.settings.trusted_proxy_hops))
 }
 
 /// Look at an invitation
