@@ -202,6 +202,15 @@ impl Caller {
         (!matches!(self.credential, Credential::System)).then_some(self.user_id.as_str())
     }
 
+    /// Who an `Idempotency-Key` belongs to: the user of a session, or the API token itself.
+    pub fn idempotency_owner(&self) -> Option<String> {
+        match &self.credential {
+            Credential::Session { .. } => Some(format!("user:{}", self.user_id)),
+            Credential::ApiToken { token_id, .. } => Some(format!("token:{token_id}")),
+            Credential::System => None,
+        }
+    }
+
     /// The actor recorded in audit events.
     pub fn actor(&self) -> Actor {
         match &self.credential {

@@ -29,16 +29,3 @@ pub fn random_token() -> String {
 pub fn token_hash(token: &str) -> String {
     format!("{:x}", Sha256::digest(token.as_bytes()))
 }
-
-/// The owner of an `Idempotency-Key`: the user of a valid access token, or the API token itself.
-pub fn idempotency_owner(
-    state: &crate::state::AppState,
-    req: &actix_web::HttpRequest,
-) -> Option<String> {
-    let token = caller::bearer(req)?;
-    if token.starts_with(caller::API_TOKEN_PREFIX) {
-        Some(format!("token:{}", token_hash(token)))
-    } else {
-        state.jwt.verify(token).map(|c| format!("user:{}", c.sub))
-    }
-}

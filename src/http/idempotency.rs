@@ -137,25 +137,20 @@ pub async fn idempotency(
             .await
             .map(ServiceResponse::map_into_boxed_body);
     };
-    // Keys belong to the authenticated caller; an unauthenticated request gets no replay
-    // (the handler answers 401 anyway).
-    let Some(owner) = crate::auth::idempotency_owner(&state, req.request()) else {
+    // Keys belong to the authenticated caller, checked as the handler will check it: a request
+    // without a working credential (none, a logged-out session, a revoked token, a deactivated
+    // account) gets no claim and no replay, and the handler answers 401.
+    let owner = match <crate::auth::Caller as actix_web::FromRequest>::extract(req.request()).await
+    {
+        Ok(caller) => caller.idempotency_owner(),
+        Err(_) => None,
+    };
+    let Some(owner) = owner else {
         return next
             .call(req)
             .await
             .map(ServiceResponse::map_into_boxed_body);
     };
-    // Stored answers are only for a credential that still works (not a logged-out session, a
-    // revoked token, a deactivated account): check it as the handler will, before any replay.
-    if <crate::auth::Caller as actix_web::FromRequest>::extract(req.request())
-        .await
-        .is_err()
-    {
-        return next
-            .call(req)
-            .await
-            .map(ServiceResponse::map_into_boxed_body);
-    }
 
     let (http_req, payload) = req.parts_mut();
     let body = match crate::http::json::read_body(http_req, payload).await {

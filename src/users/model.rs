@@ -41,7 +41,7 @@ pub struct User {
 }
 
 /// A new account. Representatives need an organisation; admins have none.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
     "email": "kari.nordmann@roche.com",

@@ -244,7 +244,7 @@ pub async fn ensure_first_admin(
         language: None,
     };
     let id = new_id();
-    let (check_id, check_req) = (id.clone(), clone_create(&req));
+    let (check_id, check_req) = (id.clone(), req.clone());
     let email = db
         .read(move |conn| validate_new(conn, &check_id, &check_req))
         .await?;
@@ -262,18 +262,6 @@ pub async fn ensure_first_admin(
         tracing::info!("first admin created from CONNECT_ADMIN_EMAIL");
     }
     Ok(created)
-}
-
-fn clone_create(r: &CreateUser) -> CreateUser {
-    CreateUser {
-        email: r.email.clone(),
-        display_name: r.display_name.clone(),
-        role: r.role,
-        organisation_id: r.organisation_id.clone(),
-        person_id: r.person_id.clone(),
-        password: r.password.clone(),
-        language: r.language,
-    }
 }
 
 #[derive(Debug, Default, Clone)]
