@@ -12,6 +12,7 @@
 pub mod audit;
 pub mod auth;
 pub mod config;
+pub mod core;
 pub mod db;
 pub mod error;
 pub mod http;

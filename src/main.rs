@@ -188,13 +188,13 @@ fn create_user(
             .pool()
             .get()
             .map_err(connect::error::ApiError::from_pool)?;
-        let id = connect::http::new_id();
+        let id = connect::core::new_id();
         let email = connect::users::repo::validate_new(&mut conn, &id, &req)?;
         let hash = connect::auth::password::hash_password_blocking(&req.password)?;
         connect::db::write_tx(&mut conn, |conn| {
             connect::users::repo::insert(
                 conn,
-                &connect::audit::Actor::system(),
+                &connect::core::Actor::system(),
                 &id,
                 &email,
                 &req,

@@ -4,5 +4,5 @@ pub mod model;
 pub mod repo;
 pub mod routes;
 
-pub use model::{Actor, diff};
+pub use model::diff;
 pub use repo::record;

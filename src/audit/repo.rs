@@ -2,10 +2,12 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::Value;
 
-use super::model::{Actor, AuditEvent};
+use super::model::AuditEvent;
+use crate::core::Actor;
+use crate::core::{new_id, now};
 use crate::db::DbConn;
 use crate::error::ApiError;
-use crate::http::{PageRequest, new_id, now};
+use crate::http::PageRequest;
 use crate::schema::audit_events as ae;
 
 /// Writes one audit event; call inside the transaction that makes the change.

@@ -13,10 +13,9 @@ use futures_util::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::audit::Actor;
+use crate::core::{Actor, MembershipStatus};
 use crate::error::ApiError;
 use crate::http::observe::RequestId;
-use crate::organisations::model::MembershipStatus;
 use crate::state::AppState;
 
 /// A user's role.

@@ -16,8 +16,8 @@
 //! change answers 403. API tokens are further limited by their scopes.
 
 use super::caller::Caller;
+use crate::core::MembershipStatus;
 use crate::error::ApiError;
-use crate::organisations::model::MembershipStatus;
 
 /// What the caller's organisation standing allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

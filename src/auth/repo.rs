@@ -8,10 +8,9 @@ use diesel::prelude::*;
 
 use super::caller::{Caller, Credential, Role, Scope};
 use super::{random_token, token_hash};
+use crate::core::{MembershipStatus, new_id, now};
 use crate::db::DbConn;
 use crate::error::ApiError;
-use crate::http::{new_id, now};
-use crate::organisations::model::MembershipStatus;
 use crate::schema::{api_tokens as at, organisations as o, refresh_tokens as rt, users as u};
 
 type CallerRow = (String, String, String, Option<String>, Option<String>);

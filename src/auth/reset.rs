@@ -6,10 +6,10 @@ use diesel::prelude::*;
 use serde_json::json;
 
 use super::{random_token, token_hash};
-use crate::audit::{self, Actor};
+use crate::audit;
+use crate::core::{Actor, new_id, now};
 use crate::db::DbConn;
 use crate::error::ApiError;
-use crate::http::{new_id, now};
 use crate::notifications::{Kind, Mailer, enqueue};
 use crate::schema::{password_resets as pr, users as u};
 

@@ -9,7 +9,8 @@ use super::model::{
 use super::repo::{self, Rotation};
 use super::throttle;
 use super::{Caller, password};
-use crate::audit::{self, Actor};
+use crate::audit;
+use crate::core::Actor;
 use crate::error::{ApiError, Problem};
 use crate::http::Json;
 use crate::http::client_ip::client_ip;

@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 use chrono::TimeDelta;
 use diesel::prelude::*;
 
+use crate::core::now;
 use crate::db::DbConn;
 use crate::error::ApiError;
-use crate::http::now;
 use crate::schema::login_throttle as lt;
 
 /// Failures per account within the window before it is locked for the window.

@@ -41,7 +41,7 @@ enum Claim {
 }
 
 fn claim(conn: &mut DbConn, owner: &str, key: &str, hash: &str) -> Result<Claim, ApiError> {
-    let now = crate::http::now();
+    let now = crate::core::now();
     type Row = (
         String,
         Option<i32>,
@@ -94,7 +94,7 @@ fn claim(conn: &mut DbConn, owner: &str, key: &str, hash: &str) -> Result<Claim,
 
 /// Deletes keys older than 24 hours; run periodically.
 pub fn purge_expired(conn: &mut DbConn) -> Result<usize, ApiError> {
-    let cutoff = crate::http::now() - KEEP;
+    let cutoff = crate::core::now() - KEEP;
     Ok(diesel::delete(ik::table.filter(ik::created_at.lt(cutoff))).execute(conn)?)
 }
 

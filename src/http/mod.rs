@@ -38,19 +38,3 @@ pub fn parse_field_id(field: &str, raw: &str) -> Result<String, crate::error::Ap
         .map(|u| u.hyphenated().to_string())
         .map_err(|_| crate::error::ApiError::invalid(field, "invalid_format", "must be a UUID"))
 }
-
-/// A new time-ordered id.
-pub fn new_id() -> String {
-    uuid::Uuid::now_v7().hyphenated().to_string()
-}
-
-/// The current time in UTC, at microsecond precision (what both databases keep).
-pub fn now() -> chrono::NaiveDateTime {
-    let t = chrono::Utc::now().naive_utc();
-    chrono::DurationRound::duration_trunc(t, chrono::TimeDelta::microseconds(1)).unwrap_or(t)
-}
-
-/// Formats a stored UTC time as RFC 3339.
-pub fn rfc3339(t: chrono::NaiveDateTime) -> chrono::DateTime<chrono::Utc> {
-    t.and_utc()
-}

@@ -5,9 +5,10 @@ use serde_json::json;
 use super::model::{CreateInvitation, Invitation, InvitationStatus};
 use crate::audit::{self, diff};
 use crate::auth::{Caller, random_token, token_hash};
+use crate::core::{new_id, now};
 use crate::db::DbConn;
 use crate::error::ApiError;
-use crate::http::{Page, PageRequest, new_id, now};
+use crate::http::{Page, PageRequest};
 use crate::notifications::templates::role_label;
 use crate::notifications::{Kind, Language, Mailer, Recipient, enqueue};
 use crate::schema::{invitations as i, organisations as o, users as u};
@@ -338,7 +339,7 @@ pub fn accept(
     };
     let user_id = new_id();
     let email = crate::users::repo::validate_new(conn, &user_id, &req)?;
-    let actor = crate::audit::Actor::user(&user_id, None);
+    let actor = crate::core::Actor::user(&user_id, None);
     let user = crate::users::repo::insert(conn, &actor, &user_id, &email, &req, hash)?;
     diesel::update(i::table.filter(i::id.eq(&invitation.id)))
         .set(i::user_id.eq(&user.id))

@@ -8,9 +8,10 @@ use serde_json::Value;
 use super::model::{Kind, Language, Notification, NotificationPreferences, State};
 use super::templates::Mailer;
 use super::transport::Outgoing;
+use crate::core::{new_id, now};
 use crate::db::DbConn;
 use crate::error::ApiError;
-use crate::http::{Page, PageRequest, new_id, now};
+use crate::http::{Page, PageRequest};
 use crate::schema::{notification_preferences as np, notifications as n, users as u};
 
 /// Who a message goes to.

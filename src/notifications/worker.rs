@@ -12,8 +12,8 @@ use rand::Rng;
 
 use super::repo::{self, Outcome};
 use super::transport::{SendError, SmtpSettings, Transport};
+use crate::core::now;
 use crate::error::ApiError;
-use crate::http::now;
 use crate::state::AppState;
 
 /// Messages claimed per round.
@@ -45,7 +45,7 @@ pub fn backoff(base_secs: u64, attempts: i32) -> TimeDelta {
 /// Starts the worker on the current runtime.
 pub fn spawn(state: web::Data<AppState>) -> Result<(), String> {
     let transport = Arc::new(transport(&state)?);
-    let worker_id = format!("worker-{}", crate::http::new_id());
+    let worker_id = format!("worker-{}", crate::core::new_id());
     tokio::spawn(async move {
         let poll = Duration::from_millis(state.settings.mail_poll_ms);
         loop {

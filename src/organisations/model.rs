@@ -1,41 +1,13 @@
 //! Organisations: API types and the rules that do not need the database.
 
-use std::str::FromStr;
-
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
+pub use crate::core::MembershipStatus;
+use crate::core::text_enum;
 use crate::error::ApiError;
 use crate::validation::{Validator, check_org_number, is_country_code};
-
-macro_rules! text_enum {
-    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-        pub enum $name {
-            $($(#[$vm])* #[serde(rename = $text)] $variant),+
-        }
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-        }
-        impl FromStr for $name {
-            type Err = ApiError;
-            fn from_str(s: &str) -> Result<Self, ApiError> {
-                match s {
-                    $($text => Ok($name::$variant),)+
-                    other => Err(ApiError::internal(format!(concat!("unknown ", stringify!($name), " in database: {}"), other))),
-                }
-            }
-        }
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str(self.as_str()) }
-        }
-    };
-}
 
 text_enum!(
     /// What kind of organisation it is.
@@ -71,39 +43,6 @@ text_enum!(
         North = "north",
     }
 );
-
-text_enum!(
-    /// Membership status in CONNECT.
-    MembershipStatus {
-        None = "none",
-        Applicant = "applicant",
-        Partner = "partner",
-        Observer = "observer",
-        Suspended = "suspended",
-        Withdrawn = "withdrawn",
-    }
-);
-
-impl MembershipStatus {
-    /// Partners and observers are members: they take part in (and may read) the consortium's work.
-    pub fn is_member(self) -> bool {
-        matches!(self, Self::Partner | Self::Observer)
-    }
-
-    /// The statuses this one may change to. Withdrawn organisations come back only through a new
-    /// application; suspension is lifted to partner or observer.
-    pub fn allowed_next(self) -> &'static [MembershipStatus] {
-        use MembershipStatus::*;
-        match self {
-            None => &[Applicant, Partner, Observer],
-            Applicant => &[Partner, Observer, None],
-            Partner => &[Observer, Suspended, Withdrawn],
-            Observer => &[Partner, Suspended, Withdrawn],
-            Suspended => &[Partner, Observer, Withdrawn],
-            Withdrawn => &[Applicant],
-        }
-    }
-}
 
 /// An organisation in the register.
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -12,10 +12,11 @@ use super::model::{
 use crate::audit::{self, diff};
 use crate::auth::Caller;
 use crate::auth::policy::{self, OrgFacts, Visibility};
+use crate::core::{new_id, now};
 use crate::db::functions::lower;
 use crate::db::{DbConn, like_pattern};
 use crate::error::ApiError;
-use crate::http::{IfMatch, Page, PageRequest, new_id, now};
+use crate::http::{IfMatch, Page, PageRequest};
 use crate::notifications::templates::status_label;
 use crate::notifications::{Kind, Mailer, enqueue};
 use crate::schema::{membership_changes as mc, organisations as o};

@@ -12,9 +12,10 @@ use super::model::{
 use super::repo::{self, OrgFilter};
 use crate::auth::policy;
 use crate::auth::{Caller, Scope};
+use crate::core::new_id;
 use crate::error::{ApiError, Problem};
 use crate::http::csv::{csv_response, wants_csv};
-use crate::http::{IfMatch, Json, Page, PageRequest, Query, created, new_id, parse_id, versioned};
+use crate::http::{IfMatch, Json, Page, PageRequest, Query, created, parse_id, versioned};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -176,7 +177,7 @@ pub async fn create_organisation(
     caller.require_admin(Scope::OrganisationsWrite)?;
     let record = body
         .into_inner()
-        .into_record(new_id(), crate::http::now().and_utc());
+        .into_record(new_id(), crate::core::now().and_utc());
     let org = state
         .db
         .write(move |conn| repo::create(conn, &caller, record))

@@ -6,10 +6,11 @@ use super::model::{Person, UpdatePerson, validate};
 use crate::audit::{self, diff};
 use crate::auth::Caller;
 use crate::auth::policy::{self, Visibility};
+use crate::core::now;
 use crate::db::functions::lower;
 use crate::db::{DbConn, MultiBackend, like_pattern};
 use crate::error::ApiError;
-use crate::http::{IfMatch, Page, PageRequest, now};
+use crate::http::{IfMatch, Page, PageRequest};
 use crate::schema::{organisations as o, people as p, users as u};
 
 type Row = (

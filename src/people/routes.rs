@@ -9,10 +9,11 @@ use super::model::{CreatePerson, Person, UpdatePerson};
 use super::repo::{self, PeopleFilter};
 use crate::auth::policy::{self, Visibility};
 use crate::auth::{Caller, Scope};
+use crate::core::new_id;
 use crate::error::{ApiError, Problem};
 use crate::http::csv::{csv_response, wants_csv};
 use crate::http::{
-    IfMatch, Json, Page, PageRequest, Query, created, new_id, parse_field_id, parse_id, versioned,
+    IfMatch, Json, Page, PageRequest, Query, created, parse_field_id, parse_id, versioned,
 };
 use crate::state::AppState;
 
@@ -171,7 +172,7 @@ pub async fn create_person(
         None if caller.is_admin() => None,
         None => caller.organisation_id.clone(),
     };
-    let record = body.into_record(new_id(), org, crate::http::now().and_utc());
+    let record = body.into_record(new_id(), org, crate::core::now().and_utc());
     let person = state
         .db
         .write(move |conn| repo::create(conn, &caller, record))

@@ -6,15 +6,17 @@ use super::model::{
     ApiToken, CreateApiToken, CreateUser, CreatedApiToken, Me, OrganisationSummary, UpdateUser,
     User,
 };
-use crate::audit::{self, Actor, diff};
+use crate::audit::{self, diff};
 use crate::auth::caller::{API_TOKEN_PREFIX, Credential};
 use crate::auth::password::{PasswordHasher, check_password_rules};
 use crate::auth::policy::{self, Standing};
 use crate::auth::{Caller, Role, Scope, random_token, token_hash};
+use crate::core::Actor;
+use crate::core::{new_id, now};
 use crate::db::functions::lower;
 use crate::db::{Db, DbConn, like_pattern};
 use crate::error::ApiError;
-use crate::http::{IfMatch, Page, PageRequest, new_id, now};
+use crate::http::{IfMatch, Page, PageRequest};
 use crate::notifications::templates::role_label;
 use crate::notifications::{Kind, Language, Mailer, enqueue};
 use crate::schema::{api_tokens as at, organisations as o, people as p, users as u};

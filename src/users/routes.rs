@@ -8,9 +8,10 @@ use utoipa::IntoParams;
 use super::model::{ApiToken, CreateApiToken, CreateUser, CreatedApiToken, UpdateUser, User};
 use super::repo::{self, UserFilter};
 use crate::auth::{Caller, Role, Scope};
+use crate::core::new_id;
 use crate::error::{ApiError, Problem};
 use crate::http::{
-    IfMatch, Json, Page, PageRequest, Query, created, new_id, parse_field_id, parse_id, versioned,
+    IfMatch, Json, Page, PageRequest, Query, created, parse_field_id, parse_id, versioned,
 };
 use crate::state::AppState;
 

@@ -290,7 +290,7 @@ async fn admins_list_invitations_by_status_and_only_admins_invite() {
     // A week later, c's link has expired.
     let mut conn = app.db_conn();
     diesel::update(i::table.filter(i::email.eq("c@list.test")))
-        .set(i::expires_at.eq(connect::http::now() - chrono::TimeDelta::seconds(1)))
+        .set(i::expires_at.eq(connect::core::now() - chrono::TimeDelta::seconds(1)))
         .execute(&mut conn)
         .unwrap();
     let expired = app

@@ -351,7 +351,7 @@ async fn a_worker_killed_mid_batch_loses_nothing() {
             .unwrap();
             ids.push(id);
         }
-        let t = connect::http::now();
+        let t = connect::core::now();
         let long_ago = t - TimeDelta::minutes(10);
         diesel::update(n::table.filter(n::id.eq_any(ids[..4].to_vec())))
             .set((
@@ -1029,7 +1029,7 @@ async fn metrics_count_sent_and_failed_messages_and_show_the_backlog() {
         )?
         .unwrap();
         diesel::update(n::table.filter(n::id.eq(&id)))
-            .set(n::next_attempt_at.eq(connect::http::now() + TimeDelta::days(1)))
+            .set(n::next_attempt_at.eq(connect::core::now() + TimeDelta::days(1)))
             .execute(conn)?;
         Ok(())
     })

@@ -154,7 +154,7 @@ async fn using_one_reset_link_voids_the_others_and_expired_links_are_404() {
             .filter(pr::user_id.eq(&user_id))
             .filter(pr::used_at.is_null()),
     )
-    .set(pr::expires_at.eq(connect::http::now() - TimeDelta::seconds(1)))
+    .set(pr::expires_at.eq(connect::core::now() - TimeDelta::seconds(1)))
     .execute(&mut conn)
     .unwrap();
     assert_eq!(expired, 1);
