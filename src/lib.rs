@@ -9,6 +9,7 @@
 //! - one module per domain (`organisations`, `people`, `users`, `audit`), each with `routes`
 //!   (thin handlers), `model` (API types and rules) and `repo` (database access);
 //! - `db` chooses SQLite or PostgreSQL by URL and runs the embedded migrations.
+pub mod accounts;
 pub mod audit;
 pub mod auth;
 pub mod config;

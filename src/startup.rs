@@ -16,7 +16,7 @@ use crate::auth::throttle::AddressThrottle;
 use crate::config::Settings;
 use crate::db::{Db, build_pool, run_migrations};
 use crate::error::{ApiError, problem_for_status};
-use crate::http::idempotency::{idempotency, purge_expired};
+use crate::http::idempotency::{IdempotencyOwner, idempotency, purge_expired};
 use crate::http::observe::{Metrics, observe};
 use crate::state::AppState;
 
@@ -60,7 +60,7 @@ pub fn api_scope() -> utoipa_actix_web::scope::Scope<
 > {
     utoipa_actix_web::scope("/api/v1")
         .wrap(from_fn(idempotency))
-        .configure(crate::auth::routes::configure)
+        .configure(crate::accounts::routes::configure)
         .configure(crate::users::routes::configure)
         .configure(crate::organisations::routes::configure)
         .configure(crate::people::routes::configure)
@@ -113,18 +113,18 @@ impl Application {
         let mailer = crate::notifications::Mailer::new(&settings.public_url, &settings.mail_from)
             .map_err(StartupError)?;
         let state = web::Data::new(AppState {
-            jwt: JwtKeys::new(&secret, settings.access_token_ttl_secs),
+            jwt: web::Data::new(JwtKeys::new(&secret, settings.access_token_ttl_secs)),
             settings: Arc::new(settings.clone()),
             db,
             hasher,
-            metrics,
+            metrics: web::Data::new(metrics),
             address_throttle: AddressThrottle::default(),
             reset_throttle: AddressThrottle::default(),
-            mailer: Arc::new(mailer),
             mail_wakeup: Arc::new(tokio::sync::Notify::new()),
         });
+        let mailer = web::Data::new(mailer);
         if settings.mail_worker {
-            crate::notifications::worker::spawn(state.clone())
+            crate::notifications::worker::spawn(state.clone(), mailer.clone())
                 .map_err(|e| StartupError(format!("mail: {e}")))?;
         }
         spawn_housekeeping(state.clone());
@@ -140,6 +140,13 @@ impl Application {
             let (app, _) = App::new()
                 .into_utoipa_app()
                 .app_data(state.clone())
+                .app_data(web::Data::new(state.db.clone()))
+                .app_data(state.jwt.clone())
+                .app_data(state.metrics.clone())
+                .app_data(mailer.clone())
+                .app_data(web::Data::new(IdempotencyOwner(
+                    crate::auth::caller::idempotency_owner,
+                )))
                 .app_data(web::PathConfig::default().error_handler(|err, _| {
                     ApiError::bad_request(
                         "invalid-parameter",

@@ -13,10 +13,11 @@ use futures_util::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::jwt::JwtKeys;
 use crate::core::{Actor, MembershipStatus};
+use crate::db::Db;
 use crate::error::ApiError;
 use crate::http::observe::RequestId;
-use crate::state::AppState;
 
 /// A user's role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, Hash)]
@@ -155,27 +156,6 @@ impl Caller {
         self.role == Role::Admin
     }
 
-    /// 403 unless the credential carries `scope` (sessions carry every scope).
-    pub fn require_scope(&self, scope: Scope) -> Result<(), ApiError> {
-        match &self.credential {
-            Credential::Session { .. } | Credential::System => Ok(()),
-            Credential::ApiToken { scopes, .. } if scopes.contains(&scope) => Ok(()),
-            Credential::ApiToken { .. } => Err(ApiError::InsufficientScope(scope.as_str().into())),
-        }
-    }
-
-    /// 403 unless the caller is an admin (and the credential carries `scope`).
-    pub fn require_admin(&self, scope: Scope) -> Result<(), ApiError> {
-        self.require_scope(scope)?;
-        if self.is_admin() {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden(
-                "only the secretariat (admin) may do this",
-            ))
-        }
-    }
-
     pub fn session_family(&self) -> Option<&str> {
         match &self.credential {
             Credential::Session { family_id } => Some(family_id),
@@ -239,11 +219,16 @@ impl FromRequest for Caller {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let db = req.app_data::<web::Data<Db>>().cloned();
+        let jwt = req.app_data::<web::Data<JwtKeys>>().cloned();
         let token = bearer(req).map(str::to_owned);
         let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
         Box::pin(async move {
-            let state = state.ok_or_else(|| ApiError::internal("app state missing"))?;
+            let (Some(db), Some(jwt)) = (db, jwt) else {
+                return Err(ApiError::internal(
+                    "the database or the JWT keys are not registered",
+                ));
+            };
             let token = token.ok_or_else(|| {
                 ApiError::Unauthenticated(
                     "send Authorization: Bearer <access token or API token>".into(),
@@ -251,19 +236,13 @@ impl FromRequest for Caller {
             })?;
             let mut caller = if token.starts_with(API_TOKEN_PREFIX) {
                 let hash = super::token_hash(&token);
-                state
-                    .db
-                    .read(move |conn| super::repo::caller_by_api_token(conn, &hash))
+                db.read(move |conn| super::repo::caller_by_api_token(conn, &hash))
                     .await?
             } else {
-                let claims = state.jwt.verify(&token).ok_or_else(|| {
+                let claims = jwt.verify(&token).ok_or_else(|| {
                     ApiError::Unauthenticated("the access token is invalid or has expired".into())
                 })?;
-                state
-                    .db
-                    .read(move |conn| {
-                        super::repo::caller_by_session(conn, &claims.sub, &claims.sid)
-                    })
+                db.read(move |conn| super::repo::caller_by_session(conn, &claims.sub, &claims.sid))
                     .await?
             }
             .ok_or_else(|| ApiError::Unauthenticated("the credential is no longer valid".into()))?;
@@ -271,4 +250,12 @@ impl FromRequest for Caller {
             Ok(caller)
         })
     }
+}
+
+/// Who an `Idempotency-Key` belongs to, for the idempotency middleware (which `startup` hands this
+/// function, so that `http` need not know about callers): the authenticated caller, checked as the
+/// handler will check it. A request without a working credential gets no owner.
+pub fn idempotency_owner(req: &HttpRequest) -> LocalBoxFuture<'static, Option<String>> {
+    let extract = <Caller as FromRequest>::extract(req);
+    Box::pin(async move { extract.await.ok().and_then(|c| c.idempotency_owner()) })
 }

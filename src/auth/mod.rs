@@ -2,12 +2,9 @@
 
 pub mod caller;
 pub mod jwt;
-pub mod model;
 pub mod password;
 pub mod policy;
 pub mod repo;
-pub mod reset;
-pub mod routes;
 pub mod throttle;
 
 use base64::Engine;

@@ -15,9 +15,15 @@
 //! Whatever a caller may not see answers 404 (existence does not leak); what they see but may not
 //! change answers 403. API tokens are further limited by their scopes.
 
-use super::caller::Caller;
+use diesel::expression::BoxableExpression;
+use diesel::prelude::*;
+use diesel::sql_types::Bool;
+
+use super::caller::{Caller, Credential, Scope};
 use crate::core::MembershipStatus;
+use crate::db::MultiBackend;
 use crate::error::ApiError;
+use crate::schema::organisations as o;
 
 /// What the caller's organisation standing allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +33,19 @@ pub enum Standing {
     Observer,
     Applicant,
     Inactive,
+}
+
+impl Standing {
+    /// How `/me` names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Standing::Admin => "admin",
+            Standing::Partner => "partner",
+            Standing::Observer => "observer",
+            Standing::Applicant => "applicant",
+            Standing::Inactive => "inactive",
+        }
+    }
 }
 
 pub fn standing(caller: &Caller) -> Standing {
@@ -163,5 +182,172 @@ pub fn edit_person(caller: &Caller, person_org: Option<&str>) -> Result<(), ApiE
         Err(ApiError::forbidden(
             "only the secretariat or the organisation's own representatives may change its contacts",
         ))
+    }
+}
+
+/// Whether an organisation might be hidden from the caller, so that a write naming it must first
+/// check it is visible (answering 404, not 403): never for admins (they see everything) or for the
+/// caller's own organisation.
+pub fn may_be_hidden(caller: &Caller, org_id: &str) -> bool {
+    !caller.is_admin() && !is_own(caller, Some(org_id))
+}
+
+/// Moving a contact to another organisation: admins only.
+pub fn move_person(caller: &Caller) -> Result<(), ApiError> {
+    admin_or(
+        caller,
+        "only the secretariat may move a person to another organisation",
+    )
+}
+
+/// The organisation a new contact belongs to when the request names none: the caller's own, except
+/// for admins, who may register contacts that belong to no organisation.
+pub fn default_organisation_of_new_person(caller: &Caller) -> Option<String> {
+    if caller.is_admin() {
+        None
+    } else {
+        caller.organisation_id.clone()
+    }
+}
+
+/// Archiving or restoring an organisation: admins only.
+pub fn archive_organisation(caller: &Caller) -> Result<(), ApiError> {
+    admin_or(
+        caller,
+        "only the secretariat may archive or restore organisations",
+    )
+}
+
+/// Changing an organisation's membership status: admins only.
+pub fn change_membership(caller: &Caller) -> Result<(), ApiError> {
+    admin_or(caller, "only the secretariat may change membership status")
+}
+
+/// Fields of an organisation only the secretariat may change (status, founding flag, …): refused
+/// for anyone else, naming the fields.
+pub fn edit_admin_only_fields(caller: &Caller, fields: &[&str]) -> Result<(), ApiError> {
+    if caller.is_admin() || fields.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(format!(
+            "only the secretariat may change {}",
+            fields.join(", ")
+        )))
+    }
+}
+
+/// Whose notifications a caller lists: everyone's for admins (`None`), otherwise their own.
+pub fn notification_recipients(caller: &Caller) -> Option<String> {
+    (!caller.is_admin()).then(|| caller.user_id.clone())
+}
+
+/// Filtering notifications by recipient address is for admins; for others the filter is dropped
+/// (they only see their own anyway).
+pub fn notification_recipient_filter(caller: &Caller, wanted: Option<String>) -> Option<String> {
+    wanted.filter(|_| caller.is_admin())
+}
+
+/// A notification is visible to admins and to its recipient; 404 for anyone else.
+pub fn see_notification(caller: &Caller, recipient_user_id: Option<&str>) -> Result<(), ApiError> {
+    if caller.is_admin() || recipient_user_id == Some(caller.user_id.as_str()) {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
+
+fn admin_or(caller: &Caller, refusal: &str) -> Result<(), ApiError> {
+    if caller.is_admin() {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(refusal))
+    }
+}
+
+impl Caller {
+    /// 403 unless the credential carries `scope` (sessions carry every scope).
+    pub fn require_scope(&self, scope: Scope) -> Result<(), ApiError> {
+        match &self.credential {
+            Credential::Session { .. } | Credential::System => Ok(()),
+            Credential::ApiToken { scopes, .. } if scopes.contains(&scope) => Ok(()),
+            Credential::ApiToken { .. } => Err(ApiError::InsufficientScope(scope.as_str().into())),
+        }
+    }
+
+    /// 403 unless the caller is an admin (and the credential carries `scope`).
+    pub fn require_admin(&self, scope: Scope) -> Result<(), ApiError> {
+        self.require_scope(scope)?;
+        admin_or(self, "only the secretariat (admin) may do this")
+    }
+}
+
+// ---- The same rules as SQL, for lists ------------------------------------------------------------
+
+/// A condition on `organisations`, built here so lists filter by the same rules as single reads.
+pub type OrgCondition = Box<dyn BoxableExpression<o::table, MultiBackend, SqlType = Bool>>;
+
+/// The statuses that make an organisation a member, from [`MembershipStatus::is_member`].
+pub fn member_statuses() -> Vec<&'static str> {
+    MembershipStatus::ALL
+        .iter()
+        .filter(|s| s.is_member())
+        .map(|s| s.as_str())
+        .collect()
+}
+
+/// Member organisations whose people and records members share: partners and observers that are
+/// not archived (the condition [`person_visible`] is given as `org_is_member`).
+pub fn member_organisations() -> MemberOrganisations {
+    o::membership_status
+        .eq_any(member_statuses())
+        .and(o::archived_at.is_null())
+}
+
+/// The type of [`member_organisations`]: concrete rather than boxed, so it can also filter a
+/// subquery inside another table's query.
+pub type MemberOrganisations = diesel::dsl::And<
+    diesel::dsl::EqAny<o::membership_status, Vec<&'static str>>,
+    diesel::dsl::IsNull<o::archived_at>,
+>;
+
+/// The organisations a list shows, as SQL: the same rule as [`organisation_visible`].
+/// `include_archived` is honoured for admins only; others never see archived organisations but
+/// their own.
+pub fn organisations_listed(vis: &Visibility, include_archived: bool) -> Option<OrgCondition> {
+    match vis {
+        Visibility::All if include_archived => None,
+        Visibility::All => Some(Box::new(o::archived_at.is_null())),
+        Visibility::Members { own } => Some(Box::new(
+            o::archived_at
+                .is_null()
+                .and(
+                    o::membership_status
+                        .eq_any(member_statuses())
+                        .or(o::trial_site.eq(true)),
+                )
+                .or(o::id.eq(own.clone().unwrap_or_default())),
+        )),
+        Visibility::Own { own } => Some(Box::new(o::id.eq(own.clone().unwrap_or_default()))),
+    }
+}
+
+/// The people a list shows, by their organisation: the same rule as [`person_visible`]. `None`:
+/// everyone. Otherwise people of `own`, plus those of organisations matching `others`.
+pub struct PeopleListed {
+    pub own: String,
+    pub others: Option<MemberOrganisations>,
+}
+
+pub fn people_listed(vis: &Visibility) -> Option<PeopleListed> {
+    match vis {
+        Visibility::All => None,
+        Visibility::Members { own } => Some(PeopleListed {
+            own: own.clone().unwrap_or_default(),
+            others: Some(member_organisations()),
+        }),
+        Visibility::Own { own } => Some(PeopleListed {
+            own: own.clone().unwrap_or_default(),
+            others: None,
+        }),
     }
 }

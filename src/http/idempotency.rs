@@ -17,10 +17,10 @@ use chrono::TimeDelta;
 use diesel::prelude::*;
 use sha2::{Digest, Sha256};
 
+use crate::db::Db;
 use crate::db::DbConn;
 use crate::error::ApiError;
 use crate::schema::idempotency_keys as ik;
-use crate::state::AppState;
 
 pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
@@ -108,6 +108,14 @@ fn replay(status: i32, headers: Vec<(String, String)>, body: String) -> HttpResp
     builder.body(body)
 }
 
+/// Finds who a request's `Idempotency-Key` belongs to (the authenticated principal), or `None`
+/// when the request has no working credential. The authentication layer provides it and `startup`
+/// registers it as app data, so this middleware needs no knowledge of callers.
+#[derive(Clone, Copy)]
+pub struct IdempotencyOwner(
+    pub fn(&actix_web::HttpRequest) -> futures_util::future::LocalBoxFuture<'static, Option<String>>,
+);
+
 pub async fn idempotency(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -131,7 +139,11 @@ pub async fn idempotency(
             return Ok(req.into_response(e.error_response()));
         }
     };
-    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+    let (Some(db), Some(owner_of)) = (
+        req.app_data::<web::Data<Db>>().cloned(),
+        req.app_data::<web::Data<IdempotencyOwner>>()
+            .map(|d| *d.get_ref()),
+    ) else {
         return next
             .call(req)
             .await
@@ -140,11 +152,7 @@ pub async fn idempotency(
     // Keys belong to the authenticated caller, checked as the handler will check it: a request
     // without a working credential (none, a logged-out session, a revoked token, a deactivated
     // account) gets no claim and no replay, and the handler answers 401.
-    let owner = match <crate::auth::Caller as actix_web::FromRequest>::extract(req.request()).await
-    {
-        Ok(caller) => caller.idempotency_owner(),
-        Err(_) => None,
-    };
+    let owner = (owner_of.0)(req.request()).await;
     let Some(owner) = owner else {
         return next
             .call(req)
@@ -167,10 +175,7 @@ pub async fn idempotency(
 
     let claimed = {
         let (owner, key, hash) = (owner.clone(), key.clone(), hash);
-        state
-            .db
-            .write(move |conn| claim(conn, &owner, &key, &hash))
-            .await
+        db.write(move |conn| claim(conn, &owner, &key, &hash)).await
     };
     let in_use = || ApiError::Conflict {
         slug: "idempotency-key-in-use",
@@ -200,7 +205,7 @@ pub async fn idempotency(
     let res = match res {
         Ok(r) => r.map_into_boxed_body(),
         Err(e) => {
-            release(&state, owner, key).await;
+            release(&db, owner, key).await;
             return Err(e);
         }
     };
@@ -211,7 +216,7 @@ pub async fn idempotency(
         || status == StatusCode::UNAUTHORIZED
         || status == StatusCode::TOO_MANY_REQUESTS
     {
-        release(&state, owner, key).await;
+        release(&db, owner, key).await;
         return Ok(res);
     }
     let (http_req, response) = res.into_parts();
@@ -219,7 +224,7 @@ pub async fn idempotency(
     let bytes = match actix_web::body::to_bytes(body).await {
         Ok(b) => b,
         Err(_) => {
-            release(&state, owner, key).await;
+            release(&db, owner, key).await;
             return Ok(ServiceResponse::new(
                 http_req,
                 ApiError::internal("response body unreadable").error_response(),
@@ -265,19 +270,17 @@ pub async fn idempotency(
     let stored = {
         let headers = serde_json::to_string(&headers).unwrap_or_default();
         let (owner, key, text) = (owner.clone(), key.clone(), text);
-        state
-            .db
-            .write(move |conn| {
-                diesel::update(ik::table.filter(ik::owner.eq(owner).and(ik::idem_key.eq(key))))
-                    .set((
-                        ik::status_code.eq(i32::from(status_kept.as_u16())),
-                        ik::response_headers.eq(headers),
-                        ik::response_body.eq(text),
-                    ))
-                    .execute(conn)
-                    .map_err(ApiError::from)
-            })
-            .await
+        db.write(move |conn| {
+            diesel::update(ik::table.filter(ik::owner.eq(owner).and(ik::idem_key.eq(key))))
+                .set((
+                    ik::status_code.eq(i32::from(status_kept.as_u16())),
+                    ik::response_headers.eq(headers),
+                    ik::response_body.eq(text),
+                ))
+                .execute(conn)
+                .map_err(ApiError::from)
+        })
+        .await
     };
     if let Err(e) = stored {
         tracing::warn!(error = %e, "could not store an idempotent response");
@@ -289,9 +292,8 @@ pub async fn idempotency(
     Ok(res)
 }
 
-async fn release(state: &AppState, owner: String, key: String) {
-    let _ = state
-        .db
+async fn release(db: &Db, owner: String, key: String) {
+    let _ = db
         .write(move |conn| {
             diesel::delete(ik::table.filter(ik::owner.eq(owner).and(ik::idem_key.eq(key))))
                 .execute(conn)

@@ -15,7 +15,6 @@ use prometheus::{
 };
 
 use crate::error::{PROBLEM_JSON, problem_for_status};
-use crate::state::AppState;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -43,7 +42,7 @@ pub async fn observe(
         .and_then(sane_request_id)
         .unwrap_or_else(|| uuid::Uuid::now_v7().simple().to_string());
     req.extensions_mut().insert(RequestId(request_id.clone()));
-    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let method = req.method().to_string();
 
     let mut res = match next.call(req).await {
@@ -66,8 +65,8 @@ pub async fn observe(
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_owned());
     let elapsed = start.elapsed();
-    if let Some(state) = state {
-        state.metrics.observe(
+    if let Some(metrics) = metrics {
+        metrics.observe(
             &method,
             &route,
             res.status().as_u16(),

@@ -11,6 +11,7 @@ use crate::auth::{Caller, Role, Scope};
 use crate::error::{ApiError, Problem};
 use crate::http::client_ip::client_ip;
 use crate::http::{Json, Page, PageRequest, Query, parse_field_id, parse_id};
+use crate::notifications::Mailer;
 use crate::state::AppState;
 use crate::users::model::User;
 
@@ -32,6 +33,7 @@ use crate::users::model::User;
 #[post("/invitations")]
 pub async fn create_invitation(
     state: web::Data<AppState>,
+    mailer: web::Data<Mailer>,
     caller: Caller,
     body: Json<CreateInvitation>,
 ) -> Result<HttpResponse, ApiError> {
@@ -42,7 +44,7 @@ pub async fn create_invitation(
         .as_deref()
         .map(|id| parse_field_id("organisation_id", id))
         .transpose()?;
-    let mailer = state.mailer.clone();
+    let mailer = mailer.clone();
     let invitation = state
         .db
         .write(move |conn| repo::invite(conn, &caller, &mailer, req))

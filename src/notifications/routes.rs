@@ -8,6 +8,7 @@ use utoipa::IntoParams;
 use super::model::{Kind, Notification, NotificationPreferences, State};
 use super::repo::{self, NotificationFilter};
 use crate::audit;
+use crate::auth::policy;
 use crate::auth::{Caller, Scope};
 use crate::error::{ApiError, Problem};
 use crate::http::{Json, Page, PageRequest, Query, parse_id};
@@ -49,10 +50,10 @@ pub async fn list_notifications(
     let q = query.into_inner();
     let page = PageRequest::new(q.limit, q.cursor.as_deref(), 1)?;
     let filter = NotificationFilter {
-        user_id: (!caller.is_admin()).then(|| caller.user_id.clone()),
+        user_id: policy::notification_recipients(&caller),
         state: q.state,
         kind: q.kind,
-        recipient: q.recipient.filter(|_| caller.is_admin()),
+        recipient: policy::notification_recipient_filter(&caller, q.recipient),
         since: q.since.map(|t| t.naive_utc()),
         until: q.until.map(|t| t.naive_utc()),
     };
@@ -81,9 +82,7 @@ pub async fn get_notification(
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id)?;
     let found = state.db.read(move |conn| repo::find(conn, &id)).await?;
-    if !caller.is_admin() && found.recipient_user_id.as_deref() != Some(caller.user_id.as_str()) {
-        return Err(ApiError::NotFound);
-    }
+    policy::see_notification(&caller, found.recipient_user_id.as_deref())?;
     Ok(HttpResponse::Ok().json(found))
 }
 

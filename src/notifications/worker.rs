@@ -10,11 +10,13 @@ use chrono::TimeDelta;
 use futures_util::StreamExt;
 use rand::Rng;
 
+use super::Mailer;
 use super::repo::{self, Outcome};
 use super::transport::{SendError, SmtpSettings, Transport};
 use crate::core::now;
 use crate::error::ApiError;
 use crate::state::AppState;
+use lettre::message::Mailbox;
 
 /// Messages claimed per round.
 pub const BATCH: i32 = 50;
@@ -43,13 +45,13 @@ pub fn backoff(base_secs: u64, attempts: i32) -> TimeDelta {
 }
 
 /// Starts the worker on the current runtime.
-pub fn spawn(state: web::Data<AppState>) -> Result<(), String> {
+pub fn spawn(state: web::Data<AppState>, mailer: web::Data<Mailer>) -> Result<(), String> {
     let transport = Arc::new(transport(&state)?);
     let worker_id = format!("worker-{}", crate::core::new_id());
     tokio::spawn(async move {
         let poll = Duration::from_millis(state.settings.mail_poll_ms);
         loop {
-            match drain_once(&state, &transport, &worker_id).await {
+            match drain_once(&state, &mailer.from, &transport, &worker_id).await {
                 Ok(n) if n > 0 => continue,
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "mail worker round failed"),
@@ -66,6 +68,7 @@ pub fn spawn(state: web::Data<AppState>) -> Result<(), String> {
 /// Claims one batch and sends it; returns how many messages were attempted.
 pub async fn drain_once(
     state: &AppState,
+    from: &Mailbox,
     transport: &Arc<Transport>,
     worker_id: &str,
 ) -> Result<usize, ApiError> {
@@ -81,7 +84,7 @@ pub async fn drain_once(
     // which Nagle's algorithm holds until the server's delayed ACK, ~40 ms) bound the rate of one
     // connection, not this process.
     let mut results = futures_util::stream::iter(claims)
-        .map(|claim| deliver(state, transport, worker_id, claim))
+        .map(|claim| deliver(state, from, transport, worker_id, claim))
         .buffer_unordered(state.settings.mail_concurrency);
     while let Some(result) = results.next().await {
         result?;
@@ -92,11 +95,12 @@ pub async fn drain_once(
 /// Sends one claimed message and records the outcome.
 async fn deliver(
     state: &AppState,
+    from: &Mailbox,
     transport: &Arc<Transport>,
     worker_id: &str,
     claim: repo::Claim,
 ) -> Result<(), ApiError> {
-    let from = state.mailer.from.clone();
+    let from = from.clone();
     let t = transport.clone();
     let message = claim.message.clone();
     let sent = web::block(move || t.send(&from, &message))

@@ -172,13 +172,7 @@ pub fn update(
 ) -> Result<Organisation, ApiError> {
     let before = get_visible(conn, caller, id)?;
     policy::edit_organisation_profile(caller, id)?;
-    let admin_only = patch.admin_only_fields();
-    if !caller.is_admin() && !admin_only.is_empty() {
-        return Err(ApiError::forbidden(format!(
-            "only the secretariat may change {}",
-            admin_only.join(", ")
-        )));
-    }
+    policy::edit_admin_only_fields(caller, &patch.admin_only_fields())?;
     if before.archived_at.is_some() {
         return Err(ApiError::conflict(
             "the organisation is archived; restore it before editing",
@@ -232,11 +226,7 @@ pub fn set_archived(
     archived: bool,
 ) -> Result<Organisation, ApiError> {
     let before = get_visible(conn, caller, id)?;
-    if !caller.is_admin() {
-        return Err(ApiError::forbidden(
-            "only the secretariat may archive or restore organisations",
-        ));
-    }
+    policy::archive_organisation(caller)?;
     if_match.check(before.version)?;
     if before.archived_at.is_some() == archived {
         return Ok(before);
@@ -287,28 +277,8 @@ pub struct OrgFilter {
 
 fn filtered<'a>(vis: &Visibility, f: &OrgFilter) -> o::BoxedQuery<'a, crate::db::MultiBackend> {
     let mut q = o::table.into_boxed();
-    match vis {
-        Visibility::All => {
-            if !f.include_archived {
-                q = q.filter(o::archived_at.is_null());
-            }
-        }
-        Visibility::Members { own } => {
-            let own = own.clone().unwrap_or_default();
-            q = q.filter(
-                o::archived_at
-                    .is_null()
-                    .and(
-                        o::membership_status
-                            .eq_any(["partner", "observer"])
-                            .or(o::trial_site.eq(true)),
-                    )
-                    .or(o::id.eq(own)),
-            );
-        }
-        Visibility::Own { own } => {
-            q = q.filter(o::id.eq(own.clone().unwrap_or_default()));
-        }
+    if let Some(listed) = policy::organisations_listed(vis, f.include_archived) {
+        q = q.filter(listed);
     }
     if let Some(v) = &f.kind {
         q = q.filter(o::kind.eq(v.clone()));
@@ -473,11 +443,7 @@ pub fn change_membership(
     today: NaiveDate,
 ) -> Result<(MembershipChange, Organisation), ApiError> {
     let org = get_visible(conn, caller, org_id)?;
-    if !caller.is_admin() {
-        return Err(ApiError::forbidden(
-            "only the secretariat may change membership status",
-        ));
-    }
+    policy::change_membership(caller)?;
     if org.archived_at.is_some() {
         return Err(ApiError::conflict(
             "the organisation is archived; restore it before changing its membership",

@@ -16,6 +16,7 @@ use crate::core::new_id;
 use crate::error::{ApiError, Problem};
 use crate::http::csv::{csv_response, wants_csv};
 use crate::http::{IfMatch, Json, Page, PageRequest, Query, created, parse_id, versioned};
+use crate::notifications::Mailer;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -364,6 +365,7 @@ pub async fn list_membership_changes(
 #[post("/organisations/{id}/membership-changes")]
 pub async fn create_membership_change(
     state: web::Data<AppState>,
+    mailer: web::Data<Mailer>,
     caller: Caller,
     id: web::Path<String>,
     body: Json<CreateMembershipChange>,
@@ -372,7 +374,7 @@ pub async fn create_membership_change(
     let id = parse_id(&id)?;
     let req = body.into_inner();
     let today = chrono::Utc::now().date_naive();
-    let mailer = state.mailer.clone();
+    let mailer = mailer.clone();
     let (change, org) = state
         .db
         .write(move |conn| repo::change_membership(conn, &caller, &mailer, &id, req, today))

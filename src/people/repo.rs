@@ -67,8 +67,7 @@ fn org_is_member(conn: &mut DbConn, org_id: Option<&str>) -> Result<bool, ApiErr
     };
     let n: i64 = o::table
         .filter(o::id.eq(org_id))
-        .filter(o::membership_status.eq_any(["partner", "observer"]))
-        .filter(o::archived_at.is_null())
+        .filter(policy::member_organisations())
         .count()
         .get_result(conn)?;
     Ok(n > 0)
@@ -137,8 +136,7 @@ fn check_unique_email(conn: &mut DbConn, person: &Person) -> Result<(), ApiError
 pub fn create(conn: &mut DbConn, caller: &Caller, person: Person) -> Result<Person, ApiError> {
     // Another organisation's contacts: 404 unless the caller may see it, then 403.
     if let Some(org_id) = person.organisation_id.as_deref()
-        && !caller.is_admin()
-        && caller.organisation_id.as_deref() != Some(org_id)
+        && policy::may_be_hidden(caller, org_id)
     {
         crate::organisations::repo::get_visible(conn, caller, org_id)?;
     }
@@ -180,10 +178,8 @@ pub fn update(
 ) -> Result<Person, ApiError> {
     let before = get_visible(conn, caller, id)?;
     policy::edit_person(caller, before.organisation_id.as_deref())?;
-    if patch.organisation_id.is_some() && !caller.is_admin() {
-        return Err(ApiError::forbidden(
-            "only the secretariat may move a person to another organisation",
-        ));
+    if patch.organisation_id.is_some() {
+        policy::move_person(caller)?;
     }
     if_match.check(before.version)?;
     let after = patch.apply(&before);
@@ -288,23 +284,14 @@ type Boxed<'a> = diesel::helper_types::IntoBoxed<
 
 fn filtered<'a>(vis: &Visibility, f: &PeopleFilter) -> Boxed<'a> {
     let mut q = person_query!().into_boxed();
-    let members = o::table
-        .filter(o::membership_status.eq_any(["partner", "observer"]))
-        .filter(o::archived_at.is_null())
-        .select(o::id.nullable());
-    match vis {
-        Visibility::All => {}
-        Visibility::Members { own } => {
-            let own = own.clone().unwrap_or_default();
-            q = q.filter(
-                p::organisation_id
-                    .eq(own)
-                    .or(p::organisation_id.eq_any(members)),
-            );
-        }
-        Visibility::Own { own } => {
-            q = q.filter(p::organisation_id.eq(own.clone().unwrap_or_default()));
-        }
+    if let Some(listed) = policy::people_listed(vis) {
+        q =
+            match listed.others {
+                Some(others) => q.filter(p::organisation_id.eq(listed.own).or(
+                    p::organisation_id.eq_any(o::table.filter(others).select(o::id.nullable())),
+                )),
+                None => q.filter(p::organisation_id.eq(listed.own)),
+            };
     }
     if let Some(v) = &f.organisation_id {
         q = q.filter(p::organisation_id.eq(v.clone()));

@@ -169,8 +169,7 @@ pub async fn create_person(
     let body = body.into_inner();
     let org = match &body.organisation_id {
         Some(id) => Some(parse_field_id("organisation_id", id)?),
-        None if caller.is_admin() => None,
-        None => caller.organisation_id.clone(),
+        None => policy::default_organisation_of_new_person(&caller),
     };
     let record = body.into_record(new_id(), org, crate::core::now().and_utc());
     let person = state

@@ -9,7 +9,7 @@ use super::model::{
 use crate::audit::{self, diff};
 use crate::auth::caller::{API_TOKEN_PREFIX, Credential};
 use crate::auth::password::{PasswordHasher, check_password_rules};
-use crate::auth::policy::{self, Standing};
+use crate::auth::policy;
 use crate::auth::{Caller, Role, Scope, random_token, token_hash};
 use crate::core::Actor;
 use crate::core::{new_id, now};
@@ -444,13 +444,7 @@ pub fn me(conn: &mut DbConn, caller: &Caller) -> Result<Me, ApiError> {
         }
         None => None,
     };
-    let standing = match policy::standing(caller) {
-        Standing::Admin => "admin",
-        Standing::Partner => "partner",
-        Standing::Observer => "observer",
-        Standing::Applicant => "applicant",
-        Standing::Inactive => "inactive",
-    };
+    let standing = policy::standing(caller).as_str();
     let (authenticated_with, scopes) = match &caller.credential {
         Credential::Session { .. } => ("session", Scope::allowed_for(caller.role).to_vec()),
         Credential::ApiToken { scopes, .. } => ("api_token", scopes.iter().copied().collect()),

@@ -13,6 +13,7 @@ use crate::error::{ApiError, Problem};
 use crate::http::{
     IfMatch, Json, Page, PageRequest, Query, created, parse_field_id, parse_id, versioned,
 };
+use crate::notifications::Mailer;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -153,6 +154,7 @@ pub async fn get_user(
 #[patch("/users/{id}")]
 pub async fn update_user(
     state: web::Data<AppState>,
+    mailer: web::Data<Mailer>,
     caller: Caller,
     id: web::Path<String>,
     if_match: IfMatch,
@@ -161,7 +163,7 @@ pub async fn update_user(
     caller.require_admin(Scope::UsersWrite)?;
     let id = parse_id(&id)?;
     let req = body.into_inner();
-    let mailer = state.mailer.clone();
+    let mailer = mailer.clone();
     let user = state
         .db
         .write(move |conn| repo::update(conn, &caller, &mailer, &id, &if_match, req))

@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod architecture;
 mod auth;
 mod errors;
 mod idempotency;

@@ -350,10 +350,178 @@ const MATRIX: &[Cell] = &[
         None,
         ADMIN_200,
     ),
+    // --- invitations (admin only)
+    cell("GET", "/api/v1/invitations", None, ADMIN_200),
+    cell(
+        "POST",
+        "/api/v1/invitations",
+        Some(
+            r#"{"email": "invited{n}@mike.test", "role": "partner_representative",
+                "organisation_id": "{member}", "language": "en"}"#,
+        ),
+        [201, 403, 403, 403, 403, 403],
+    ),
+    cell(
+        "POST",
+        "/api/v1/invitations/{invitation}/revoke",
+        None,
+        ADMIN_200,
+    ),
+    // --- notifications: each their own; retrying is the admin's
+    cell("GET", "/api/v1/notifications", None, ALL_200),
+    cell("GET", "/api/v1/notifications/{notification}", None, HIDDEN),
+    cell(
+        "POST",
+        "/api/v1/notifications/{notification}/retry",
+        None,
+        [409, 403, 403, 403, 403, 403],
+    ),
     // --- everyone's own
     cell("GET", "/api/v1/me", None, ALL_200),
+    cell("GET", "/api/v1/me/notification-preferences", None, ALL_200),
+    cell(
+        "PUT",
+        "/api/v1/me/notification-preferences",
+        Some(
+            r#"{"language": "en", "membership_changed": true, "meeting_reminder": true, "cap_alert": false}"#,
+        ),
+        ALL_200,
+    ),
+    cell(
+        "POST",
+        "/api/v1/me/password",
+        Some(
+            r#"{"current_password": "not the password", "new_password": "a new and long passphrase 1"}"#,
+        ),
+        [422; 6],
+    ),
     cell("GET", "/api/v1/api-tokens", None, ALL_200),
+    cell(
+        "POST",
+        "/api/v1/api-tokens",
+        Some(r#"{"name": "matrix{n}", "scopes": ["organisations:read"]}"#),
+        [201; 6],
+    ),
+    cell("DELETE", "/api/v1/api-tokens/{missing}", None, [404; 6]),
 ];
+
+/// Operations that take no credential: the same answer for everyone, given these requests.
+const PUBLIC: &[Cell] = &[
+    cell("GET", "/healthz", None, [200; 6]),
+    cell("GET", "/readyz", None, [200; 6]),
+    cell("GET", "/metrics", None, [200; 6]),
+    cell(
+        "POST",
+        "/api/v1/auth/login",
+        Some(r#"{"email": "nobody@example.org", "password": "wrong password"}"#),
+        [401; 6],
+    ),
+    cell(
+        "POST",
+        "/api/v1/auth/refresh",
+        Some(r#"{"refresh_token": "not-a-refresh-token"}"#),
+        [401; 6],
+    ),
+    cell(
+        "POST",
+        "/api/v1/auth/logout",
+        Some(r#"{"refresh_token": "not-a-refresh-token"}"#),
+        [204; 6],
+    ),
+    cell(
+        "POST",
+        "/api/v1/auth/password-reset",
+        Some(r#"{"email": "nobody@example.org"}"#),
+        [202; 6],
+    ),
+    cell(
+        "POST",
+        "/api/v1/auth/password-reset/confirm",
+        Some(r#"{"token": "not-a-reset-token", "new_password": "a new and long passphrase 1"}"#),
+        [404; 6],
+    ),
+    cell("GET", "/api/v1/invitations/{token}", None, [404; 6]),
+    cell(
+        "POST",
+        "/api/v1/invitations/{token}/accept",
+        Some(r#"{"display_name": "Kari", "password": "a long and private passphrase"}"#),
+        [404; 6],
+    ),
+];
+
+/// `(METHOD, /path/with/{}/for/each/parameter)`, without the query.
+fn operation(method: &str, path: &str) -> (String, String) {
+    let path = path.split('?').next().unwrap();
+    let mut out = String::new();
+    let mut in_param = false;
+    for c in path.chars() {
+        match c {
+            '{' => {
+                in_param = true;
+                out.push_str("{}");
+            }
+            '}' => in_param = false,
+            _ if in_param => {}
+            c => out.push(c),
+        }
+    }
+    (method.to_uppercase(), out)
+}
+
+/// The matrix covers every operation of the committed spec, and names no operation the spec lacks:
+/// a new route without its row fails here.
+#[test]
+fn the_matrix_covers_every_operation_of_the_spec() {
+    let spec: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let mut in_spec = std::collections::BTreeSet::new();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for method in ["get", "put", "post", "delete", "patch", "head", "options"] {
+            if item.get(method).is_some() {
+                in_spec.insert(operation(method, path));
+            }
+        }
+    }
+    let in_matrix: std::collections::BTreeSet<_> = MATRIX
+        .iter()
+        .chain(PUBLIC)
+        .map(|c| operation(c.method, c.path))
+        .collect();
+    let missing: Vec<_> = in_spec.difference(&in_matrix).collect();
+    let unknown: Vec<_> = in_matrix.difference(&in_spec).collect();
+    assert!(
+        missing.is_empty() && unknown.is_empty(),
+        "operations without a row in the policy matrix: {missing:?}\nrows for operations the spec lacks: {unknown:?}"
+    );
+    assert!(in_spec.len() >= 44, "the spec was read: {}", in_spec.len());
+}
+
+#[tokio::test]
+async fn operations_without_a_credential_answer_the_same_to_everyone() {
+    let app = spawn_app().await;
+    let mut failures = Vec::new();
+    for c in PUBLIC {
+        let body = c.body.map(|b| serde_json::from_str::<Value>(b).unwrap());
+        let method = Method::from_bytes(c.method.as_bytes()).unwrap();
+        let mut req = app
+            .client
+            .request(method, format!("{}{}", app.address, c.path));
+        if let Some(b) = &body {
+            req = req.json(b);
+        }
+        let status = req.send().await.unwrap().status().as_u16();
+        if status != c.expect[0] {
+            failures.push(format!(
+                "{} {}: got {status}, expected {}",
+                c.method, c.path, c.expect[0]
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
 
 /// Created by the admin; hidden from everyone else.
 const HIDDEN_CREATED: [u16; 6] = [201, 404, 404, 404, 404, 404];
@@ -424,6 +592,22 @@ async fn world(role: &str) -> World {
         )
         .await;
     vars.insert("user", id_of(&other_user));
+
+    // An invitation (to revoke) and the notification it queued (someone else's message).
+    let res = app
+        .post(
+            "/api/v1/invitations",
+            &admin,
+            &json!({"email": "invitee@mike.test", "role": "partner_representative",
+                    "organisation_id": member, "language": "en"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    vars.insert("invitation", id_of(&res.json::<Value>().await.unwrap()));
+    let queued = app
+        .list_items("/api/v1/notifications?recipient=invitee@mike.test", &admin)
+        .await;
+    vars.insert("notification", id_of(&queued[0]));
 
     let (token, own, me) = if role == "admin" {
         let me = app.me(&admin).await["user"]["id"]

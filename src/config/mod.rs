@@ -3,6 +3,8 @@
 //! Every problem is collected and reported at once, one line per key, so an operator fixes a broken
 //! configuration in one round. Secrets live in [`Secret`], which never prints its value.
 
+pub mod smtp;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
@@ -260,7 +262,7 @@ impl Settings {
         };
         let smtp_url = get("CONNECT_SMTP_URL").map(Secret::new);
         if let Some(url) = &smtp_url
-            && let Err(e) = crate::notifications::transport::SmtpSettings::parse(url.expose())
+            && let Err(e) = smtp::SmtpSettings::parse(url.expose())
         {
             errors.push(format!("CONNECT_SMTP_URL: {e}"));
         }

@@ -5,8 +5,8 @@ use chrono::TimeDelta;
 use diesel::prelude::*;
 use serde_json::json;
 
-use super::{random_token, token_hash};
 use crate::audit;
+use crate::auth::{random_token, token_hash};
 use crate::core::{Actor, new_id, now};
 use crate::db::DbConn;
 use crate::error::ApiError;
@@ -114,8 +114,8 @@ pub fn confirm(
     )
     .set(pr::used_at.eq(t))
     .execute(conn)?;
-    super::repo::set_password(conn, &user_id, hash)?;
-    let ended = super::repo::revoke_user_sessions(conn, &user_id, None)?;
+    crate::auth::repo::set_password(conn, &user_id, hash)?;
+    let ended = crate::auth::repo::revoke_user_sessions(conn, &user_id, None)?;
     super::repo::notify_password_changed(conn, mailer, &user_id)?;
     audit::record(
         conn,

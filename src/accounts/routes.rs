@@ -6,14 +6,15 @@ use super::model::{
     ChangePasswordRequest, LoginRequest, PasswordResetConfirm, PasswordResetRequest,
     RefreshRequest, TokenPair,
 };
-use super::repo::{self, Rotation};
-use super::throttle;
-use super::{Caller, password};
 use crate::audit;
+use crate::auth::repo::{self, Rotation};
+use crate::auth::throttle;
+use crate::auth::{Caller, password};
 use crate::core::Actor;
 use crate::error::{ApiError, Problem};
 use crate::http::Json;
 use crate::http::client_ip::client_ip;
+use crate::notifications::Mailer;
 use crate::state::AppState;
 use crate::users::model::Me;
 use crate::validation::{Validator, normalise_email};
@@ -204,6 +205,7 @@ pub async fn me(state: web::Data<AppState>, caller: Caller) -> Result<HttpRespon
 #[post("/me/password")]
 pub async fn change_password(
     state: web::Data<AppState>,
+    mailer: web::Data<Mailer>,
     caller: Caller,
     body: Json<ChangePasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -234,13 +236,13 @@ pub async fn change_password(
     let hash = state.hasher.hash(new_password).await?;
     let actor: Actor = caller.actor();
     let uid = caller.user_id.clone();
-    let mailer = state.mailer.clone();
+    let mailer = mailer.clone();
     state
         .db
         .write(move |conn| {
             repo::set_password(conn, &uid, &hash)?;
             let ended = repo::revoke_user_sessions(conn, &uid, Some(&family))?;
-            repo::notify_password_changed(conn, &mailer, &uid)?;
+            super::repo::notify_password_changed(conn, &mailer, &uid)?;
             audit::record(
                 conn,
                 &actor,
@@ -272,6 +274,7 @@ pub async fn change_password(
 #[post("/auth/password-reset")]
 pub async fn request_password_reset(
     state: web::Data<AppState>,
+    mailer: web::Data<Mailer>,
     req: HttpRequest,
     body: Json<PasswordResetRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -283,8 +286,8 @@ pub async fn request_password_reset(
     let email = normalise_email(&body.into_inner().email);
     // The work happens after the answer, so the answer takes the same time either way.
     let worker = state.clone();
+    let mailer = mailer.clone();
     tokio::spawn(async move {
-        let mailer = worker.mailer.clone();
         match worker
             .db
             .write(move |conn| super::reset::request(conn, &mailer, &email))
@@ -315,6 +318,7 @@ pub async fn request_password_reset(
 #[post("/auth/password-reset/confirm")]
 pub async fn confirm_password_reset(
     state: web::Data<AppState>,
+    mailer: web::Data<Mailer>,
     req: HttpRequest,
     body: Json<PasswordResetConfirm>,
 ) -> Result<HttpResponse, ApiError> {
@@ -335,7 +339,7 @@ pub async fn confirm_password_reset(
     password::check_password_rules(&mut v, "new_password", &new_password, Some(&email));
     v.finish()?;
     let hash = state.hasher.hash(new_password).await?;
-    let mailer = state.mailer.clone();
+    let mailer = mailer.clone();
     state
         .db
         .write(move |conn| super::reset::confirm(conn, &mailer, &token, &hash))
