@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
-use actix_web::middleware::{Compress, from_fn};
+use actix_web::middleware::{Compress, DefaultHeaders, from_fn};
 use actix_web::{App, HttpResponse, HttpServer, web};
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
@@ -166,6 +166,11 @@ impl Application {
                         actix_web::http::StatusCode::NOT_FOUND,
                     ))
                 }))
+                // Nothing the service sends is to be sniffed into another type.
+                .wrap(
+                    DefaultHeaders::new()
+                        .add((actix_web::http::header::X_CONTENT_TYPE_OPTIONS, "nosniff")),
+                )
                 .wrap(Compress::default())
                 .wrap(from_fn(observe))
         })

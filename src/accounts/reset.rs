@@ -87,6 +87,17 @@ pub fn open_token(conn: &mut DbConn, token: &str) -> Result<(String, String), Ap
         .ok_or(ApiError::NotFound)
 }
 
+/// Voids every outstanding reset link of an account (after its password changed by any route).
+pub fn void_links(conn: &mut DbConn, user_id: &str) -> Result<usize, ApiError> {
+    Ok(diesel::update(
+        pr::table
+            .filter(pr::user_id.eq(user_id))
+            .filter(pr::used_at.is_null()),
+    )
+    .set(pr::used_at.eq(now()))
+    .execute(conn)?)
+}
+
 /// Uses a reset token (once: a conditional update), sets the new password, ends every session,
 /// voids the account's other reset links and tells the user.
 pub fn confirm(
@@ -107,13 +118,7 @@ pub fn confirm(
     if used == 0 {
         return Err(ApiError::NotFound);
     }
-    diesel::update(
-        pr::table
-            .filter(pr::user_id.eq(&user_id))
-            .filter(pr::used_at.is_null()),
-    )
-    .set(pr::used_at.eq(t))
-    .execute(conn)?;
+    void_links(conn, &user_id)?;
     crate::auth::repo::set_password(conn, &user_id, hash)?;
     let ended = crate::auth::repo::revoke_user_sessions(conn, &user_id, None)?;
     super::repo::notify_password_changed(conn, mailer, &user_id)?;

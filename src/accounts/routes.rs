@@ -1,5 +1,6 @@
 //! `auth/login`, `auth/refresh`, `auth/logout`, `me`, `me/password`.
 
+use actix_web::http::header::{CacheControl, CacheDirective};
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 
 use super::model::{
@@ -91,7 +92,9 @@ pub async fn login(
                     repo::start_session(conn, &uid, ttl)
                 })
                 .await?;
-            Ok(HttpResponse::Ok().json(pair(&state, &user_id, &family, new_refresh)?))
+            Ok(HttpResponse::Ok()
+                .insert_header(CacheControl(vec![CacheDirective::NoStore]))
+                .json(pair(&state, &user_id, &family, new_refresh)?))
         }
         _ => {
             if let Some(ip) = ip {
@@ -137,7 +140,9 @@ pub async fn refresh(
             user_id,
             family_id,
             token,
-        } => Ok(HttpResponse::Ok().json(pair(&state, &user_id, &family_id, token)?)),
+        } => Ok(HttpResponse::Ok()
+            .insert_header(CacheControl(vec![CacheDirective::NoStore]))
+            .json(pair(&state, &user_id, &family_id, token)?)),
         Rotation::Reused => {
             tracing::warn!("a rotated refresh token was presented again; its session was revoked");
             Err(ApiError::Unauthenticated(
@@ -186,12 +191,16 @@ pub async fn me(state: web::Data<AppState>, caller: Caller) -> Result<HttpRespon
         .db
         .read(move |conn| crate::users::repo::me(conn, &caller))
         .await?;
-    Ok(HttpResponse::Ok().json(who))
+    Ok(HttpResponse::Ok()
+        .insert_header(CacheControl(vec![CacheDirective::NoStore]))
+        .json(who))
 }
 
 /// Change my password
 ///
-/// Needs the current password. Ends every other session of the account; this one continues.
+/// Needs the current password. Ends every other session of the account (this one continues) and
+/// voids every password-reset link sent before. Wrong current passwords count towards the same
+/// lock as failed logins: after 5 in 15 minutes the account answers 429 for 15 minutes.
 #[utoipa::path(
     tag = "me",
     request_body = ChangePasswordRequest,
@@ -200,12 +209,15 @@ pub async fn me(state: web::Data<AppState>, caller: Caller) -> Result<HttpRespon
         (status = 204, description = "Changed"),
         (status = 403, description = "API tokens cannot change passwords", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Wrong current password, or the new one breaks the rules", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong current passwords (the account's login lock, or the address's); see Retry-After", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
 )]
 #[post("/me/password")]
 pub async fn change_password(
     state: web::Data<AppState>,
     mailer: web::Data<Mailer>,
+    req: HttpRequest,
     caller: Caller,
     body: Json<ChangePasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -221,12 +233,35 @@ pub async fn change_password(
     let mut v = Validator::new();
     password::check_password_rules(&mut v, "new_password", &new_password, Some(&caller.email));
     v.finish()?;
-    let uid = caller.user_id.clone();
-    let stored = state
+    // Guessing the current password is throttled like a login: per address, and per account
+    // (the same lock, so a session cannot be used to brute-force the password).
+    let ip = client_ip(&req, state.settings.trusted_proxy_hops);
+    state.address_throttle.check(ip)?;
+    let (uid, account) = (caller.user_id.clone(), caller.email.clone());
+    let (locked, stored) = state
         .db
-        .read(move |conn| repo::password_hash_of(conn, &uid))
+        .read(move |conn| {
+            Ok((
+                throttle::account_locked(conn, &account)?,
+                repo::password_hash_of(conn, &uid)?,
+            ))
+        })
         .await?;
+    if let Some(wait) = locked {
+        return Err(throttle::too_many(wait));
+    }
     if !state.hasher.verify(current_password, Some(stored)).await? {
+        if let Some(ip) = ip {
+            state.address_throttle.fail(ip);
+        }
+        let account = caller.email.clone();
+        let locked = state
+            .db
+            .write(move |conn| throttle::record_account_failure(conn, &account))
+            .await?;
+        if locked.is_some() {
+            tracing::warn!("an account was locked after repeated wrong current passwords");
+        }
         return Err(ApiError::invalid(
             "current_password",
             "incorrect",
@@ -236,11 +271,14 @@ pub async fn change_password(
     let hash = state.hasher.hash(new_password).await?;
     let actor: Actor = caller.actor();
     let uid = caller.user_id.clone();
+    let account = caller.email.clone();
     let mailer = mailer.clone();
     state
         .db
         .write(move |conn| {
             repo::set_password(conn, &uid, &hash)?;
+            throttle::clear_account(conn, &account)?;
+            super::reset::void_links(conn, &uid)?;
             let ended = repo::revoke_user_sessions(conn, &uid, Some(&family))?;
             super::repo::notify_password_changed(conn, &mailer, &uid)?;
             audit::record(

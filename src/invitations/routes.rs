@@ -1,6 +1,7 @@
 //! `/api/v1/invitations`.
 
 use actix_web::http::header;
+use actix_web::http::header::{CacheControl, CacheDirective};
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -238,6 +239,7 @@ pub async fn accept_invitation(
         .await
         .map_err(|e| link_problem(&state, &req, e))?;
     Ok(HttpResponse::Created()
+        .insert_header(CacheControl(vec![CacheDirective::NoStore]))
         .insert_header((header::LOCATION, format!("/api/v1/users/{}", user.id)))
         .json(user))
 }

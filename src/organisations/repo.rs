@@ -103,10 +103,10 @@ fn check_unique(conn: &mut DbConn, org: &Organisation) -> Result<(), ApiError> {
         .count()
         .get_result(conn)?;
     if same_name > 0 {
-        return Err(ApiError::conflict(format!(
-            "an organisation named '{}' already exists",
-            org.name
-        )));
+        // Say only that the value is taken: the other record may be one the caller cannot see.
+        return Err(ApiError::conflict(
+            "the name is taken by another organisation",
+        ));
     }
     if let Some(n) = &org.org_number {
         let same: i64 = o::table
@@ -115,9 +115,9 @@ fn check_unique(conn: &mut DbConn, org: &Organisation) -> Result<(), ApiError> {
             .count()
             .get_result(conn)?;
         if same > 0 {
-            return Err(ApiError::conflict(format!(
-                "organisation number {n} is already registered"
-            )));
+            return Err(ApiError::conflict(
+                "the organisation number is taken by another organisation",
+            ));
         }
     }
     Ok(())

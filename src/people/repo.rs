@@ -125,10 +125,10 @@ fn check_unique_email(conn: &mut DbConn, person: &Person) -> Result<(), ApiError
         .count()
         .get_result(conn)?;
     if n > 0 {
-        return Err(ApiError::conflict(format!(
-            "a person with e-mail {} is already registered",
-            person.email
-        )));
+        // Say only that the value is taken: the other contact may be one the caller cannot see.
+        return Err(ApiError::conflict(
+            "the e-mail address is taken by another contact",
+        ));
     }
     Ok(())
 }

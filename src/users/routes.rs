@@ -1,6 +1,7 @@
 //! `/api/v1/users` (admins) and `/api/v1/api-tokens` (each user their own).
 
 use actix_web::http::StatusCode;
+use actix_web::http::header::{CacheControl, CacheDirective};
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -259,6 +260,7 @@ pub async fn create_api_token(
         .write(move |conn| repo::create_token(conn, &caller, req))
         .await?;
     Ok(HttpResponse::Created()
+        .insert_header(CacheControl(vec![CacheDirective::NoStore]))
         .insert_header((actix_web::http::header::LOCATION, "/api/v1/api-tokens"))
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .json(token))

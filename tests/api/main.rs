@@ -18,6 +18,7 @@ mod password_reset;
 mod people;
 mod policy;
 mod resilience;
+mod security;
 mod seed;
 mod smtp;
 mod tokens;

@@ -305,3 +305,67 @@ async fn a_reset_link_used_five_times_at_once_works_once() {
     smtp.wait_for_to(email, 2).await;
     smtp.assert_quiet(2, Duration::from_millis(400)).await;
 }
+
+#[tokio::test]
+async fn changing_the_password_voids_reset_links_sent_before() {
+    let smtp = SmtpServer::start();
+    let app = spawn_mail_app(&smtp).await;
+    let admin = app.admin_token().await;
+    let email = "changer@reset.test";
+    user_with_language(&app, &admin, email, "en").await;
+    assert_eq!(ask_reset(&app, email).await.status(), StatusCode::ACCEPTED);
+    let link = smtp.wait_for_to(email, 1).await[0].link_token("/password-reset/");
+
+    let session = app.login(email, USER_PASSWORD).await;
+    let token = session["access_token"].as_str().unwrap();
+    let res = app
+        .post(
+            "/api/v1/me/password",
+            token,
+            &json!({"current_password": USER_PASSWORD, "new_password": NEW_PASSWORD}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+
+    // The link from before the change no longer works, and the new password stands.
+    let res = confirm(&app, &link, "a link from before the change").await;
+    assert_problem(res, 404, "not-found").await;
+    app.login(email, NEW_PASSWORD).await;
+}
+
+#[tokio::test]
+async fn guessing_the_current_password_is_throttled_like_a_login() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let email = "guessed@reset.test";
+    let org = app.create_org(&admin, "Guessed AS", "pharma").await;
+    app.create_user(&admin, email, "partner_representative", Some(&id_of(&org)))
+        .await;
+    let session = app.login(email, USER_PASSWORD).await;
+    let token = session["access_token"].as_str().unwrap();
+    let guess = |pwd: &'static str| {
+        let app = &app;
+        async move {
+            app.post(
+                "/api/v1/me/password",
+                token,
+                &json!({"current_password": pwd, "new_password": NEW_PASSWORD}),
+            )
+            .await
+        }
+    };
+    for _ in 0..5 {
+        assert_field_error(guess("wrong guess").await, "current_password", "incorrect").await;
+    }
+    // Locked now: even the right password is refused, with Retry-After, and so is a login.
+    let res = guess(USER_PASSWORD).await;
+    assert!(res.headers().get("retry-after").is_some());
+    assert_problem(res, 429, "too-many-requests").await;
+    let res = app
+        .post_anon(
+            "/api/v1/auth/login",
+            &json!({"email": email, "password": USER_PASSWORD}),
+        )
+        .await;
+    assert_problem(res, 429, "too-many-requests").await;
+}
