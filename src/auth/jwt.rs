@@ -36,6 +36,7 @@ impl JwtKeys {
         validation.set_issuer(&[ISSUER]);
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+        validation.validate_nbf = true;
         validation.leeway = 30;
         Self {
             encoding: EncodingKey::from_secret(secret.expose().as_bytes()),
@@ -59,10 +60,16 @@ impl JwtKeys {
             .map_err(|e| ApiError::internal(format!("jwt encode: {e}")))
     }
 
+    /// The claims of a valid token. Beyond the signature and the standard claims: a token may not
+    /// live longer than this service issues them for (`exp - iat` at most the configured lifetime),
+    /// nor claim to be issued in the future, so a leaked secret cannot mint ten-year tokens.
     pub fn verify(&self, token: &str) -> Option<Claims> {
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .ok()
-            .map(|d| d.claims)
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .ok()?
+            .claims;
+        let now = chrono::Utc::now().timestamp();
+        let leeway = self.validation.leeway as i64;
+        (claims.exp - claims.iat <= self.ttl_secs && claims.iat <= now + leeway).then_some(claims)
     }
 }
 
@@ -84,6 +91,31 @@ mod tests {
         let mut parts: Vec<&str> = t.split('.').collect();
         parts[2] = "AAAA";
         assert!(k.verify(&parts.join(".")).is_none());
+    }
+
+    #[test]
+    fn rejects_tokens_that_live_longer_than_issued_ones_or_come_from_the_future() {
+        let k = keys();
+        let now = chrono::Utc::now().timestamp();
+        let sign = |exp: i64, iat: i64| {
+            let claims = Claims {
+                sub: "u".into(),
+                exp,
+                iat,
+                iss: ISSUER.into(),
+                aud: AUDIENCE.into(),
+                sid: "s".into(),
+            };
+            jsonwebtoken::encode(
+                &Header::new(Algorithm::HS256),
+                &claims,
+                &EncodingKey::from_secret(b"0123456789abcdef0123456789abcdef"),
+            )
+            .unwrap()
+        };
+        assert!(k.verify(&sign(now + 900, now)).is_some());
+        assert!(k.verify(&sign(now + 10 * 365 * 86_400, now)).is_none());
+        assert!(k.verify(&sign(now + 3_600, now + 3_000)).is_none());
     }
 
     #[test]

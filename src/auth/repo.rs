@@ -53,6 +53,9 @@ fn active_user_row(
             rt::table.filter(
                 rt::family_id
                     .eq(family.to_owned())
+                    // The session must be this user's: a token naming an admin's `sub` with a
+                    // representative's `sid` is refused.
+                    .and(rt::user_id.eq(user_id.to_owned()))
                     .and(rt::revoked_at.is_null()),
             ),
         ));

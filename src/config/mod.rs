@@ -196,10 +196,16 @@ impl Settings {
         let data_dir = PathBuf::from(get("CONNECT_DATA_DIR").unwrap_or_else(|| "data".into()));
 
         let jwt_secret = get("CONNECT_JWT_SECRET").map(Secret::new);
-        if let Some(s) = &jwt_secret
-            && s.expose().len() < 32
-        {
-            errors.push("CONNECT_JWT_SECRET: must be at least 32 bytes long".into());
+        if let Some(s) = &jwt_secret {
+            if s.expose().len() < 32 {
+                errors.push("CONNECT_JWT_SECRET: must be at least 32 bytes long".into());
+            } else if !has_enough_entropy(s.expose()) {
+                errors.push(
+                    "CONNECT_JWT_SECRET: too predictable (too few different characters); \
+                     generate one, e.g. with `openssl rand -hex 32`"
+                        .into(),
+                );
+            }
         }
         if jwt_secret.is_none() && backend == Backend::Postgres {
             errors.push(
@@ -403,9 +409,41 @@ fn read_toml(path: &Path) -> Result<BTreeMap<String, String>, String> {
     Ok(out)
 }
 
+/// Whether a secret has at least about 100 bits of entropy by its character frequencies, and at
+/// least 10 different characters: refuses `aaaa…` and other typed-in placeholders, accepts any
+/// secret made by a random generator (`openssl rand -hex 32` has about 250 bits by this measure).
+pub fn has_enough_entropy(secret: &str) -> bool {
+    let mut counts = std::collections::HashMap::new();
+    for c in secret.chars() {
+        *counts.entry(c).or_insert(0u32) += 1;
+    }
+    let n = secret.chars().count() as f64;
+    let bits: f64 = counts
+        .values()
+        .map(|&k| {
+            let p = f64::from(k) / n;
+            -p * p.log2() * n
+        })
+        .sum();
+    counts.len() >= 10 && bits >= 100.0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn predictable_jwt_secrets_are_refused() {
+        assert!(!has_enough_entropy(&"a".repeat(40)));
+        assert!(!has_enough_entropy(&"ab".repeat(20)));
+        assert!(!has_enough_entropy("abcdefghabcdefghabcdefghabcdefgh"));
+        assert!(has_enough_entropy(
+            "3f9c2a71d84e0b5f6a1c9e2d7b4f8a03c5e1d9b7f2a4c6e8"
+        ));
+        assert!(has_enough_entropy(
+            "test-secret-test-secret-test-secret-0123"
+        ));
+    }
 
     fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs

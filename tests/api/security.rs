@@ -87,3 +87,86 @@ async fn secrets_are_not_cached_and_nothing_is_sniffed() {
     let res = app.get("/api/v1/organisations/not-a-uuid", &token).await;
     assert_eq!(res.headers()["x-content-type-options"], "nosniff");
 }
+
+/// Signs claims with the test servers' JWT secret, as someone who stole it would.
+fn forge(claims: &serde_json::Value) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        claims,
+        &jsonwebtoken::EncodingKey::from_secret(b"test-secret-test-secret-test-secret-0123"),
+    )
+    .unwrap()
+}
+
+fn claims_of(token: &str) -> serde_json::Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+#[tokio::test]
+async fn a_forged_token_must_pair_its_session_with_its_user_and_live_no_longer_than_issued_ones() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let rep = app.rep(&admin, "Alfa", "partner").await;
+    let admin_claims = claims_of(&admin);
+    let rep_claims = claims_of(&rep.token);
+    let now = chrono::Utc::now().timestamp();
+
+    // The forger's mechanics are right: a token made like the service's own works.
+    let mut genuine = rep_claims.clone();
+    genuine["iat"] = json!(now);
+    genuine["exp"] = json!(now + 600);
+    assert_eq!(
+        app.get("/api/v1/me", &forge(&genuine)).await.status(),
+        StatusCode::OK
+    );
+
+    // An admin's `sub` with a representative's session is refused.
+    let mut mixed = genuine.clone();
+    mixed["sub"] = admin_claims["sub"].clone();
+    assert_problem(
+        app.get("/api/v1/users", &forge(&mixed)).await,
+        401,
+        "unauthenticated",
+    )
+    .await;
+
+    // Ten years, or issued in the future, or not valid before an hour from now: refused.
+    for (iat, exp, nbf) in [
+        (now, now + 10 * 365 * 86_400, None),
+        (now + 3_000, now + 3_600, None),
+        (now, now + 600, Some(now + 3_600)),
+    ] {
+        let mut c = genuine.clone();
+        c["iat"] = json!(iat);
+        c["exp"] = json!(exp);
+        if let Some(nbf) = nbf {
+            c["nbf"] = json!(nbf);
+        }
+        assert_problem(
+            app.get("/api/v1/me", &forge(&c)).await,
+            401,
+            "unauthenticated",
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn a_predictable_jwt_secret_stops_start_up() {
+    let env = std::collections::BTreeMap::from([
+        ("CONNECT_JWT_SECRET".to_string(), "a".repeat(40)),
+        (
+            "CONNECT_DATABASE_URL".to_string(),
+            "sqlite://unused.db".to_string(),
+        ),
+    ]);
+    let Err(err) = connect::config::Settings::from_sources(&env) else {
+        panic!("a predictable secret was accepted");
+    };
+    assert!(err.to_string().contains("CONNECT_JWT_SECRET"), "{err}");
+}
