@@ -20,24 +20,25 @@ pub fn wants_csv(req: &HttpRequest) -> bool {
 }
 
 /// Writes rows as CSV with a header line; the response is offered as a download named `name`.
-/// Cells that a spreadsheet would read as a formula are prefixed with `'`.
+///
+/// Against formula injection (OWASP's CSV-injection advice): every cell is quoted, so a
+/// spreadsheet that splits on `;` (Excel in a Norwegian locale) cannot cut a cell into one that
+/// starts a formula, and a cell that starts like a formula (`=`, `+`, `-`, `@`, tab, carriage
+/// return) gets a leading `'`, unless it is a plain number such as a phone number (`+47 22 00 00
+/// 00`), which cannot call anything and is kept as it is.
 pub fn csv_response(
     name: &str,
     headers: &[&str],
     rows: impl IntoIterator<Item = Vec<String>>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
+    let mut writer = csv::WriterBuilder::new()
+        .quote_style(csv::QuoteStyle::Always)
+        .from_writer(Vec::new());
     writer
         .write_record(headers)
         .map_err(|e| ApiError::internal(e.to_string()))?;
     for row in rows {
-        let row = row.into_iter().map(|cell| {
-            if cell.starts_with(['=', '+', '-', '@']) {
-                format!("'{cell}")
-            } else {
-                cell
-            }
-        });
+        let row = row.into_iter().map(neutralise);
         writer
             .write_record(row)
             .map_err(|e| ApiError::internal(e.to_string()))?;
@@ -52,4 +53,40 @@ pub fn csv_response(
             format!("attachment; filename=\"{name}.csv\""),
         ))
         .body(bytes))
+}
+
+/// A cell made safe to open in a spreadsheet (see [`csv_response`]).
+pub fn neutralise(cell: String) -> String {
+    let starts_like_formula = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    let plain_number = cell
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '+' | '-' | '(' | ')' | '.'))
+        && cell.chars().any(|c| c.is_ascii_digit());
+    if starts_like_formula && !plain_number {
+        format!("'{cell}")
+    } else {
+        cell
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::neutralise;
+
+    #[test]
+    fn formulas_are_neutralised_and_phone_numbers_kept() {
+        for (cell, safe) in [
+            ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("-2+3+cmd|' /C calc'!A0", "'-2+3+cmd|' /C calc'!A0"),
+            ("\t=1", "'\t=1"),
+            ("+47 22 00 00 00", "+47 22 00 00 00"),
+            ("+47 (0) 900-00-000", "+47 (0) 900-00-000"),
+            ("-", "'-"),
+            ("Roche; =1+1", "Roche; =1+1"),
+            ("Plain", "Plain"),
+        ] {
+            assert_eq!(neutralise(cell.to_owned()), safe, "{cell}");
+        }
+    }
 }

@@ -170,3 +170,31 @@ async fn a_predictable_jwt_secret_stops_start_up() {
     };
     assert!(err.to_string().contains("CONNECT_JWT_SECRET"), "{err}");
 }
+
+#[tokio::test]
+async fn csv_cells_are_quoted_so_a_semicolon_cannot_start_a_formula() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let res = app
+        .post(
+            "/api/v1/organisations",
+            &admin,
+            &json!({"name": "Alfa;=HYPERLINK(\"http://evil.example\")", "kind": "pharma", "sector": "private"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let text = app
+        .get_csv("/api/v1/organisations", &admin)
+        .await
+        .text()
+        .await
+        .unwrap();
+    // Every cell is quoted: an Excel that splits on ';' keeps the name in one cell.
+    assert!(
+        text.contains(r#""Alfa;=HYPERLINK(""http://evil.example"")""#),
+        "{text}"
+    );
+    for line in text.lines() {
+        assert!(line.starts_with('"') && line.ends_with('"'), "{line}");
+    }
+}
