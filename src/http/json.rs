@@ -69,6 +69,13 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             "a JSON body is required",
         ));
     }
+    if has_escaped_nul(bytes) {
+        return Err(ApiError::invalid(
+            "body",
+            "invalid_characters",
+            "text may not contain the NUL character (\\u0000)",
+        ));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
@@ -77,6 +84,16 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })?;
     de.end().map_err(|e| json_error(".", &e))?;
     Ok(value)
+}
+
+/// Whether a JSON text escapes a NUL (`\u0000`) in a string: no text field of the service may hold
+/// one (PostgreSQL cannot store it, and nothing legitimate contains it). A raw NUL byte is not
+/// valid JSON at all, and the parser refuses it.
+fn has_escaped_nul(bytes: &[u8]) -> bool {
+    bytes.windows(6).enumerate().any(|(i, w)| {
+        w.eq_ignore_ascii_case(b"\\u0000")
+            && bytes[..i].iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 0
+    })
 }
 
 fn json_error(path: &str, e: &serde_json::Error) -> ApiError {
@@ -190,6 +207,16 @@ mod tests {
             (e.field.as_str(), e.code.as_str()),
             ("inner.n", "invalid_type")
         );
+    }
+
+    #[test]
+    fn a_nul_anywhere_in_a_string_is_refused_but_an_escaped_backslash_is_not_one() {
+        let nul = |json: &str| super::has_escaped_nul(json.as_bytes());
+        assert!(nul(r#"{"name": "a\u0000b"}"#));
+        assert!(nul(r#"{"name": "\U0000"}"#));
+        assert!(nul(r#"{"name": "x\\\u0000"}"#));
+        assert!(!nul(r#"{"name": "x\\u0000"}"#));
+        assert!(!nul(r#"{"name": "u0000"}"#));
     }
 
     #[test]

@@ -24,8 +24,39 @@ impl<T> Query<T> {
     }
 }
 
+/// The longest value a query parameter may have (a search text, an e-mail, a cursor).
+pub const MAX_QUERY_VALUE_CHARS: usize = 2000;
+
+/// Every parameter value, checked once for all lists: bounded in length, and free of control
+/// characters (a NUL cannot be stored or compared by PostgreSQL; a long `LIKE` pattern is refused
+/// by SQLite as too complex).
+fn check_values(query: &str) -> Result<(), ApiError> {
+    let mut errors = Vec::new();
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        if value.chars().count() > MAX_QUERY_VALUE_CHARS {
+            errors.push(FieldError::new(
+                name.as_ref(),
+                "too_long",
+                format!("must be at most {MAX_QUERY_VALUE_CHARS} characters"),
+            ));
+        } else if value.chars().any(char::is_control) {
+            errors.push(FieldError::new(
+                name.as_ref(),
+                "invalid_characters",
+                "may not contain control characters",
+            ));
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Validation(errors))
+    }
+}
+
 /// Parses a query string into `T`, naming the offending parameter on failure.
 pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    check_values(query)?;
     let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -82,5 +113,15 @@ mod tests {
             ("colour".into(), "unknown_parameter".into())
         );
         assert!(parse_query::<Q>("limit=5&active=true").is_ok());
+    }
+
+    #[test]
+    fn values_are_bounded_and_free_of_control_characters() {
+        assert_eq!(
+            field("limit=1%00"),
+            ("limit".into(), "invalid_characters".into())
+        );
+        let long = format!("limit={}", "9".repeat(MAX_QUERY_VALUE_CHARS + 1));
+        assert_eq!(field(&long), ("limit".into(), "too_long".into()));
     }
 }

@@ -198,3 +198,39 @@ async fn csv_cells_are_quoted_so_a_semicolon_cannot_start_a_formula() {
         assert!(line.starts_with('"') && line.ends_with('"'), "{line}");
     }
 }
+
+#[tokio::test]
+async fn nul_characters_and_huge_search_texts_get_422_not_500() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    // No login needed for the first.
+    let res = app
+        .post_anon(
+            "/api/v1/auth/login",
+            &json!({"email": "admin\u{0}@example.org", "password": "whatever it is"}),
+        )
+        .await;
+    assert_field_error(res, "body", "invalid_characters").await;
+    let res = app
+        .post(
+            "/api/v1/organisations",
+            &admin,
+            &json!({"name": "Nul\u{0}AS", "kind": "pharma", "sector": "private"}),
+        )
+        .await;
+    assert_field_error(res, "body", "invalid_characters").await;
+    for (path, param) in [
+        ("/api/v1/organisations?q=a%00b", "q"),
+        ("/api/v1/audit-events?action=a%00", "action"),
+        ("/api/v1/notifications?recipient=a%00@x.test", "recipient"),
+        ("/api/v1/invitations?email=a%00@x.test", "email"),
+    ] {
+        let res = app.get(path, &admin).await;
+        assert_field_error(res, param, "invalid_characters").await;
+    }
+    let long = format!("/api/v1/organisations?q={}", "a".repeat(50_001));
+    let res = app.get(&long, &admin).await;
+    assert_field_error(res, "q", "too_long").await;
+    let res = app.get("/api/v1/people?q=%25%25%25", &admin).await;
+    assert_eq!(res.status(), StatusCode::OK);
+}
