@@ -23,6 +23,8 @@ impl Validator {
         let v = value.trim();
         if v.is_empty() {
             self.add(field, "required", "must not be empty");
+        } else if v.chars().all(is_invisible) {
+            self.add(field, "required", "must contain a visible character");
         } else {
             self.optional_text(field, Some(v), max);
         }
@@ -39,11 +41,11 @@ impl Validator {
                     format!("must be at most {max} characters"),
                 );
             }
-            if v.chars().any(char::is_control) {
+            if v.chars().any(|c| c.is_control() || is_bidi_control(c)) {
                 self.add(
                     field,
                     "invalid_characters",
-                    "must not contain control characters or line breaks",
+                    "must not contain control characters, line breaks or text-direction overrides",
                 );
             }
         }
@@ -94,6 +96,24 @@ impl Validator {
 
 /// A deliberately plain e-mail check: one `@`, a non-empty local part, a dotted domain, no spaces
 /// or control characters, at most 254 characters.
+/// Unicode's explicit text-direction embeddings, overrides and isolates (U+202A-U+202E,
+/// U+2066-U+2069): they make a name display as something else ("Trojan Source").
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Characters that show nothing: white space, zero-width spaces and joiners, the soft hyphen, the
+/// byte-order mark, and the direction controls. A name made only of these looks empty.
+pub fn is_invisible(c: char) -> bool {
+    c.is_whitespace()
+        || is_bidi_control(c)
+        || matches!(
+            c,
+            '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}' | '\u{00AD}' | '\u{034F}'
+                | '\u{180E}' | '\u{3164}' | '\u{115F}' | '\u{1160}'
+        )
+}
+
 pub fn is_email(v: &str) -> bool {
     if v.len() > 254 || v.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return false;
@@ -193,5 +213,24 @@ mod tests {
             panic!()
         };
         assert_eq!(errors.len(), 3);
+    }
+
+    #[test]
+    fn names_cannot_hide_behind_direction_overrides_or_invisible_characters() {
+        let codes = |value: &str| {
+            let mut v = Validator::new();
+            v.text("name", value, 100);
+            match v.finish() {
+                Ok(()) => Vec::new(),
+                Err(ApiError::Validation(e)) => e.into_iter().map(|f| f.code).collect(),
+                Err(other) => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(codes("Roche\u{202E}SA ehcoR"), ["invalid_characters"]);
+        assert_eq!(codes("\u{2066}Roche"), ["invalid_characters"]);
+        assert_eq!(codes("\u{200B}\u{200B}\u{200B}"), ["required"]);
+        assert_eq!(codes("\u{FEFF} \u{00AD}"), ["required"]);
+        assert!(codes("Sør-Øst Helse\u{00AD}foretak").is_empty());
+        assert!(codes("فاطمة\u{200C}زهرا").is_empty());
     }
 }

@@ -181,6 +181,11 @@ pub fn update(
     if_match.check(before.version)?;
     let after = patch.apply(&before);
     validate(&after)?;
+    let changes = diff(Some(&json!(before)), Some(&json!(after)));
+    if changes.as_object().is_some_and(|c| c.is_empty()) {
+        // Nothing changes (`PATCH {}`, or the same values): no new version, no audit event.
+        return Ok(before);
+    }
     check_unique(conn, &after)?;
     let updated = diesel::update(
         o::table
@@ -205,7 +210,6 @@ pub fn update(
     if updated == 0 {
         return Err(ApiError::PreconditionFailed);
     }
-    let changes = diff(Some(&json!(before)), Some(&json!(after)));
     audit::record(
         conn,
         &caller.actor(),

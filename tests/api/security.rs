@@ -234,3 +234,59 @@ async fn nul_characters_and_huge_search_texts_get_422_not_500() {
     let res = app.get("/api/v1/people?q=%25%25%25", &admin).await;
     assert_eq!(res.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn names_with_direction_overrides_or_only_invisible_characters_are_refused() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    for (name, code) in [
+        ("Roche\u{202E}SA ehcoR", "invalid_characters"),
+        ("\u{200B}\u{200B}\u{200B}", "required"),
+    ] {
+        let res = app
+            .post(
+                "/api/v1/organisations",
+                &admin,
+                &json!({"name": name, "kind": "pharma", "sector": "private"}),
+            )
+            .await;
+        assert_field_error(res, "name", code).await;
+        let res = app
+            .post(
+                "/api/v1/people",
+                &admin,
+                &json!({"name": name, "email": "invisible@example.org"}),
+            )
+            .await;
+        assert_field_error(res, "name", code).await;
+    }
+}
+
+#[tokio::test]
+async fn a_patch_that_changes_nothing_keeps_the_version() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let org = app.create_org(&admin, "Stable AS", "pharma").await;
+    let path = format!("/api/v1/organisations/{}", id_of(&org));
+    for body in [json!({}), json!({"name": "Stable AS"})] {
+        let res = app.patch(&path, &admin, Some("\"1\""), &body).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.headers()["etag"], "\"1\"");
+    }
+    let res = app
+        .patch(
+            &path,
+            &admin,
+            Some("\"1\""),
+            &json!({"short_name": "Stable"}),
+        )
+        .await;
+    assert_eq!(res.headers()["etag"], "\"2\"");
+    let events = app
+        .list_items(
+            &format!("/api/v1/audit-events?record_id={}", id_of(&org)),
+            &admin,
+        )
+        .await;
+    assert_eq!(events.len(), 2, "created and one update: {events:?}");
+}
