@@ -100,6 +100,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    login_failed_addresses (account, address) {
+        account -> Text,
+        address -> Text,
+        last_failed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     login_throttle (account) {
         account -> Text,
         failures -> Integer,
@@ -211,6 +219,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     api_tokens,
     login_throttle,
+    login_failed_addresses,
     audit_events,
     idempotency_keys,
     notifications,

@@ -70,7 +70,7 @@ pub async fn login(
         .db
         .read(move |conn| {
             Ok((
-                throttle::account_locked(conn, &account)?,
+                throttle::account_locked(conn, &account, ip)?,
                 repo::credentials_by_email(conn, &account)?,
             ))
         })
@@ -102,7 +102,7 @@ pub async fn login(
             }
             let locked = state
                 .db
-                .write(move |conn| throttle::record_account_failure(conn, &account))
+                .write(move |conn| throttle::record_account_failure(conn, &account, ip))
                 .await?;
             if locked.is_some() {
                 tracing::warn!("an account was locked after repeated failed logins");
@@ -242,7 +242,7 @@ pub async fn change_password(
         .db
         .read(move |conn| {
             Ok((
-                throttle::account_locked(conn, &account)?,
+                throttle::account_locked(conn, &account, ip)?,
                 repo::password_hash_of(conn, &uid)?,
             ))
         })
@@ -257,7 +257,7 @@ pub async fn change_password(
         let account = caller.email.clone();
         let locked = state
             .db
-            .write(move |conn| throttle::record_account_failure(conn, &account))
+            .write(move |conn| throttle::record_account_failure(conn, &account, ip))
             .await?;
         if locked.is_some() {
             tracing::warn!("an account was locked after repeated wrong current passwords");

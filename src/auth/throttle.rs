@@ -1,5 +1,9 @@
 //! Failed-login limits: per account in the database (shared by every instance), per client address
 //! in memory (each instance counts its own).
+//!
+//! A locked account refuses only the addresses that failed on it within the window (also kept in
+//! the database): whoever guesses at an account locks themselves out, not its owner logging in
+//! from elsewhere. A request whose address is unknown counts as one that failed.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -12,6 +16,7 @@ use diesel::prelude::*;
 use crate::core::now;
 use crate::db::DbConn;
 use crate::error::ApiError;
+use crate::schema::login_failed_addresses as lfa;
 use crate::schema::login_throttle as lt;
 
 /// Failures per account within the window before it is locked for the window.
@@ -28,23 +33,62 @@ pub fn too_many(retry_after_secs: u64) -> ApiError {
     }
 }
 
-/// Seconds until the account may try again, if it is locked.
-pub fn account_locked(conn: &mut DbConn, account: &str) -> Result<Option<u64>, ApiError> {
+/// How an address is recorded against an account (none known: one shared key, which a lock
+/// always refuses).
+fn address_key(ip: Option<IpAddr>) -> String {
+    ip.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
+}
+
+/// Seconds until the account may be tried again from `ip`, if it is locked for that address: the
+/// account is locked and the address failed on it within the window.
+pub fn account_locked(
+    conn: &mut DbConn,
+    account: &str,
+    ip: Option<IpAddr>,
+) -> Result<Option<u64>, ApiError> {
     let until: Option<Option<chrono::NaiveDateTime>> = lt::table
         .filter(lt::account.eq(account))
         .select(lt::locked_until)
         .first(conn)
         .optional()?;
     let now = now();
-    Ok(until
-        .flatten()
-        .filter(|u| *u > now)
-        .map(|u| (u - now).num_seconds().max(1) as u64))
+    let Some(until) = until.flatten().filter(|u| *u > now) else {
+        return Ok(None);
+    };
+    let failed_here: i64 = lfa::table
+        .filter(lfa::account.eq(account))
+        .filter(lfa::address.eq(address_key(ip)))
+        .filter(lfa::last_failed_at.gt(now - ACCOUNT_WINDOW))
+        .count()
+        .get_result(conn)?;
+    Ok((ip.is_none() || failed_here > 0).then(|| (until - now).num_seconds().max(1) as u64))
 }
 
-/// Counts a failure; returns the lock's length in seconds when this failure locks the account.
-pub fn record_account_failure(conn: &mut DbConn, account: &str) -> Result<Option<u64>, ApiError> {
+/// Counts a failure from `ip`; returns the lock's length in seconds when this failure locks the
+/// account.
+pub fn record_account_failure(
+    conn: &mut DbConn,
+    account: &str,
+    ip: Option<IpAddr>,
+) -> Result<Option<u64>, ApiError> {
     let now = now();
+    let address = address_key(ip);
+    let seen = diesel::update(
+        lfa::table
+            .filter(lfa::account.eq(account))
+            .filter(lfa::address.eq(&address)),
+    )
+    .set(lfa::last_failed_at.eq(now))
+    .execute(conn)?;
+    if seen == 0 {
+        diesel::insert_into(lfa::table)
+            .values((
+                lfa::account.eq(account),
+                lfa::address.eq(&address),
+                lfa::last_failed_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
     let row: Option<(i32, chrono::NaiveDateTime)> = lt::table
         .filter(lt::account.eq(account))
         .select((lt::failures, lt::window_started_at))
@@ -75,8 +119,19 @@ pub fn record_account_failure(conn: &mut DbConn, account: &str) -> Result<Option
     Ok(locked_until.map(|_| ACCOUNT_WINDOW.num_seconds() as u64))
 }
 
+/// After a successful login or password change: the account's count starts again, unless it is
+/// locked (the owner logging in from a clean address does not lift the lock for the addresses
+/// that caused it). Failed addresses past their window are forgotten.
 pub fn clear_account(conn: &mut DbConn, account: &str) -> Result<(), ApiError> {
-    diesel::delete(lt::table.filter(lt::account.eq(account))).execute(conn)?;
+    let now = now();
+    diesel::delete(
+        lt::table
+            .filter(lt::account.eq(account))
+            .filter(lt::locked_until.is_null().or(lt::locked_until.le(now))),
+    )
+    .execute(conn)?;
+    diesel::delete(lfa::table.filter(lfa::last_failed_at.lt(now - ACCOUNT_WINDOW)))
+        .execute(conn)?;
     Ok(())
 }
 

@@ -290,3 +290,44 @@ async fn a_patch_that_changes_nothing_keeps_the_version() {
         .await;
     assert_eq!(events.len(), 2, "created and one update: {events:?}");
 }
+
+async fn login_from(
+    app: &TestApp,
+    address: &str,
+    email: &str,
+    password: &str,
+) -> reqwest::Response {
+    app.client
+        .post(format!("{}/api/v1/auth/login", app.address))
+        .header("x-forwarded-for", address)
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_attacker_who_locks_an_account_does_not_keep_its_owner_out() {
+    let app = spawn_app_with(&[("CONNECT_TRUSTED_PROXY_HOPS", "1")]).await;
+    let attacker = "203.0.113.66";
+    for _ in 0..5 {
+        let res = login_from(&app, attacker, ADMIN_EMAIL, "a wrong guess").await;
+        assert_problem(res, 401, "unauthenticated").await;
+    }
+    // Locked for the attacker, even with the right password.
+    let res = login_from(&app, attacker, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert!(res.headers().get("retry-after").is_some());
+    assert_problem(res, 429, "too-many-requests").await;
+    // The secretariat, from its own address, still gets in.
+    let res = login_from(&app, "198.51.100.10", ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    // And that login did not lift the lock for the attacker.
+    let res = login_from(&app, attacker, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_problem(res, 429, "too-many-requests").await;
+    // A second address that guesses wrong is locked out in turn, at its first failure.
+    let other = "203.0.113.67";
+    let res = login_from(&app, other, ADMIN_EMAIL, "another guess").await;
+    assert_problem(res, 401, "unauthenticated").await;
+    let res = login_from(&app, other, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_problem(res, 429, "too-many-requests").await;
+}
