@@ -9,7 +9,7 @@
 mod migrations;
 mod pool;
 
-use diesel::connection::SimpleConnection;
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::prelude::*;
 use diesel::r2d2::R2D2Connection;
 
@@ -58,28 +58,34 @@ impl DbConn {
 }
 
 /// Runs `f` inside a write transaction (see the module docs).
+///
+/// The transaction is opened through diesel's transaction manager on both backends, so it knows
+/// one is open: a nested `conn.transaction(..)` inside `f` is a savepoint on SQLite as on
+/// PostgreSQL, and a connection whose `COMMIT` and `ROLLBACK` both fail is reported broken (so the
+/// pool drops it) rather than going back to the pool inside a transaction.
 pub fn write_tx<T>(
     conn: &mut DbConn,
     f: impl FnOnce(&mut DbConn) -> Result<T, ApiError>,
 ) -> Result<T, ApiError> {
+    type Manager = <DbConn as Connection>::TransactionManager;
     match conn {
-        DbConn::Sqlite(_) => {
-            conn.batch_execute("BEGIN IMMEDIATE")?;
-            match f(conn) {
-                Ok(value) => match conn.batch_execute("COMMIT") {
-                    Ok(()) => Ok(value),
-                    Err(e) => {
-                        let _ = conn.batch_execute("ROLLBACK");
-                        Err(e.into())
-                    }
-                },
-                Err(e) => {
-                    let _ = conn.batch_execute("ROLLBACK");
-                    Err(e)
-                }
-            }
+        // `SqliteConnection::immediate_transaction` is exactly this `begin_transaction_sql` followed
+        // by the commit or rollback below; it is spelled out because `f` takes the `DbConn`, not
+        // the `SqliteConnection` inside it (the `DbConn`'s manager is the inner connection's).
+        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+        DbConn::Pg(_) => Manager::begin_transaction(conn)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            Manager::commit_transaction(conn)?;
+            Ok(value)
         }
-        DbConn::Pg(_) => conn.transaction(f),
+        // The work's own error says more than a failed rollback, which leaves the connection
+        // marked broken anyway.
+        Err(e) => {
+            let _ = Manager::rollback_transaction(conn);
+            Err(e)
+        }
     }
 }
 

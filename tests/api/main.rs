@@ -6,6 +6,7 @@ mod helpers;
 
 mod architecture;
 mod auth;
+mod database;
 mod errors;
 mod idempotency;
 mod invitations;
