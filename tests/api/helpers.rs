@@ -25,6 +25,18 @@ pub fn backend() -> Backend {
     }
 }
 
+/// The first line of a PostgreSQL-only test, which is marked
+/// `#[ignore = "PostgreSQL only: run with CONNECT_TEST_DATABASE=postgres cargo test -- --include-ignored"]`
+/// so that SQLite runs list it as ignored with that reason, and CI runs it on PostgreSQL with
+/// `--include-ignored`. Run on SQLite anyway, it fails rather than passing without testing anything.
+pub fn require_postgres() {
+    assert_eq!(
+        backend(),
+        Backend::Postgres,
+        "PostgreSQL only: run with CONNECT_TEST_DATABASE=postgres"
+    );
+}
+
 fn postgres_base() -> String {
     std::env::var("CONNECT_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())

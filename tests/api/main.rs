@@ -1,5 +1,6 @@
 //! The API test suite: one binary, each test on its own server and its own database (a temporary
-//! SQLite file, or a fresh PostgreSQL database when `CONNECT_TEST_DATABASE=postgres`).
+//! SQLite file, or a fresh PostgreSQL database when `CONNECT_TEST_DATABASE=postgres`). A test that
+//! only makes sense on PostgreSQL is ignored with that reason (see `helpers::require_postgres`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod helpers;
@@ -22,5 +23,6 @@ mod resilience;
 mod security;
 mod seed;
 mod smtp;
+mod suite;
 mod tokens;
 mod users;
