@@ -206,7 +206,8 @@ pub async fn preview_invitation(
     params(("token" = String, Path, description = "The token from the invitation link")),
     request_body = AcceptInvitation,
     responses(
-        (status = 201, description = "The new account; log in with it", body = User),
+        (status = 201, description = "The new account; log in with it", body = User,
+            headers(("Location" = String, description = "The new account"))),
         (status = 404, description = "Unknown, used, revoked or expired link", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Name or password breaks the rules", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many bad links from this address", body = Problem, content_type = "application/problem+json"),
