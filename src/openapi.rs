@@ -2,6 +2,7 @@
 //! adds what is common to every operation in one pass (error responses, `If-Match` and
 //! `Idempotency-Key` headers, security schemes), so no handler can forget them.
 
+use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::request_body::RequestBody;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -25,7 +26,9 @@ never more than their owner may do.
 **Conventions.** JSON with snake_case fields; ids are UUIDs (v7); times RFC 3339 in UTC; dates \
 `YYYY-MM-DD`. Lists take `limit` (1-200, default 50) and `cursor` (the previous page's \
 `next_cursor`). Records carry a `version`, returned as `ETag`; `PATCH` and `DELETE` need \
-`If-Match` (412 when stale, 428 when missing). `POST`s that create accept `Idempotency-Key`: a \
+`If-Match` (412 when stale, 428 when missing). Every successful `GET` carries an `ETag` (a record's \
+version, or a weak tag of a list page that changes when what you are shown changes): send it back \
+as `If-None-Match` and, while it is current, the answer is `304 Not Modified` with no body. `POST`s that create accept `Idempotency-Key`: a \
 retry with the same key and body replays the first response (header `Idempotent-Replayed: true`). \
 Unknown fields are rejected; bodies are limited to 64 KiB. Whatever you may not see answers 404.
 
@@ -88,6 +91,34 @@ pub fn base() -> OpenApi {
             ),
         );
     }
+    components.headers.insert(
+        "ETag".into(),
+        RefOr::T(
+            HeaderBuilder::new()
+                .schema(Some(String::schema()))
+                .description(Some(ETAG_DESCRIPTION))
+                .build(),
+        ),
+    );
+    components.responses.insert(
+        "NotModified".into(),
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(
+                    "Not modified: the `ETag` sent as `If-None-Match` is still current (no body)",
+                )
+                .header_ref("ETag", Ref::new("#/components/headers/ETag"))
+                .build(),
+        ),
+    );
+    components.parameters.insert(
+        "IfNoneMatch".into(),
+        RefOr::T(header_param(
+            "If-None-Match",
+            false,
+            "The `ETag` of the answer you hold (or several, comma-separated): while it is current, the answer is `304 Not Modified` with no body.",
+        )),
+    );
     components.parameters.insert(
         "IfMatch".into(),
         RefOr::T(header_param(
@@ -160,6 +191,12 @@ const COMMON_RESPONSES: &[(&str, &str)] = &[
     ("Unavailable", "The database is unreachable; retry shortly"),
 ];
 
+const ETAG_DESCRIPTION: &str = "A validator of this answer: the record's version (`\"3\"`), or for a list page a weak tag of its content (`W/\"…\"`). Send it as `If-None-Match` to be answered 304 while it is current.";
+
+fn etag_header() -> RefOr<utoipa::openapi::header::Header> {
+    RefOr::Ref(Ref::new("#/components/headers/ETag"))
+}
+
 fn header_param(name: &str, required: bool, description: &str) -> Parameter {
     ParameterBuilder::new()
         .name(name)
@@ -227,6 +264,14 @@ pub fn finish(mut api: OpenApi) -> OpenApi {
                 add_param_ref(op, "IfMatch");
                 add_response(op, "412", "PreconditionFailed");
                 add_response(op, "428", "PreconditionRequired");
+            }
+            // Every GET is conditional (see `http::conditional`); its 200 carries an `ETag`.
+            if method == "get" {
+                add_param_ref(op, "IfNoneMatch");
+                add_response(op, "304", "NotModified");
+                if let Some(RefOr::T(ok)) = op.responses.responses.get_mut("200") {
+                    ok.headers.entry("ETag".into()).or_insert_with(etag_header);
+                }
             }
             if path.contains("/auth/login")
                 || path.contains("/password-reset")

@@ -16,6 +16,7 @@ use crate::auth::throttle::AddressThrottle;
 use crate::config::Settings;
 use crate::db::{Db, build_pool, run_migrations};
 use crate::error::{ApiError, problem_for_status};
+use crate::http::conditional::conditional_get;
 use crate::http::idempotency::{IdempotencyOwner, idempotency, purge_expired};
 use crate::http::observe::{Metrics, observe};
 use crate::state::AppState;
@@ -60,6 +61,7 @@ pub fn api_scope() -> utoipa_actix_web::scope::Scope<
 > {
     utoipa_actix_web::scope("/api/v1")
         .wrap(from_fn(idempotency))
+        .wrap(from_fn(conditional_get))
         .configure(crate::accounts::routes::configure)
         .configure(crate::users::routes::configure)
         .configure(crate::organisations::routes::configure)

@@ -1,6 +1,7 @@
 //! Cross-cutting HTTP machinery, one implementation each, used the same way by every module.
 
 pub mod client_ip;
+pub mod conditional;
 pub mod csv;
 pub mod etag;
 pub mod idempotency;

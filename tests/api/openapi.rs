@@ -142,6 +142,8 @@ struct Answers {
     too_large: Option<u16>,
     /// As the admin, a `PATCH` or `DELETE` without `If-Match`.
     no_if_match: Option<u16>,
+    /// As the admin, a `GET` with `If-None-Match: *`.
+    if_none_match: Option<u16>,
 }
 
 impl Answers {
@@ -155,6 +157,7 @@ impl Answers {
             ("malformed JSON", self.malformed),
             ("body over 64 KiB", self.too_large),
             ("no If-Match", self.no_if_match),
+            ("If-None-Match: *", self.if_none_match),
         ] {
             if let Some(status) = status {
                 out.push((name, status));
@@ -222,6 +225,11 @@ async fn probe_every_operation() -> Vec<(String, String, Answers)> {
         if writes {
             a.no_if_match = Some(status(
                 send(with_json(request(Some(&admin), false), &unknown_field)).await,
+            ));
+        }
+        if method == "get" {
+            a.if_none_match = Some(status(
+                send(request(Some(&admin), true).header("if-none-match", "*")).await,
             ));
         }
         out.push((method, path, a));
@@ -312,9 +320,10 @@ async fn handlers_declare_security_exactly_where_the_server_asks_for_a_credentia
 }
 
 /// A handler declares a request body exactly when it reads one (and then the shared errors of
-/// bodies are real); writes document `If-Match` exactly when they require it.
+/// bodies are real); writes document `If-Match` exactly when they require it; every successful
+/// `GET` answers `If-None-Match`.
 #[tokio::test]
-async fn declared_bodies_and_preconditions_match_the_server() {
+async fn declared_bodies_preconditions_and_conditional_reads_match_the_server() {
     let spec = spec();
     let mut problems = Vec::new();
     let mut with_body = 0;
@@ -349,6 +358,12 @@ async fn declared_bodies_and_preconditions_match_the_server() {
                     "{id}: documents If-Match: {documented}, answers {status} without it"
                 ));
             }
+        }
+        if let Some(status) = a.if_none_match
+            && a.admin == 200
+            && status != 304
+        {
+            problems.push(format!("{id}: If-None-Match: * answers {status}, not 304"));
         }
     }
     assert!(problems.is_empty(), "{problems:#?}");
