@@ -315,12 +315,12 @@ pub async fn demo(
 pub fn bulk(db: &Db, n: usize) -> Result<usize, ApiError> {
     let mut conn = db.pool().get().map_err(ApiError::from_pool)?;
     let kinds = [
-        "pharma",
-        "biotech",
-        "hospital",
-        "university",
-        "technology",
-        "other",
+        OrganisationKind::Pharma,
+        OrganisationKind::Biotech,
+        OrganisationKind::Hospital,
+        OrganisationKind::University,
+        OrganisationKind::Technology,
+        OrganisationKind::Other,
     ];
     let mut done = 0;
     while done < n {
@@ -333,12 +333,18 @@ pub fn bulk(db: &Db, n: usize) -> Result<usize, ApiError> {
                     .values((
                         o::id.eq(new_id()),
                         o::name.eq(format!("Bench Organisation {i:06}")),
-                        o::kind.eq(kind),
-                        o::sector.eq("private"),
+                        o::kind.eq(kind.as_str()),
+                        o::sector.eq(Sector::Private.as_str()),
                         o::country.eq("NO"),
-                        o::health_region.eq((kind == "hospital").then_some("south_east")),
-                        o::trial_site.eq(kind == "hospital"),
-                        o::membership_status.eq(if i % 3 == 0 { "partner" } else { "none" }),
+                        o::health_region.eq((kind == OrganisationKind::Hospital)
+                            .then_some(HealthRegion::SouthEast.as_str())),
+                        o::trial_site.eq(kind == OrganisationKind::Hospital),
+                        o::membership_status.eq(if i % 3 == 0 {
+                            MembershipStatus::Partner
+                        } else {
+                            MembershipStatus::None
+                        }
+                        .as_str()),
                         o::founding_partner.eq(false),
                         o::created_at.eq(t),
                         o::updated_at.eq(t),

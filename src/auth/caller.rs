@@ -3,111 +3,50 @@
 //! database, so a deactivation or a change of status takes effect on the next request.
 
 use std::collections::BTreeSet;
-use std::fmt;
-use std::str::FromStr;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::jwt::JwtKeys;
-use crate::core::{Actor, MembershipStatus};
+use crate::core::{Actor, MembershipStatus, text_enum};
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::http::observe::RequestId;
 
-/// A user's role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, Hash)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// OCC secretariat: administers everything.
-    Admin,
-    /// Acts for one organisation; what they may do follows from its membership status.
-    PartnerRepresentative,
-    /// Acts for one organisation; what they may do follows from its membership status.
-    ObserverRepresentative,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::PartnerRepresentative => "partner_representative",
-            Role::ObserverRepresentative => "observer_representative",
-        }
+text_enum!(
+    /// A user's role.
+    Role {
+        /// OCC secretariat: administers everything.
+        Admin = "admin",
+        /// Acts for one organisation; what they may do follows from its membership status.
+        PartnerRepresentative = "partner_representative",
+        /// Acts for one organisation; what they may do follows from its membership status.
+        ObserverRepresentative = "observer_representative",
     }
-}
+);
 
-impl FromStr for Role {
-    type Err = ApiError;
-    fn from_str(s: &str) -> Result<Self, ApiError> {
-        match s {
-            "admin" => Ok(Role::Admin),
-            "partner_representative" => Ok(Role::PartnerRepresentative),
-            "observer_representative" => Ok(Role::ObserverRepresentative),
-            other => Err(ApiError::internal(format!(
-                "unknown role in database: {other}"
-            ))),
-        }
+text_enum!(
+    /// What an API token may be used for. A session (login) carries every scope; a token carries
+    /// the ones it was created with, and never more than its owner's role allows.
+    #[derive(PartialOrd, Ord)]
+    Scope {
+        OrganisationsRead = "organisations:read",
+        OrganisationsWrite = "organisations:write",
+        PeopleRead = "people:read",
+        PeopleWrite = "people:write",
+        UsersRead = "users:read",
+        UsersWrite = "users:write",
+        AuditRead = "audit:read",
     }
-}
-
-/// What an API token may be used for. A session (login) carries every scope; a token carries the
-/// ones it was created with, and never more than its owner's role allows.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema, Hash,
-)]
-pub enum Scope {
-    #[serde(rename = "organisations:read")]
-    OrganisationsRead,
-    #[serde(rename = "organisations:write")]
-    OrganisationsWrite,
-    #[serde(rename = "people:read")]
-    PeopleRead,
-    #[serde(rename = "people:write")]
-    PeopleWrite,
-    #[serde(rename = "users:read")]
-    UsersRead,
-    #[serde(rename = "users:write")]
-    UsersWrite,
-    #[serde(rename = "audit:read")]
-    AuditRead,
-}
+);
 
 impl Scope {
-    pub const ALL: [Scope; 7] = [
-        Scope::OrganisationsRead,
-        Scope::OrganisationsWrite,
-        Scope::PeopleRead,
-        Scope::PeopleWrite,
-        Scope::UsersRead,
-        Scope::UsersWrite,
-        Scope::AuditRead,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scope::OrganisationsRead => "organisations:read",
-            Scope::OrganisationsWrite => "organisations:write",
-            Scope::PeopleRead => "people:read",
-            Scope::PeopleWrite => "people:write",
-            Scope::UsersRead => "users:read",
-            Scope::UsersWrite => "users:write",
-            Scope::AuditRead => "audit:read",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Scope> {
-        Scope::ALL.into_iter().find(|sc| sc.as_str() == s)
-    }
-
     /// The scopes a role can ever use.
     pub fn allowed_for(role: Role) -> &'static [Scope] {
         match role {
-            Role::Admin => &Scope::ALL,
+            Role::Admin => Scope::ALL,
             _ => &[
                 Scope::OrganisationsRead,
                 Scope::OrganisationsWrite,
@@ -115,12 +54,6 @@ impl Scope {
                 Scope::PeopleWrite,
             ],
         }
-    }
-}
-
-impl fmt::Display for Scope {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

@@ -3,17 +3,18 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::Role;
+use crate::core::text_enum;
 use crate::notifications::Language;
 
-/// Where an invitation stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum InvitationStatus {
-    Pending,
-    Accepted,
-    Revoked,
-    Expired,
-}
+text_enum!(
+    /// Where an invitation stands.
+    InvitationStatus {
+        Pending = "pending",
+        Accepted = "accepted",
+        Revoked = "revoked",
+        Expired = "expired",
+    }
+);
 
 /// An invitation (its token is only ever in the e-mail).
 #[derive(Debug, Serialize, ToSchema)]

@@ -10,7 +10,7 @@ use crate::db::DbConn;
 use crate::error::ApiError;
 use crate::http::{Page, PageRequest};
 use crate::notifications::templates::role_label;
-use crate::notifications::{Kind, Language, Mailer, Recipient, enqueue};
+use crate::notifications::{Kind, Mailer, Recipient, enqueue};
 use crate::schema::{invitations as i, organisations as o, users as u};
 use crate::users::model::CreateUser;
 use crate::validation::{Validator, normalise_email};
@@ -77,7 +77,7 @@ fn to_invitation(r: Row) -> Result<Invitation, ApiError> {
         display_name: r.2,
         role: r.3.parse()?,
         organisation_id: r.4,
-        language: Language::parse(&r.5)?,
+        language: r.5.parse()?,
         status,
         invited_by: r.6,
         created_at: r.7.and_utc(),
@@ -193,7 +193,7 @@ pub fn invite(
     };
     let values = json!({
         "inviter": inviter,
-        "role": role_label(language, req.role.as_str()),
+        "role": role_label(language, req.role),
         "organisation": organisation,
         "link": mailer.link(&format!("/invitations/{token}")),
         "expires_on": expires.date().to_string(),

@@ -4,61 +4,40 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::error::ApiError;
+use crate::core::text_enum;
 
-/// The language a person reads their e-mail in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema, Default)]
-pub enum Language {
-    /// Norwegian (bokmål)
-    #[default]
-    #[serde(rename = "nb")]
-    Nb,
-    /// English
-    #[serde(rename = "en")]
-    En,
-}
-
-impl Language {
-    pub const ALL: [Language; 2] = [Language::Nb, Language::En];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Language::Nb => "nb",
-            Language::En => "en",
-        }
+text_enum!(
+    /// The language a person reads their e-mail in.
+    #[derive(Default)]
+    Language {
+        /// Norwegian (bokmål)
+        #[default]
+        Nb = "nb",
+        /// English
+        En = "en",
     }
+);
 
-    pub fn parse(s: &str) -> Result<Self, ApiError> {
-        match s {
-            "nb" => Ok(Language::Nb),
-            "en" => Ok(Language::En),
-            other => Err(ApiError::internal(format!(
-                "unknown language in database: {other}"
-            ))),
-        }
+text_enum!(
+    /// What a message is about. Security messages always go; the others follow the person's
+    /// preferences.
+    Kind {
+        /// An invitation to an account (security: always sent).
+        Invitation = "invitation",
+        /// A password-reset link (security: always sent).
+        PasswordReset = "password_reset",
+        /// The password was changed (security: always sent).
+        PasswordChanged = "password_changed",
+        /// The account's role changed (security: always sent).
+        RoleChanged = "role_changed",
+        /// The person's organisation changed membership status (optional).
+        MembershipChanged = "membership_changed",
+        /// A reminder of a coming meeting (optional).
+        MeetingReminder = "meeting_reminder",
+        /// An agreement's patient cap is nearly used up (optional).
+        CapAlert = "cap_alert",
     }
-}
-
-/// What a message is about. Security messages always go; the others follow the person's
-/// preferences.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    /// An invitation to an account (security: always sent).
-    Invitation,
-    /// A password-reset link (security: always sent).
-    PasswordReset,
-    /// The password was changed (security: always sent).
-    PasswordChanged,
-    /// The account's role changed (security: always sent).
-    RoleChanged,
-    /// The person's organisation changed membership status (optional).
-    MembershipChanged,
-    /// A reminder of a coming meeting (optional).
-    MeetingReminder,
-    /// An agreement's patient cap is nearly used up (optional).
-    CapAlert,
-}
+);
 
 impl Kind {
     /// The kinds a template exists for (the optional meeting and cap kinds arrive with their modules).
@@ -76,72 +55,23 @@ impl Kind {
         Kind::CapAlert,
     ];
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Invitation => "invitation",
-            Kind::PasswordReset => "password_reset",
-            Kind::PasswordChanged => "password_changed",
-            Kind::RoleChanged => "role_changed",
-            Kind::MembershipChanged => "membership_changed",
-            Kind::MeetingReminder => "meeting_reminder",
-            Kind::CapAlert => "cap_alert",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Kind> {
-        [
-            Kind::Invitation,
-            Kind::PasswordReset,
-            Kind::PasswordChanged,
-            Kind::RoleChanged,
-            Kind::MembershipChanged,
-            Kind::MeetingReminder,
-            Kind::CapAlert,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
-    }
-
     pub fn is_optional(self) -> bool {
         Kind::OPTIONAL.contains(&self)
     }
 }
 
-/// Delivery state of a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum State {
-    /// Waiting to be sent (or to be retried at `next_attempt_at`).
-    Pending,
-    /// Claimed by a worker.
-    Sending,
-    Sent,
-    /// Gave up: a permanent error, or too many attempts. An admin may retry it.
-    Failed,
-}
-
-impl State {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            State::Pending => "pending",
-            State::Sending => "sending",
-            State::Sent => "sent",
-            State::Failed => "failed",
-        }
+text_enum!(
+    /// Delivery state of a message.
+    State {
+        /// Waiting to be sent (or to be retried at `next_attempt_at`).
+        Pending = "pending",
+        /// Claimed by a worker.
+        Sending = "sending",
+        Sent = "sent",
+        /// Gave up: a permanent error, or too many attempts. An admin may retry it.
+        Failed = "failed",
     }
-
-    pub fn parse(s: &str) -> Result<Self, ApiError> {
-        match s {
-            "pending" => Ok(State::Pending),
-            "sending" => Ok(State::Sending),
-            "sent" => Ok(State::Sent),
-            "failed" => Ok(State::Failed),
-            other => Err(ApiError::internal(format!(
-                "unknown notification state in database: {other}"
-            ))),
-        }
-    }
-}
+);
 
 /// An e-mail in the outbox, with its delivery state. Bodies are not shown (they can hold
 /// one-time links).

@@ -43,7 +43,7 @@ pub fn recipient_for_user(conn: &mut DbConn, user_id: &str) -> Result<Recipient,
         email,
         name: Some(name),
         user_id: Some(user_id.to_owned()),
-        language: Language::parse(&language)?,
+        language: language.parse()?,
     })
 }
 
@@ -64,7 +64,7 @@ pub fn representatives(
                 email,
                 name: Some(name),
                 user_id: Some(id),
-                language: Language::parse(&language)?,
+                language: language.parse()?,
             })
         })
         .collect()
@@ -183,9 +183,9 @@ fn to_notification(r: Row) -> Result<Notification, ApiError> {
             .ok_or_else(|| ApiError::internal(format!("unknown notification kind {}", r.1)))?,
         recipient_email: r.2,
         recipient_user_id: r.3,
-        language: Language::parse(&r.4)?,
+        language: r.4.parse()?,
         subject: r.5,
-        state: State::parse(&r.6)?,
+        state: r.6.parse()?,
         attempts: r.7,
         next_attempt_at: r.8.and_utc(),
         last_error: r.9,
@@ -407,7 +407,7 @@ pub fn preferences(conn: &mut DbConn, user_id: &str) -> Result<NotificationPrefe
         .select(u::language)
         .first(conn)?;
     Ok(NotificationPreferences {
-        language: Language::parse(&language)?,
+        language: language.parse()?,
         membership_changed: wants(conn, user_id, Kind::MembershipChanged)?,
         meeting_reminder: wants(conn, user_id, Kind::MeetingReminder)?,
         cap_alert: wants(conn, user_id, Kind::CapAlert)?,

@@ -8,6 +8,8 @@ use minijinja::{Environment, UndefinedBehavior};
 use serde_json::{Value, json};
 
 use super::model::{Kind, Language};
+use crate::auth::Role;
+use crate::core::MembershipStatus;
 use crate::error::ApiError;
 
 /// Every template file, embedded at build time and checked at start-up.
@@ -183,7 +185,7 @@ impl Mailer {
             host,
         };
         for kind in Kind::TEMPLATED {
-            for lang in Language::ALL {
+            for &lang in Language::ALL {
                 mailer.render(kind, lang, &sample(kind)).map_err(|e| {
                     format!(
                         "mail template {}.{}: {}",
@@ -282,31 +284,29 @@ pub fn sample(kind: Kind) -> Value {
 }
 
 /// Labels for roles and membership statuses, per language.
-pub fn role_label(lang: Language, role: &str) -> String {
-    let label = match (lang, role) {
-        (Language::Nb, "admin") => "administrator (sekretariatet)",
-        (Language::Nb, "partner_representative") => "partnerrepresentant",
-        (Language::Nb, "observer_representative") => "observatørrepresentant",
-        (Language::En, "admin") => "administrator (secretariat)",
-        (Language::En, "partner_representative") => "partner representative",
-        (Language::En, "observer_representative") => "observer representative",
-        (_, other) => other,
-    };
-    label.to_owned()
+pub fn role_label(lang: Language, role: Role) -> &'static str {
+    match (lang, role) {
+        (Language::Nb, Role::Admin) => "administrator (sekretariatet)",
+        (Language::Nb, Role::PartnerRepresentative) => "partnerrepresentant",
+        (Language::Nb, Role::ObserverRepresentative) => "observatørrepresentant",
+        (Language::En, Role::Admin) => "administrator (secretariat)",
+        (Language::En, Role::PartnerRepresentative) => "partner representative",
+        (Language::En, Role::ObserverRepresentative) => "observer representative",
+    }
 }
 
-pub fn status_label(lang: Language, status: &str) -> String {
-    let label = match (lang, status) {
-        (Language::Nb, "none") => "ikke medlem",
-        (Language::Nb, "applicant") => "søker",
-        (Language::Nb, "partner") => "partner",
-        (Language::Nb, "observer") => "observatør",
-        (Language::Nb, "suspended") => "suspendert",
-        (Language::Nb, "withdrawn") => "uttrådt",
-        (Language::En, "none") => "not a member",
-        (_, other) => other,
-    };
-    label.to_owned()
+pub fn status_label(lang: Language, status: MembershipStatus) -> &'static str {
+    use MembershipStatus as S;
+    match (lang, status) {
+        (Language::Nb, S::None) => "ikke medlem",
+        (Language::Nb, S::Applicant) => "søker",
+        (Language::Nb, S::Partner) => "partner",
+        (Language::Nb, S::Observer) => "observatør",
+        (Language::Nb, S::Suspended) => "suspendert",
+        (Language::Nb, S::Withdrawn) => "uttrådt",
+        (Language::En, S::None) => "not a member",
+        (Language::En, other) => other.as_str(),
+    }
 }
 
 #[cfg(test)]
@@ -325,7 +325,7 @@ mod tests {
     fn every_template_renders_in_both_languages() {
         let m = mailer();
         for kind in Kind::TEMPLATED {
-            for lang in Language::ALL {
+            for &lang in Language::ALL {
                 let r = m.render(kind, lang, &sample(kind)).unwrap();
                 assert!(!r.subject.is_empty() && !r.subject.contains('\n'));
                 assert!(r.html.contains(&format!("lang=\"{}\"", lang.as_str())));

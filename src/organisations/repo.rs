@@ -543,8 +543,8 @@ fn notify_representatives(
     for rep in crate::notifications::repo::representatives(conn, &org.id)? {
         let values = json!({
             "organisation": org.name,
-            "from_status": status_label(rep.language, from.as_str()),
-            "to_status": status_label(rep.language, to.as_str()),
+            "from_status": status_label(rep.language, from),
+            "to_status": status_label(rep.language, to),
             "to_status_code": to.as_str(),
             "effective_date": effective.to_string(),
         });

@@ -18,7 +18,7 @@ use crate::db::{Db, DbConn, like_pattern};
 use crate::error::ApiError;
 use crate::http::{IfMatch, Page, PageRequest};
 use crate::notifications::templates::role_label;
-use crate::notifications::{Kind, Language, Mailer, enqueue};
+use crate::notifications::{Kind, Mailer, enqueue};
 use crate::schema::{api_tokens as at, organisations as o, people as p, users as u};
 use crate::validation::{Validator, normalise_email};
 
@@ -78,7 +78,7 @@ fn to_user(r: UserRow) -> Result<User, ApiError> {
         updated_at: r.8.and_utc(),
         deactivated_at: r.9.map(|t| t.and_utc()),
         version: r.10,
-        language: Language::parse(&r.11)?,
+        language: r.11.parse()?,
     })
 }
 
@@ -148,7 +148,7 @@ pub(crate) fn check_links(
 
 fn active_admins(conn: &mut DbConn) -> Result<i64, ApiError> {
     Ok(u::table
-        .filter(u::role.eq("admin"))
+        .filter(u::role.eq(Role::Admin.as_str()))
         .filter(u::active.eq(true))
         .count()
         .get_result(conn)?)
@@ -370,8 +370,8 @@ pub fn update(
         // A security message: it goes whatever the preferences.
         let to = crate::notifications::repo::recipient_for_user(conn, id)?;
         let values = json!({
-            "old_role": role_label(to.language, before.role.as_str()),
-            "new_role": role_label(to.language, after.role.as_str()),
+            "old_role": role_label(to.language, before.role),
+            "new_role": role_label(to.language, after.role),
         });
         enqueue(conn, mailer, Kind::RoleChanged, &to, values)?;
     }
