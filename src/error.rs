@@ -8,7 +8,8 @@
 //! - the policy returns [`ApiError::NotFound`] for what the caller may not see and
 //!   [`ApiError::Forbidden`] for what they see but may not do.
 //!
-//! Each problem has a stable `type` (`/problems/<slug>`), listed in [`PROBLEM_TYPES`] and in the spec.
+//! Each problem has a stable `type` (`/problems/<slug>`): a [`ProblemType`], which carries its
+//! status and title, and which the spec lists from the same declaration.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
@@ -65,61 +66,100 @@ pub struct Problem {
     pub errors: Vec<FieldError>,
 }
 
-/// Every problem type: slug, HTTP status, title.
-pub const PROBLEM_TYPES: &[(&str, u16, &str)] = &[
-    ("malformed-request", 400, "The request could not be read"),
-    ("invalid-json", 400, "The body is not valid JSON"),
-    (
-        "invalid-parameter",
-        400,
-        "A path or query parameter is invalid",
-    ),
-    ("unauthenticated", 401, "Authentication is required"),
-    ("forbidden", 403, "You may not do this"),
-    (
-        "insufficient-scope",
-        403,
-        "The API token lacks a scope this needs",
-    ),
-    ("not-found", 404, "No such resource"),
-    ("not-acceptable", 406, "No acceptable representation"),
-    (
-        "conflict",
-        409,
-        "The request conflicts with the current state",
-    ),
-    (
+/// Declares [`ProblemType`]: each type's slug, status and title, written once.
+macro_rules! problem_types {
+    ($($(#[$m:meta])* $variant:ident = ($slug:tt, $status:ident, $title:tt)),+ $(,)?) => {
+        /// Every kind of problem the service answers with: its stable slug (`type` is
+        /// `/problems/<slug>`), HTTP status and title. The spec lists them from
+        /// [`ProblemType::ALL`].
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ProblemType {
+            $($(#[$m])* $variant),+
+        }
+
+        impl ProblemType {
+            /// Every problem type, in the order the API description lists them.
+            pub const ALL: &'static [ProblemType] = &[$(ProblemType::$variant),+];
+
+            pub const fn slug(self) -> &'static str {
+                match self { $(ProblemType::$variant => $slug),+ }
+            }
+
+            pub const fn status(self) -> StatusCode {
+                match self { $(ProblemType::$variant => StatusCode::$status),+ }
+            }
+
+            pub const fn title(self) -> &'static str {
+                match self { $(ProblemType::$variant => $title),+ }
+            }
+        }
+    };
+}
+
+problem_types! {
+    MalformedRequest = ("malformed-request", BAD_REQUEST, "The request could not be read"),
+    InvalidJson = ("invalid-json", BAD_REQUEST, "The body is not valid JSON"),
+    InvalidParameter = ("invalid-parameter", BAD_REQUEST, "A path or query parameter is invalid"),
+    Unauthenticated = ("unauthenticated", UNAUTHORIZED, "Authentication is required"),
+    Forbidden = ("forbidden", FORBIDDEN, "You may not do this"),
+    InsufficientScope = ("insufficient-scope", FORBIDDEN, "The API token lacks a scope this needs"),
+    NotFound = ("not-found", NOT_FOUND, "No such resource"),
+    NotAcceptable = ("not-acceptable", NOT_ACCEPTABLE, "No acceptable representation"),
+    Conflict = ("conflict", CONFLICT, "The request conflicts with the current state"),
+    IdempotencyKeyInUse = (
         "idempotency-key-in-use",
-        409,
-        "A request with this Idempotency-Key is still in progress",
+        CONFLICT,
+        "A request with this Idempotency-Key is still in progress"
     ),
-    (
+    PreconditionFailed = (
         "precondition-failed",
-        412,
-        "The record changed since you read it",
+        PRECONDITION_FAILED,
+        "The record changed since you read it"
     ),
-    ("payload-too-large", 413, "The body is too large"),
-    ("unsupported-media-type", 415, "The body must be JSON"),
-    ("validation-failed", 422, "The request has invalid fields"),
-    (
+    PayloadTooLarge = ("payload-too-large", PAYLOAD_TOO_LARGE, "The body is too large"),
+    UnsupportedMediaType = (
+        "unsupported-media-type",
+        UNSUPPORTED_MEDIA_TYPE,
+        "The body must be JSON"
+    ),
+    ValidationFailed = (
+        "validation-failed",
+        UNPROCESSABLE_ENTITY,
+        "The request has invalid fields"
+    ),
+    IdempotencyKeyReused = (
         "idempotency-key-reused",
-        422,
-        "The Idempotency-Key was used with another request",
+        UNPROCESSABLE_ENTITY,
+        "The Idempotency-Key was used with another request"
     ),
-    (
+    PreconditionRequired = (
         "precondition-required",
-        428,
-        "This write needs an If-Match header",
+        PRECONDITION_REQUIRED,
+        "This write needs an If-Match header"
     ),
-    ("too-many-requests", 429, "Too many requests"),
-    ("internal", 500, "Internal error"),
-    ("unavailable", 503, "The service is temporarily unavailable"),
-];
+    TooManyRequests = ("too-many-requests", TOO_MANY_REQUESTS, "Too many requests"),
+    Internal = ("internal", INTERNAL_SERVER_ERROR, "Internal error"),
+    Unavailable = ("unavailable", SERVICE_UNAVAILABLE, "The service is temporarily unavailable"),
+}
+
+impl ProblemType {
+    /// The problem type with this slug, if any.
+    pub fn from_slug(slug: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|t| t.slug() == slug)
+    }
+
+    /// The `type` member of a problem document: `/problems/<slug>`.
+    pub fn uri(self) -> String {
+        format!("/problems/{}", self.slug())
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
+    /// A request that could not be read (`malformed-request`, `invalid-json`,
+    /// `invalid-parameter`).
     #[error("{detail}")]
-    BadRequest { slug: &'static str, detail: String },
+    BadRequest { kind: ProblemType, detail: String },
     #[error("validation failed")]
     Validation(Vec<FieldError>),
     #[error("{0}")]
@@ -132,8 +172,9 @@ pub enum ApiError {
     NotFound,
     #[error("not acceptable")]
     NotAcceptable,
+    /// A conflict with the current state (`conflict`, `idempotency-key-in-use`).
     #[error("{detail}")]
-    Conflict { slug: &'static str, detail: String },
+    Conflict { kind: ProblemType, detail: String },
     #[error("precondition failed")]
     PreconditionFailed,
     #[error("precondition required")]
@@ -160,16 +201,16 @@ impl ApiError {
         Self::Internal(cause.into())
     }
 
-    pub fn bad_request(slug: &'static str, detail: impl Into<String>) -> Self {
+    pub fn bad_request(kind: ProblemType, detail: impl Into<String>) -> Self {
         Self::BadRequest {
-            slug,
+            kind,
             detail: detail.into(),
         }
     }
 
     pub fn conflict(detail: impl Into<String>) -> Self {
         Self::Conflict {
-            slug: "conflict",
+            kind: ProblemType::Conflict,
             detail: detail.into(),
         }
     }
@@ -186,24 +227,29 @@ impl ApiError {
         Self::Unavailable(format!("no database connection: {e}"))
     }
 
-    pub fn slug(&self) -> &'static str {
+    /// The kind of problem this is; its status and title follow from it.
+    pub fn problem_type(&self) -> ProblemType {
         match self {
-            Self::BadRequest { slug, .. } | Self::Conflict { slug, .. } => slug,
-            Self::Validation(_) => "validation-failed",
-            Self::Unauthenticated(_) => "unauthenticated",
-            Self::Forbidden(_) => "forbidden",
-            Self::InsufficientScope(_) => "insufficient-scope",
-            Self::NotFound => "not-found",
-            Self::NotAcceptable => "not-acceptable",
-            Self::PreconditionFailed => "precondition-failed",
-            Self::PreconditionRequired => "precondition-required",
-            Self::PayloadTooLarge => "payload-too-large",
-            Self::UnsupportedMediaType => "unsupported-media-type",
-            Self::IdempotencyKeyReused => "idempotency-key-reused",
-            Self::TooManyRequests { .. } => "too-many-requests",
-            Self::Unavailable(_) => "unavailable",
-            Self::Internal(_) => "internal",
+            Self::BadRequest { kind, .. } | Self::Conflict { kind, .. } => *kind,
+            Self::Validation(_) => ProblemType::ValidationFailed,
+            Self::Unauthenticated(_) => ProblemType::Unauthenticated,
+            Self::Forbidden(_) => ProblemType::Forbidden,
+            Self::InsufficientScope(_) => ProblemType::InsufficientScope,
+            Self::NotFound => ProblemType::NotFound,
+            Self::NotAcceptable => ProblemType::NotAcceptable,
+            Self::PreconditionFailed => ProblemType::PreconditionFailed,
+            Self::PreconditionRequired => ProblemType::PreconditionRequired,
+            Self::PayloadTooLarge => ProblemType::PayloadTooLarge,
+            Self::UnsupportedMediaType => ProblemType::UnsupportedMediaType,
+            Self::IdempotencyKeyReused => ProblemType::IdempotencyKeyReused,
+            Self::TooManyRequests { .. } => ProblemType::TooManyRequests,
+            Self::Unavailable(_) => ProblemType::Unavailable,
+            Self::Internal(_) => ProblemType::Internal,
         }
+    }
+
+    pub fn slug(&self) -> &'static str {
+        self.problem_type().slug()
     }
 
     fn detail(&self) -> String {
@@ -242,16 +288,11 @@ impl ApiError {
     }
 
     pub fn to_problem(&self) -> Problem {
-        let slug = self.slug();
-        let status = self.status_code();
-        let title = PROBLEM_TYPES
-            .iter()
-            .find(|(s, _, _)| *s == slug)
-            .map_or("Error", |(_, _, t)| *t);
+        let kind = self.problem_type();
         Problem {
-            type_: format!("/problems/{slug}"),
-            title: title.to_owned(),
-            status: status.as_u16(),
+            type_: kind.uri(),
+            title: kind.title().to_owned(),
+            status: kind.status().as_u16(),
             detail: self.detail(),
             errors: match self {
                 Self::Validation(errors) => errors.clone(),
@@ -263,12 +304,7 @@ impl ApiError {
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        let slug = self.slug();
-        let code = PROBLEM_TYPES
-            .iter()
-            .find(|(s, _, _)| *s == slug)
-            .map_or(500, |(_, c, _)| *c);
-        StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+        self.problem_type().status()
     }
 
     fn error_response(&self) -> HttpResponse {
@@ -311,13 +347,10 @@ impl From<diesel::result::Error> for ApiError {
             E::DatabaseError(K::SerializationFailure, _) => {
                 Self::conflict("a concurrent change got there first; retry the request")
             }
-            E::DatabaseError(K::CheckViolation, info) => Self::Conflict {
-                slug: "conflict",
-                detail: format!(
-                    "the change breaks a rule of the record (constraint {})",
-                    info.constraint_name().unwrap_or("check")
-                ),
-            },
+            E::DatabaseError(K::CheckViolation, info) => Self::conflict(format!(
+                "the change breaks a rule of the record (constraint {})",
+                info.constraint_name().unwrap_or("check")
+            )),
             E::DatabaseError(_, ref info) if info.message().contains("database is locked") => {
                 Self::Unavailable(info.message().to_owned())
             }
@@ -336,7 +369,10 @@ impl From<serde_json::Error> for ApiError {
 /// 405s, payload errors), so no plain-text error ever leaves the service.
 pub fn problem_for_status(status: StatusCode) -> ApiError {
     match status.as_u16() {
-        400 => ApiError::bad_request("malformed-request", "the request could not be read"),
+        400 => ApiError::bad_request(
+            ProblemType::MalformedRequest,
+            "the request could not be read",
+        ),
         401 => ApiError::Unauthenticated("authentication is required".into()),
         403 => ApiError::forbidden("you may not do this"),
         404 | 405 => ApiError::NotFound,
@@ -353,11 +389,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_problem_slug_is_listed_once() {
-        let mut slugs: Vec<_> = PROBLEM_TYPES.iter().map(|(s, _, _)| *s).collect();
+    fn every_problem_type_has_its_own_slug_an_error_status_and_a_title() {
+        let mut slugs: Vec<_> = ProblemType::ALL.iter().map(|t| t.slug()).collect();
         slugs.sort_unstable();
         slugs.dedup();
-        assert_eq!(slugs.len(), PROBLEM_TYPES.len());
+        assert_eq!(slugs.len(), ProblemType::ALL.len());
+        for t in ProblemType::ALL {
+            assert!(
+                t.status().is_client_error() || t.status().is_server_error(),
+                "{t:?}"
+            );
+            assert!(!t.title().is_empty(), "{t:?}");
+            assert_eq!(ProblemType::from_slug(t.slug()), Some(*t));
+        }
+    }
+
+    #[test]
+    fn a_problem_takes_its_status_and_title_from_its_type() {
+        let e = ApiError::Conflict {
+            kind: ProblemType::IdempotencyKeyInUse,
+            detail: "busy".into(),
+        };
+        let p = e.to_problem();
+        assert_eq!(e.status_code(), StatusCode::CONFLICT);
+        assert_eq!(p.type_, "/problems/idempotency-key-in-use");
+        assert_eq!(p.title, ProblemType::IdempotencyKeyInUse.title());
+        assert_eq!(p.status, 409);
+        let e = ApiError::bad_request(ProblemType::InvalidParameter, "bad id");
+        assert_eq!(e.status_code(), StatusCode::BAD_REQUEST);
+        assert_eq!(e.slug(), "invalid-parameter");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use utoipa::openapi::{
 };
 use utoipa::{PartialSchema, ToSchema};
 
-use crate::error::{PROBLEM_JSON, PROBLEM_TYPES, Problem};
+use crate::error::{PROBLEM_JSON, Problem, ProblemType};
 
 const DESCRIPTION: &str = "\
 The service that runs the CONNECT consortium: the Norwegian public-private partnership in precision \
@@ -38,8 +38,13 @@ Unknown fields are rejected; bodies are limited to 64 KiB. Whatever you may not 
 /// The hand-written part of the document: info, tags, security schemes, shared components.
 pub fn base() -> OpenApi {
     let mut description = DESCRIPTION.to_owned();
-    for (slug, status, title) in PROBLEM_TYPES {
-        description.push_str(&format!("\n- `/problems/{slug}` ({status}): {title}"));
+    for kind in ProblemType::ALL {
+        description.push_str(&format!(
+            "\n- `{}` ({}): {}",
+            kind.uri(),
+            kind.status().as_u16(),
+            kind.title()
+        ));
     }
     let mut api = OpenApi::new(
         InfoBuilder::new()

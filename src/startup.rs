@@ -157,7 +157,7 @@ impl Application {
                 )))
                 .app_data(web::PathConfig::default().error_handler(|err, _| {
                     ApiError::bad_request(
-                        "invalid-parameter",
+                        crate::error::ProblemType::InvalidParameter,
                         format!("invalid path parameter: {err}"),
                     )
                     .into()

@@ -133,7 +133,7 @@ pub async fn idempotency(
         Ok(k) if !k.is_empty() && k.len() <= 255 => k.to_owned(),
         _ => {
             let e = ApiError::bad_request(
-                "invalid-parameter",
+                crate::error::ProblemType::InvalidParameter,
                 "Idempotency-Key must be 1 to 255 visible ASCII characters",
             );
             return Ok(req.into_response(e.error_response()));
@@ -178,7 +178,7 @@ pub async fn idempotency(
         db.write(move |conn| claim(conn, &owner, &key, &hash)).await
     };
     let in_use = || ApiError::Conflict {
-        slug: "idempotency-key-in-use",
+        kind: crate::error::ProblemType::IdempotencyKeyInUse,
         detail: "a request with this Idempotency-Key is still being processed; retry shortly"
             .into(),
     };

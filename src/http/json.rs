@@ -12,7 +12,7 @@ use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 
 use super::MAX_BODY_BYTES;
-use crate::error::{ApiError, FieldError};
+use crate::error::{ApiError, FieldError, ProblemType};
 
 pub struct Json<T>(pub T);
 
@@ -51,7 +51,7 @@ pub async fn read_body(
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| match e {
             actix_web::error::PayloadError::Overflow => ApiError::PayloadTooLarge,
-            _ => ApiError::bad_request("malformed-request", "the body could not be read"),
+            _ => ApiError::bad_request(ProblemType::MalformedRequest, "the body could not be read"),
         })?;
         if body.len() + chunk.len() > MAX_BODY_BYTES {
             return Err(ApiError::PayloadTooLarge);
@@ -65,7 +65,7 @@ pub async fn read_body(
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::bad_request(
-            "invalid-json",
+            ProblemType::InvalidJson,
             "a JSON body is required",
         ));
     }
@@ -100,7 +100,7 @@ fn json_error(path: &str, e: &serde_json::Error) -> ApiError {
     use serde_json::error::Category;
     match e.classify() {
         Category::Syntax | Category::Eof | Category::Io => ApiError::bad_request(
-            "invalid-json",
+            ProblemType::InvalidJson,
             format!(
                 "the body is not valid JSON (line {}, column {})",
                 e.line(),

@@ -24,7 +24,7 @@ pub fn parse_id(raw: &str) -> Result<String, crate::error::ApiError> {
         .map(|u| u.hyphenated().to_string())
         .map_err(|_| {
             crate::error::ApiError::bad_request(
-                "invalid-parameter",
+                crate::error::ProblemType::InvalidParameter,
                 format!(
                     "'{}' is not a valid id (a UUID is expected)",
                     raw.chars().take(64).collect::<String>()

@@ -9,7 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ProblemType};
 
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 200;
@@ -44,7 +44,7 @@ impl PageRequest {
             None => None,
             Some(c) => Some(decode(c).filter(|k| k.len() == key_len).ok_or_else(|| {
                 ApiError::bad_request(
-                    "invalid-parameter",
+                    ProblemType::InvalidParameter,
                     "the cursor is not one this list gave out",
                 )
             })?),

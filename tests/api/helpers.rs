@@ -460,13 +460,11 @@ pub async fn assert_documented_problem(res: Response) -> Value {
         .as_str()
         .and_then(|t| t.strip_prefix("/problems/"))
         .unwrap_or_else(|| panic!("no /problems/ type: {body}"));
-    let (_, listed_status, title) = connect::error::PROBLEM_TYPES
-        .iter()
-        .find(|(s, _, _)| *s == slug)
+    let kind = connect::error::ProblemType::from_slug(slug)
         .unwrap_or_else(|| panic!("undocumented problem type {slug}"));
-    assert_eq!(*listed_status, status, "{body}");
+    assert_eq!(kind.status().as_u16(), status, "{body}");
     assert_eq!(body["status"], status, "{body}");
-    assert_eq!(body["title"], *title, "{body}");
+    assert_eq!(body["title"], kind.title(), "{body}");
     assert!(
         body["detail"].as_str().is_some_and(|d| !d.is_empty()),
         "{body}"

@@ -374,7 +374,8 @@ async fn declared_bodies_preconditions_and_conditional_reads_match_the_server() 
 fn the_description_lists_every_problem_type() {
     let spec = spec();
     let description = spec["info"]["description"].as_str().unwrap();
-    for (slug, status, _) in connect::error::PROBLEM_TYPES {
+    for kind in connect::error::ProblemType::ALL {
+        let (slug, status) = (kind.slug(), kind.status().as_u16());
         assert!(
             description.contains(&format!("`/problems/{slug}` ({status})")),
             "{slug} is not documented"
