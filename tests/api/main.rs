@@ -24,6 +24,7 @@ mod resilience;
 mod security;
 mod seed;
 mod smtp;
+mod spec_examples;
 mod suite;
 mod tokens;
 mod users;
