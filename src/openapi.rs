@@ -11,6 +11,7 @@ use utoipa::openapi::{
 };
 use utoipa::{PartialSchema, ToSchema};
 
+use crate::auth::{Role, Scope};
 use crate::error::{PROBLEM_JSON, Problem, ProblemType};
 
 const DESCRIPTION: &str = "\
@@ -69,10 +70,7 @@ pub fn base() -> OpenApi {
     );
     let mut token = Http::new(HttpAuthScheme::Bearer);
     token.bearer_format = Some("cnt_…".into());
-    token.description = Some(
-        "An API token from `POST /api/v1/api-tokens`; the operation lists the scope it needs."
-            .into(),
-    );
+    token.description = Some(api_token_description());
     components.add_security_scheme("api_token", SecurityScheme::Http(token));
     components
         .schemas
@@ -160,6 +158,23 @@ pub fn base() -> OpenApi {
         .collect(),
     );
     api
+}
+
+/// The API token scheme's description, with the scopes listed from [`Scope`] (an operation's
+/// security requirement names the one it needs, from the same enum).
+fn api_token_description() -> String {
+    let mut d = String::from(
+        "An API token from `POST /api/v1/api-tokens`; the operation lists the scope it needs \
+         (none listed: any token). The scopes:",
+    );
+    let everyone = Scope::allowed_for(Role::PartnerRepresentative);
+    for scope in Scope::ALL {
+        d.push_str(&format!("\n- `{scope}`: {}", scope.description()));
+        if !everyone.contains(scope) {
+            d.push_str(" (admins' tokens only)");
+        }
+    }
+    d
 }
 
 const COMMON_RESPONSES: &[(&str, &str)] = &[

@@ -38,7 +38,7 @@ pub struct AuditQuery {
 #[utoipa::path(
     tag = "audit",
     params(AuditQuery),
-    security(("bearer" = []), ("api_token" = ["audit:read"])),
+    security(("bearer" = []), ("api_token" = [Scope::AuditRead])),
     responses(
         (status = 200, description = "A page of events", body = Page<AuditEvent>),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),

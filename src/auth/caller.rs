@@ -43,6 +43,21 @@ text_enum!(
 );
 
 impl Scope {
+    /// What the scope allows, for the API description.
+    pub fn description(self) -> &'static str {
+        match self {
+            Scope::OrganisationsRead => "read organisations and their membership history",
+            Scope::OrganisationsWrite => {
+                "create, edit and archive organisations, and record membership changes"
+            }
+            Scope::PeopleRead => "read contact persons",
+            Scope::PeopleWrite => "create, edit and delete contact persons",
+            Scope::UsersRead => "read accounts and invitations",
+            Scope::UsersWrite => "manage accounts and invitations, and retry notifications",
+            Scope::AuditRead => "read the audit trail",
+        }
+    }
+
     /// The scopes a role can ever use.
     pub fn allowed_for(role: Role) -> &'static [Scope] {
         match role {

@@ -24,7 +24,7 @@ use crate::users::model::User;
 #[utoipa::path(
     tag = "invitations",
     request_body = CreateInvitation,
-    security(("bearer" = []), ("api_token" = ["users:write"])),
+    security(("bearer" = []), ("api_token" = [Scope::UsersWrite])),
     responses(
         (status = 201, description = "Invited; the e-mail is queued", body = Invitation,
             headers(("Location" = String, description = "The invitations list"))),
@@ -80,7 +80,7 @@ pub struct InvitationQuery {
 #[utoipa::path(
     tag = "invitations",
     params(InvitationQuery),
-    security(("bearer" = []), ("api_token" = ["users:read"])),
+    security(("bearer" = []), ("api_token" = [Scope::UsersRead])),
     responses((status = 200, description = "A page of invitations", body = Page<Invitation>))
 )]
 #[get("/invitations")]
@@ -109,7 +109,7 @@ pub async fn list_invitations(
 #[utoipa::path(
     tag = "invitations",
     params(("id" = uuid::Uuid, Path, description = "Invitation id")),
-    security(("bearer" = []), ("api_token" = ["users:write"])),
+    security(("bearer" = []), ("api_token" = [Scope::UsersWrite])),
     responses(
         (status = 200, description = "Revoked (also when it already was)", body = Invitation),
         (status = 404, description = "No such invitation", body = Problem, content_type = "application/problem+json"),

@@ -92,7 +92,7 @@ pub async fn get_notification(
 #[utoipa::path(
     tag = "notifications",
     params(("id" = uuid::Uuid, Path, description = "Notification id")),
-    security(("bearer" = []), ("api_token" = ["users:write"])),
+    security(("bearer" = []), ("api_token" = [Scope::UsersWrite])),
     responses(
         (status = 200, description = "Queued again", body = Notification),
         (status = 404, description = "No such notification", body = Problem, content_type = "application/problem+json"),
@@ -133,7 +133,7 @@ pub async fn retry_notification(
 /// (invitation, password reset, password or role changed) always go.
 #[utoipa::path(
     tag = "me",
-    security(("bearer" = [])),
+    security(("bearer" = []), ("api_token" = [])),
     responses((status = 200, description = "Your preferences", body = NotificationPreferences))
 )]
 #[get("/me/notification-preferences")]
@@ -152,7 +152,7 @@ pub async fn get_preferences(
 #[utoipa::path(
     tag = "me",
     request_body = NotificationPreferences,
-    security(("bearer" = [])),
+    security(("bearer" = []), ("api_token" = [])),
     responses((status = 200, description = "Saved", body = NotificationPreferences))
 )]
 #[put("/me/notification-preferences")]

@@ -126,7 +126,7 @@ fn csv_row(o: Organisation) -> Vec<String> {
 #[utoipa::path(
     tag = "organisations",
     params(OrganisationQuery),
-    security(("bearer" = []), ("api_token" = ["organisations:read"])),
+    security(("bearer" = []), ("api_token" = [Scope::OrganisationsRead])),
     responses(
         (status = 200, description = "A page of organisations, or with `Accept: text/csv` every match as CSV", content((Page<Organisation> = "application/json"), (String = "text/csv"))),
     )
@@ -162,7 +162,7 @@ pub async fn list_organisations(
 #[utoipa::path(
     tag = "organisations",
     request_body = CreateOrganisation,
-    security(("bearer" = []), ("api_token" = ["organisations:write"])),
+    security(("bearer" = []), ("api_token" = [Scope::OrganisationsWrite])),
     responses(
         (status = 201, description = "Created", body = Organisation,
             headers(("Location" = String, description = "The new organisation"), ("ETag" = String, description = "Its version"))),
@@ -194,7 +194,7 @@ pub async fn create_organisation(
 #[utoipa::path(
     tag = "organisations",
     params(("id" = uuid::Uuid, Path, description = "Organisation id")),
-    security(("bearer" = []), ("api_token" = ["organisations:read"])),
+    security(("bearer" = []), ("api_token" = [Scope::OrganisationsRead])),
     responses(
         (status = 200, description = "The organisation", body = Organisation, headers(("ETag" = String, description = "Its version"))),
         (status = 404, description = "No such organisation, or not visible to you", body = Problem, content_type = "application/problem+json"),
@@ -224,7 +224,7 @@ pub async fn get_organisation(
     tag = "organisations",
     params(("id" = uuid::Uuid, Path, description = "Organisation id")),
     request_body = UpdateOrganisation,
-    security(("bearer" = []), ("api_token" = ["organisations:write"])),
+    security(("bearer" = []), ("api_token" = [Scope::OrganisationsWrite])),
     responses(
         (status = 200, description = "Updated", body = Organisation, headers(("ETag" = String, description = "The new version"))),
         (status = 404, description = "No such organisation, or not visible to you", body = Problem, content_type = "application/problem+json"),
@@ -256,7 +256,7 @@ pub async fn update_organisation(
 #[utoipa::path(
     tag = "organisations",
     params(("id" = uuid::Uuid, Path, description = "Organisation id")),
-    security(("bearer" = []), ("api_token" = ["organisations:write"])),
+    security(("bearer" = []), ("api_token" = [Scope::OrganisationsWrite])),
     responses(
         (status = 204, description = "Archived"),
         (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
@@ -282,7 +282,7 @@ pub async fn archive_organisation(
 #[utoipa::path(
     tag = "organisations",
     params(("id" = uuid::Uuid, Path, description = "Organisation id")),
-    security(("bearer" = []), ("api_token" = ["organisations:write"])),
+    security(("bearer" = []), ("api_token" = [Scope::OrganisationsWrite])),
     responses(
         (status = 200, description = "Restored", body = Organisation, headers(("ETag" = String, description = "The new version"))),
         (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
@@ -320,7 +320,7 @@ pub struct HistoryQuery {
 #[utoipa::path(
     tag = "organisations",
     params(("id" = uuid::Uuid, Path, description = "Organisation id"), HistoryQuery),
-    security(("bearer" = []), ("api_token" = ["organisations:read"])),
+    security(("bearer" = []), ("api_token" = [Scope::OrganisationsRead])),
     responses(
         (status = 200, description = "A page of changes", body = Page<MembershipChange>),
         (status = 404, description = "No such organisation, or not visible to you", body = Problem, content_type = "application/problem+json"),
@@ -354,7 +354,7 @@ pub async fn list_membership_changes(
     tag = "organisations",
     params(("id" = uuid::Uuid, Path, description = "Organisation id")),
     request_body = CreateMembershipChange,
-    security(("bearer" = []), ("api_token" = ["organisations:write"])),
+    security(("bearer" = []), ("api_token" = [Scope::OrganisationsWrite])),
     responses(
         (status = 201, description = "Recorded; the organisation has the new status", body = MembershipChange,
             headers(("Location" = String, description = "The history"), ("ETag" = String, description = "The organisation's new version"))),

@@ -98,7 +98,7 @@ fn filter_of(query: &PeopleQuery) -> Result<PeopleFilter, ApiError> {
 #[utoipa::path(
     tag = "people",
     params(PeopleQuery),
-    security(("bearer" = []), ("api_token" = ["people:read"])),
+    security(("bearer" = []), ("api_token" = [Scope::PeopleRead])),
     responses(
         (status = 200, description = "A page of people, or with `Accept: text/csv` every match as CSV", content((Page<Person> = "application/json"), (String = "text/csv"))),
     )
@@ -119,7 +119,7 @@ pub async fn list_people(
 #[utoipa::path(
     tag = "people",
     params(("id" = uuid::Uuid, Path, description = "Organisation id"), PeopleQuery),
-    security(("bearer" = []), ("api_token" = ["people:read"])),
+    security(("bearer" = []), ("api_token" = [Scope::PeopleRead])),
     responses(
         (status = 200, description = "A page of people, or with `Accept: text/csv` every match as CSV", content((Page<Person> = "application/json"), (String = "text/csv"))),
         (status = 404, description = "No such organisation, or not visible to you", body = Problem, content_type = "application/problem+json"),
@@ -152,7 +152,7 @@ pub async fn list_organisation_people(
 #[utoipa::path(
     tag = "people",
     request_body = CreatePerson,
-    security(("bearer" = []), ("api_token" = ["people:write"])),
+    security(("bearer" = []), ("api_token" = [Scope::PeopleWrite])),
     responses(
         (status = 201, description = "Created", body = Person,
             headers(("Location" = String, description = "The new person"), ("ETag" = String, description = "Its version"))),
@@ -187,7 +187,7 @@ pub async fn create_person(
 #[utoipa::path(
     tag = "people",
     params(("id" = uuid::Uuid, Path, description = "Person id")),
-    security(("bearer" = []), ("api_token" = ["people:read"])),
+    security(("bearer" = []), ("api_token" = [Scope::PeopleRead])),
     responses(
         (status = 200, description = "The person", body = Person, headers(("ETag" = String, description = "Its version"))),
         (status = 404, description = "No such person, or not visible to you", body = Problem, content_type = "application/problem+json"),
@@ -213,7 +213,7 @@ pub async fn get_person(
     tag = "people",
     params(("id" = uuid::Uuid, Path, description = "Person id")),
     request_body = UpdatePerson,
-    security(("bearer" = []), ("api_token" = ["people:write"])),
+    security(("bearer" = []), ("api_token" = [Scope::PeopleWrite])),
     responses(
         (status = 200, description = "Updated", body = Person, headers(("ETag" = String, description = "The new version"))),
         (status = 404, description = "No such person, or not visible to you", body = Problem, content_type = "application/problem+json"),
@@ -244,7 +244,7 @@ pub async fn update_person(
 #[utoipa::path(
     tag = "people",
     params(("id" = uuid::Uuid, Path, description = "Person id")),
-    security(("bearer" = []), ("api_token" = ["people:write"])),
+    security(("bearer" = []), ("api_token" = [Scope::PeopleWrite])),
     responses(
         (status = 204, description = "Removed"),
         (status = 404, description = "No such person, or not visible to you", body = Problem, content_type = "application/problem+json"),

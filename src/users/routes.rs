@@ -36,7 +36,7 @@ pub struct UserQuery {
 #[utoipa::path(
     tag = "users",
     params(UserQuery),
-    security(("bearer" = []), ("api_token" = ["users:read"])),
+    security(("bearer" = []), ("api_token" = [Scope::UsersRead])),
     responses((status = 200, description = "A page of users, oldest first", body = Page<User>))
 )]
 #[get("/users")]
@@ -71,7 +71,7 @@ pub async fn list_users(
 #[utoipa::path(
     tag = "users",
     request_body = CreateUser,
-    security(("bearer" = []), ("api_token" = ["users:write"])),
+    security(("bearer" = []), ("api_token" = [Scope::UsersWrite])),
     responses(
         (status = 201, description = "Created", body = User,
             headers(("Location" = String, description = "The new user"), ("ETag" = String, description = "Its version"))),
@@ -120,7 +120,7 @@ pub async fn create_user(
 #[utoipa::path(
     tag = "users",
     params(("id" = uuid::Uuid, Path, description = "User id")),
-    security(("bearer" = []), ("api_token" = ["users:read"])),
+    security(("bearer" = []), ("api_token" = [Scope::UsersRead])),
     responses(
         (status = 200, description = "The user", body = User, headers(("ETag" = String, description = "Its version"))),
         (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
@@ -145,7 +145,7 @@ pub async fn get_user(
     tag = "users",
     params(("id" = uuid::Uuid, Path, description = "User id")),
     request_body = UpdateUser,
-    security(("bearer" = []), ("api_token" = ["users:write"])),
+    security(("bearer" = []), ("api_token" = [Scope::UsersWrite])),
     responses(
         (status = 200, description = "Updated", body = User, headers(("ETag" = String, description = "The new version"))),
         (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
@@ -179,7 +179,7 @@ pub async fn update_user(
 #[utoipa::path(
     tag = "users",
     params(("id" = uuid::Uuid, Path, description = "User id")),
-    security(("bearer" = []), ("api_token" = ["users:write"])),
+    security(("bearer" = []), ("api_token" = [Scope::UsersWrite])),
     responses(
         (status = 200, description = "Deactivated", body = User),
         (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
@@ -205,7 +205,7 @@ pub async fn deactivate_user(
 #[utoipa::path(
     tag = "users",
     params(("id" = uuid::Uuid, Path, description = "User id")),
-    security(("bearer" = []), ("api_token" = ["users:write"])),
+    security(("bearer" = []), ("api_token" = [Scope::UsersWrite])),
     responses(
         (status = 200, description = "Reactivated", body = User),
         (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),

@@ -25,6 +25,7 @@ mod security;
 mod seed;
 mod smtp;
 mod spec_examples;
+mod spec_scopes;
 mod suite;
 mod tokens;
 mod users;
