@@ -156,15 +156,9 @@ fn create_user(
     organisation: Option<String>,
     name: String,
 ) -> ExitCode {
-    let role = match role {
-        "admin" => Role::Admin,
-        "partner_representative" => Role::PartnerRepresentative,
-        "observer_representative" => Role::ObserverRepresentative,
-        other => {
-            return fail(format!(
-                "--role '{other}' must be admin, partner_representative or observer_representative"
-            ));
-        }
+    let Some(role) = Role::parse(role) else {
+        let roles: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+        return fail(format!("--role '{role}' must be {}", roles.join(", ")));
     };
     let password = match read_password() {
         Ok(p) => p,

@@ -20,33 +20,21 @@ use diesel::prelude::*;
 use diesel::sql_types::Bool;
 
 use super::caller::{Caller, Credential, Scope};
-use crate::core::MembershipStatus;
+use crate::core::{MembershipStatus, text_enum};
 use crate::db::MultiBackend;
 use crate::error::ApiError;
 use crate::schema::organisations as o;
 
-/// What the caller's organisation standing allows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Standing {
-    Admin,
-    Partner,
-    Observer,
-    Applicant,
-    Inactive,
-}
-
-impl Standing {
-    /// How `/me` names it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Standing::Admin => "admin",
-            Standing::Partner => "partner",
-            Standing::Observer => "observer",
-            Standing::Applicant => "applicant",
-            Standing::Inactive => "inactive",
-        }
+text_enum!(
+    /// What the caller's organisation standing allows (representatives' rights follow it).
+    Standing {
+        Admin = "admin",
+        Partner = "partner",
+        Observer = "observer",
+        Applicant = "applicant",
+        Inactive = "inactive",
     }
-}
+);
 
 pub fn standing(caller: &Caller) -> Standing {
     if caller.is_admin() {

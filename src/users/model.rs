@@ -2,6 +2,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::auth::policy::Standing;
 use crate::auth::{Role, Scope};
 use crate::notifications::Language;
 use crate::organisations::model::{MembershipStatus, patch_field};
@@ -93,9 +94,8 @@ pub struct OrganisationSummary {
 pub struct Me {
     pub user: User,
     pub organisation: Option<OrganisationSummary>,
-    /// `admin`, `partner`, `observer`, `applicant` or `inactive`: what the organisation's
-    /// membership allows (representatives' rights follow it).
-    pub standing: String,
+    /// What the organisation's membership allows (representatives' rights follow it).
+    pub standing: Standing,
     pub can_read_consortium: bool,
     pub can_write_consortium: bool,
     /// `session`, or `api_token` when called with a token.

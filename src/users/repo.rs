@@ -444,7 +444,7 @@ pub fn me(conn: &mut DbConn, caller: &Caller) -> Result<Me, ApiError> {
         }
         None => None,
     };
-    let standing = policy::standing(caller).as_str();
+    let standing = policy::standing(caller);
     let (authenticated_with, scopes) = match &caller.credential {
         Credential::Session { .. } => ("session", Scope::allowed_for(caller.role).to_vec()),
         Credential::ApiToken { scopes, .. } => ("api_token", scopes.iter().copied().collect()),
@@ -453,7 +453,7 @@ pub fn me(conn: &mut DbConn, caller: &Caller) -> Result<Me, ApiError> {
     Ok(Me {
         user,
         organisation,
-        standing: standing.into(),
+        standing,
         can_read_consortium: policy::can_read_consortium(caller),
         can_write_consortium: policy::can_write_consortium(caller),
         authenticated_with: authenticated_with.into(),

@@ -359,6 +359,7 @@ fn the_example_check_catches_a_value_the_schema_refuses() {
 
 #[test]
 fn the_spec_lists_the_wire_values_of_every_text_enum() {
+    use connect::auth::policy::Standing;
     use connect::auth::{Role, Scope};
     use connect::invitations::model::InvitationStatus;
     use connect::notifications::model::{Kind, Language, State};
@@ -384,6 +385,7 @@ fn the_spec_lists_the_wire_values_of_every_text_enum() {
             texts(MembershipStatus::ALL, MembershipStatus::as_str),
         ),
         ("Role", texts(Role::ALL, Role::as_str)),
+        ("Standing", texts(Standing::ALL, Standing::as_str)),
         ("Scope", texts(Scope::ALL, Scope::as_str)),
         ("Language", texts(Language::ALL, Language::as_str)),
         ("Kind", texts(Kind::ALL, Kind::as_str)),
