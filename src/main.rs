@@ -177,27 +177,19 @@ fn create_user(
         language: None,
         password,
     };
-    let result = (|| {
-        let mut conn = db
-            .pool()
-            .get()
-            .map_err(connect::error::ApiError::from_pool)?;
-        let id = connect::core::new_id();
-        let email = connect::users::repo::validate_new(&mut conn, &id, &req)?;
-        let hash = connect::auth::password::hash_password_blocking(&req.password)?;
-        connect::db::write_tx(&mut conn, |conn| {
-            connect::users::repo::insert(
-                conn,
-                &connect::core::Actor::system(),
-                &id,
-                &email,
-                &req,
-                &hash,
-            )
-        })
-    })();
+    let hasher = match connect::auth::password::PasswordHasher::new(settings.hash_concurrency) {
+        Ok(h) => h,
+        Err(e) => return fail(e),
+    };
+    let result = actix_web::rt::System::new().block_on(connect::users::service::create_user(
+        &db,
+        &hasher,
+        connect::core::Actor::system(),
+        req,
+        connect::users::service::When::Always,
+    ));
     match result {
-        Ok(user) => {
+        Ok(Some(user)) => {
             println!(
                 "created {} ({}) with id {}",
                 user.email,
@@ -212,6 +204,7 @@ fn create_user(
             }
             ExitCode::FAILURE
         }
+        Ok(None) => fail("the account was not created"),
         Err(e) => fail(e),
     }
 }

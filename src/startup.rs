@@ -111,7 +111,7 @@ impl Application {
             settings.admin_email.clone(),
             settings.admin_password.clone(),
         ) {
-            crate::users::repo::ensure_first_admin(&db, &hasher, &email, password.expose())
+            crate::users::service::ensure_first_admin(&db, &hasher, &email, password.expose())
                 .await
                 .map_err(|e| {
                     StartupError(format!("cannot create the first admin: {}", describe(&e)))

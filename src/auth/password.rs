@@ -132,11 +132,6 @@ fn verify_with(pwd: &str, phc: &str, blocks: &mut Vec<Block>) -> Result<bool, Ap
     Ok(bool::from(out.ct_eq(&stored.hash)))
 }
 
-/// Hashes without the pool (command-line use).
-pub fn hash_password_blocking(pwd: &str) -> Result<String, ApiError> {
-    hash_with(pwd, &mut Vec::new())
-}
-
 /// The bounded hashing service shared by all requests.
 pub struct PasswordHasher {
     permits: Arc<Semaphore>,

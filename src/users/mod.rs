@@ -3,3 +3,5 @@
 pub mod model;
 pub mod repo;
 pub mod routes;
+pub mod service;
+pub mod tokens;

@@ -2,19 +2,15 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::json;
 
-use super::model::{
-    ApiToken, CreateApiToken, CreateUser, CreatedApiToken, Me, OrganisationSummary, UpdateUser,
-    User,
-};
+use super::model::{CreateUser, Me, OrganisationSummary, UpdateUser, User};
 use crate::audit::{self, diff};
-use crate::auth::caller::{API_TOKEN_PREFIX, Credential};
-use crate::auth::password::{PasswordHasher, check_password_rules};
+use crate::auth::caller::Credential;
+use crate::auth::password::check_password_rules;
 use crate::auth::policy;
-use crate::auth::{Caller, Role, Scope, random_token, token_hash};
-use crate::core::Actor;
-use crate::core::{new_id, now};
+use crate::auth::{Caller, Role, Scope};
+use crate::core::{Actor, now};
 use crate::db::functions::lower;
-use crate::db::{Db, DbConn, like_pattern};
+use crate::db::{DbConn, like_pattern};
 use crate::error::ApiError;
 use crate::http::{IfMatch, Page, PageRequest};
 use crate::notifications::templates::role_label;
@@ -223,49 +219,6 @@ pub fn insert(
     Ok(user)
 }
 
-/// Creates the first admin from `CONNECT_ADMIN_EMAIL`/`CONNECT_ADMIN_PASSWORD` when no user exists.
-pub async fn ensure_first_admin(
-    db: &Db,
-    hasher: &PasswordHasher,
-    email: &str,
-    password: &str,
-) -> Result<bool, ApiError> {
-    let none_yet = db
-        .read(|conn| Ok(u::table.count().get_result::<i64>(conn)? == 0))
-        .await?;
-    if !none_yet {
-        return Ok(false);
-    }
-    let req = CreateUser {
-        email: email.to_owned(),
-        display_name: "Administrator".into(),
-        role: Role::Admin,
-        organisation_id: None,
-        person_id: None,
-        password: password.to_owned(),
-        language: None,
-    };
-    let id = new_id();
-    let (check_id, check_req) = (id.clone(), req.clone());
-    let email = db
-        .read(move |conn| validate_new(conn, &check_id, &check_req))
-        .await?;
-    let hash = hasher.hash(password.to_owned()).await?;
-    let created = db
-        .write(move |conn| {
-            if u::table.count().get_result::<i64>(conn)? > 0 {
-                return Ok(false);
-            }
-            insert(conn, &Actor::system(), &id, &email, &req, &hash)?;
-            Ok(true)
-        })
-        .await?;
-    if created {
-        tracing::info!("first admin created from CONNECT_ADMIN_EMAIL");
-    }
-    Ok(created)
-}
-
 #[derive(Debug, Default, Clone)]
 pub struct UserFilter {
     pub role: Option<Role>,
@@ -459,153 +412,4 @@ pub fn me(conn: &mut DbConn, caller: &Caller) -> Result<Me, ApiError> {
         authenticated_with: authenticated_with.into(),
         scopes,
     })
-}
-
-type TokenRow = (
-    String,
-    String,
-    String,
-    String,
-    NaiveDateTime,
-    Option<NaiveDateTime>,
-    Option<NaiveDateTime>,
-    Option<NaiveDateTime>,
-);
-
-const TOKEN_COLUMNS: (
-    at::id,
-    at::name,
-    at::scopes,
-    at::token_prefix,
-    at::created_at,
-    at::expires_at,
-    at::last_used_at,
-    at::revoked_at,
-) = (
-    at::id,
-    at::name,
-    at::scopes,
-    at::token_prefix,
-    at::created_at,
-    at::expires_at,
-    at::last_used_at,
-    at::revoked_at,
-);
-
-fn to_token(r: TokenRow) -> ApiToken {
-    ApiToken {
-        id: r.0,
-        name: r.1,
-        scopes: r.2.split_whitespace().filter_map(Scope::parse).collect(),
-        token_prefix: r.3,
-        created_at: r.4.and_utc(),
-        expires_at: r.5.map(|t| t.and_utc()),
-        last_used_at: r.6.map(|t| t.and_utc()),
-        revoked_at: r.7.map(|t| t.and_utc()),
-    }
-}
-
-/// Creates an API token for the caller: scopes within what the caller's role can use.
-pub fn create_token(
-    conn: &mut DbConn,
-    caller: &Caller,
-    req: CreateApiToken,
-) -> Result<CreatedApiToken, ApiError> {
-    let mut v = Validator::new();
-    v.text("name", &req.name, 100);
-    if req.scopes.is_empty() {
-        v.add("scopes", "required", "name at least one scope");
-    }
-    let allowed = Scope::allowed_for(caller.role);
-    for (i, s) in req.scopes.iter().enumerate() {
-        if !allowed.contains(s) {
-            v.add(
-                &format!("scopes[{i}]"),
-                "not_allowed",
-                format!("your role cannot use the scope {s}, so no token of yours can"),
-            );
-        }
-    }
-    if let Some(exp) = req.expires_at
-        && exp <= chrono::Utc::now()
-    {
-        v.add("expires_at", "in_past", "must be in the future");
-    }
-    v.finish()?;
-    let secret = format!("{API_TOKEN_PREFIX}{}", random_token());
-    let id = new_id();
-    let mut scopes: Vec<&str> = req.scopes.iter().map(|s| s.as_str()).collect();
-    scopes.sort_unstable();
-    scopes.dedup();
-    diesel::insert_into(at::table)
-        .values((
-            at::id.eq(&id),
-            at::user_id.eq(&caller.user_id),
-            at::name.eq(req.name.trim()),
-            at::token_hash.eq(token_hash(&secret)),
-            at::token_prefix.eq(secret.chars().take(8).collect::<String>()),
-            at::scopes.eq(scopes.join(" ")),
-            at::created_at.eq(now()),
-            at::expires_at.eq(req.expires_at.map(|t| t.naive_utc())),
-        ))
-        .execute(conn)?;
-    let token = to_token(
-        at::table
-            .filter(at::id.eq(&id))
-            .select(TOKEN_COLUMNS)
-            .first(conn)?,
-    );
-    audit::record(
-        conn,
-        &caller.actor(),
-        "api_token.created",
-        "api_token",
-        &id,
-        json!({"name": {"from": null, "to": token.name}, "scopes": {"from": null, "to": scopes}}),
-    )?;
-    Ok(CreatedApiToken { token, secret })
-}
-
-pub fn list_tokens(
-    conn: &mut DbConn,
-    caller: &Caller,
-    page: &PageRequest,
-) -> Result<Page<ApiToken>, ApiError> {
-    let mut q = at::table
-        .filter(at::user_id.eq(caller.user_id.clone()))
-        .select(TOKEN_COLUMNS)
-        .into_boxed();
-    if let Some(after) = page.after_one() {
-        q = q.filter(at::id.gt(after.to_owned()));
-    }
-    let rows: Vec<TokenRow> = q.order(at::id.asc()).limit(page.fetch()).load(conn)?;
-    Ok(page.page(rows, |r| vec![r.0.clone()], to_token))
-}
-
-/// Revokes one of the caller's tokens (others' answer 404).
-pub fn revoke_token(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<(), ApiError> {
-    let owner: Option<(String, Option<NaiveDateTime>)> = at::table
-        .filter(at::id.eq(id))
-        .select((at::user_id, at::revoked_at))
-        .first(conn)
-        .optional()?;
-    match owner {
-        Some((owner, revoked)) if owner == caller.user_id => {
-            if revoked.is_none() {
-                diesel::update(at::table.filter(at::id.eq(id)))
-                    .set(at::revoked_at.eq(now()))
-                    .execute(conn)?;
-                audit::record(
-                    conn,
-                    &caller.actor(),
-                    "api_token.revoked",
-                    "api_token",
-                    id,
-                    json!({"revoked": {"from": false, "to": true}}),
-                )?;
-            }
-            Ok(())
-        }
-        _ => Err(ApiError::NotFound),
-    }
 }

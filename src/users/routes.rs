@@ -8,8 +8,9 @@ use utoipa::IntoParams;
 
 use super::model::{ApiToken, CreateApiToken, CreateUser, CreatedApiToken, UpdateUser, User};
 use super::repo::{self, UserFilter};
+use super::service::{self, When};
+use super::tokens;
 use crate::auth::{Caller, Role, Scope};
-use crate::core::new_id;
 use crate::error::{ApiError, Problem};
 use crate::http::{
     IfMatch, Json, Page, PageRequest, Query, created, parse_field_id, parse_id, versioned,
@@ -96,19 +97,9 @@ pub async fn create_user(
         .as_deref()
         .map(|id| parse_field_id("person_id", id))
         .transpose()?;
-    let id = new_id();
-    // Validate before spending a password hash on an invalid request.
-    let (check_id, check) = (id.clone(), req);
-    let (email, req) = state
-        .db
-        .read(move |conn| repo::validate_new(conn, &check_id, &check).map(|e| (e, check)))
-        .await?;
-    let hash = state.hasher.hash(req.password.clone()).await?;
-    let actor = caller.actor();
-    let user = state
-        .db
-        .write(move |conn| repo::insert(conn, &actor, &id, &email, &req, &hash))
-        .await?;
+    let user = service::create_user(&state.db, &state.hasher, caller.actor(), req, When::Always)
+        .await?
+        .ok_or_else(|| ApiError::internal("the account was not created"))?;
     Ok(created(
         format!("/api/v1/users/{}", user.id),
         user.version,
@@ -257,7 +248,7 @@ pub async fn create_api_token(
     let req = body.into_inner();
     let token = state
         .db
-        .write(move |conn| repo::create_token(conn, &caller, req))
+        .write(move |conn| tokens::create_token(conn, &caller, req))
         .await?;
     Ok(HttpResponse::Created()
         .insert_header(CacheControl(vec![CacheDirective::NoStore]))
@@ -293,7 +284,7 @@ pub async fn list_api_tokens(
     let page = PageRequest::new(query.limit, query.cursor.as_deref(), 1)?;
     let page = state
         .db
-        .read(move |conn| repo::list_tokens(conn, &caller, &page))
+        .read(move |conn| tokens::list_tokens(conn, &caller, &page))
         .await?;
     Ok(HttpResponse::Ok().json(page))
 }
@@ -318,7 +309,7 @@ pub async fn revoke_api_token(
     let id = parse_id(&id)?;
     state
         .db
-        .write(move |conn| repo::revoke_token(conn, &caller, &id))
+        .write(move |conn| tokens::revoke_token(conn, &caller, &id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
