@@ -155,13 +155,7 @@ impl Application {
                 .app_data(web::Data::new(IdempotencyOwner(
                     crate::auth::caller::idempotency_owner,
                 )))
-                .app_data(web::PathConfig::default().error_handler(|err, _| {
-                    ApiError::bad_request(
-                        crate::error::ProblemType::InvalidParameter,
-                        format!("invalid path parameter: {err}"),
-                    )
-                    .into()
-                }))
+                .app_data(web::PathConfig::default().error_handler(crate::http::path_error))
                 .configure(crate::operational::configure)
                 .service(api_scope())
                 .split_for_parts();

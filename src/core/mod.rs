@@ -10,6 +10,6 @@ mod text_enum;
 
 pub use actor::Actor;
 pub use clock::{now, rfc3339};
-pub use ids::new_id;
+pub use ids::{INVALID_ID, Id, InvalidId, new_id};
 pub use membership::MembershipStatus;
 pub(crate) use text_enum::text_enum;

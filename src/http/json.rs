@@ -134,6 +134,8 @@ fn json_error(path: &str, e: &serde_json::Error) -> ApiError {
                 )
             } else if msg.starts_with("missing field") {
                 (join(named.as_deref().unwrap_or("?")), "required")
+            } else if msg == crate::core::INVALID_ID {
+                (base.clone(), "invalid_format")
             } else if msg.starts_with("unknown variant") {
                 (base.clone(), "invalid_value")
             } else if msg.starts_with("invalid type") || msg.starts_with("invalid value") {
@@ -178,6 +180,7 @@ mod tests {
     struct Body {
         name: String,
         inner: Option<Inner>,
+        owner: Option<crate::core::Id>,
     }
     #[derive(Debug, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -202,6 +205,11 @@ mod tests {
         );
         let e = field_error(r#"{}"#);
         assert_eq!((e.field.as_str(), e.code.as_str()), ("name", "required"));
+        let e = field_error(r#"{"name":"x","owner":"roche"}"#);
+        assert_eq!(
+            (e.field.as_str(), e.code.as_str(), e.message.as_str()),
+            ("owner", "invalid_format", "must be a UUID")
+        );
         let e = field_error(r#"{"name":"x","inner":{"n":"seven"}}"#);
         assert_eq!(
             (e.field.as_str(), e.code.as_str()),

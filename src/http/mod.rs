@@ -18,19 +18,25 @@ pub use query::Query;
 /// The largest request body the service reads.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// Parses a path id (UUID) into its canonical text form, answering a problem otherwise.
-pub fn parse_id(raw: &str) -> Result<String, crate::error::ApiError> {
-    uuid::Uuid::parse_str(raw)
-        .map(|u| u.hyphenated().to_string())
-        .map_err(|_| {
-            crate::error::ApiError::bad_request(
-                crate::error::ProblemType::InvalidParameter,
-                format!(
-                    "'{}' is not a valid id (a UUID is expected)",
-                    raw.chars().take(64).collect::<String>()
-                ),
-            )
-        })
+/// The answer to a path that does not deserialise. Path parameters are ids, so the one that is not
+/// a UUID is named (installed as the app's `PathConfig` error handler).
+pub fn path_error(
+    err: actix_web::error::PathError,
+    req: &actix_web::HttpRequest,
+) -> actix_web::Error {
+    let detail = match req
+        .match_info()
+        .iter()
+        .map(|(_, value)| value)
+        .find(|value| crate::core::Id::parse(value).is_err())
+    {
+        Some(raw) => format!(
+            "'{}' is not a valid id (a UUID is expected)",
+            raw.chars().take(64).collect::<String>()
+        ),
+        None => format!("invalid path parameter: {err}"),
+    };
+    crate::error::ApiError::bad_request(crate::error::ProblemType::InvalidParameter, detail).into()
 }
 
 /// Parses an id given in a query parameter or a body field: 422 naming the field otherwise.

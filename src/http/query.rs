@@ -64,6 +64,8 @@ pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
         let named = message.split('`').nth(1).map(str::to_owned);
         let (field, code) = if message.starts_with("unknown field") {
             (named.unwrap_or_else(|| "query".into()), "unknown_parameter")
+        } else if message == crate::core::INVALID_ID {
+            (path, "invalid_format")
         } else if path != "." {
             (path, "invalid_value")
         } else {
@@ -92,6 +94,7 @@ mod tests {
     struct Q {
         limit: Option<i64>,
         active: Option<bool>,
+        organisation_id: Option<crate::core::Id>,
     }
 
     fn field(q: &str) -> (String, String) {
@@ -111,6 +114,10 @@ mod tests {
         assert_eq!(
             field("colour=red"),
             ("colour".into(), "unknown_parameter".into())
+        );
+        assert_eq!(
+            field("organisation_id=roche"),
+            ("organisation_id".into(), "invalid_format".into())
         );
         assert!(parse_query::<Q>("limit=5&active=true").is_ok());
     }

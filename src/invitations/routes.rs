@@ -5,13 +5,15 @@ use actix_web::http::header::{CacheControl, CacheDirective};
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
 
 use super::model::{AcceptInvitation, CreateInvitation, Invitation, InvitationStatus};
 use super::repo::{self, InvitationFilter};
 use crate::auth::{Caller, Role, Scope};
+use crate::core::Id;
 use crate::error::{ApiError, Problem};
 use crate::http::client_ip::client_ip;
-use crate::http::{Json, Page, PageRequest, Query, parse_field_id, parse_id};
+use crate::http::{Json, Page, PageRequest, Query, parse_field_id};
 use crate::notifications::Mailer;
 use crate::state::AppState;
 use crate::users::model::User;
@@ -120,10 +122,10 @@ pub async fn list_invitations(
 pub async fn revoke_invitation(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_admin(Scope::UsersWrite)?;
-    let id = parse_id(&id)?;
+    let id = Id::from(id.into_inner());
     let invitation = state
         .db
         .write(move |conn| repo::revoke(conn, &caller, &id))

@@ -4,14 +4,16 @@ use actix_web::{HttpResponse, get, post, put, web};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa::IntoParams;
+use uuid::Uuid;
 
 use super::model::{Kind, Notification, NotificationPreferences, State};
 use super::repo::{self, NotificationFilter};
 use crate::audit;
 use crate::auth::policy;
 use crate::auth::{Caller, Scope};
+use crate::core::Id;
 use crate::error::{ApiError, Problem};
-use crate::http::{Json, Page, PageRequest, Query, parse_id};
+use crate::http::{Json, Page, PageRequest, Query};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -78,9 +80,9 @@ pub async fn list_notifications(
 pub async fn get_notification(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&id)?;
+    let id = Id::from(id.into_inner());
     let found = state.db.read(move |conn| repo::find(conn, &id)).await?;
     policy::see_notification(&caller, found.recipient_user_id.as_deref())?;
     Ok(HttpResponse::Ok().json(found))
@@ -103,10 +105,10 @@ pub async fn get_notification(
 pub async fn retry_notification(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_admin(Scope::UsersWrite)?;
-    let id = parse_id(&id)?;
+    let id = Id::from(id.into_inner());
     let actor = caller.actor();
     let n = state
         .db

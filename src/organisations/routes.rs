@@ -4,6 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
+use uuid::Uuid;
 
 use super::model::{
     CreateMembershipChange, CreateOrganisation, HealthRegion, MembershipChange, MembershipStatus,
@@ -12,10 +13,10 @@ use super::model::{
 use super::repo::{self, OrgFilter};
 use crate::auth::policy;
 use crate::auth::{Caller, Scope};
-use crate::core::new_id;
+use crate::core::{Id, new_id};
 use crate::error::{ApiError, Problem};
 use crate::http::csv::{csv_response, wants_csv};
-use crate::http::{IfMatch, Json, Page, PageRequest, Query, created, parse_id, versioned};
+use crate::http::{IfMatch, Json, Page, PageRequest, Query, created, versioned};
 use crate::notifications::Mailer;
 use crate::state::AppState;
 
@@ -204,10 +205,10 @@ pub async fn create_organisation(
 pub async fn get_organisation(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_scope(Scope::OrganisationsRead)?;
-    let id = parse_id(&id)?;
+    let id = Id::from(id.into_inner());
     let org = state
         .db
         .read(move |conn| repo::get_visible(conn, &caller, &id))
@@ -235,12 +236,12 @@ pub async fn get_organisation(
 pub async fn update_organisation(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<Uuid>,
     if_match: IfMatch,
     body: Json<UpdateOrganisation>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_scope(Scope::OrganisationsWrite)?;
-    let id = parse_id(&id)?;
+    let id = Id::from(id.into_inner());
     let patch = body.into_inner();
     let org = state
         .db
@@ -266,11 +267,11 @@ pub async fn update_organisation(
 pub async fn archive_organisation(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<Uuid>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_scope(Scope::OrganisationsWrite)?;
-    let id = parse_id(&id)?;
+    let id = Id::from(id.into_inner());
     state
         .db
         .write(move |conn| repo::set_archived(conn, &caller, &id, &if_match, true))
@@ -292,10 +293,10 @@ pub async fn archive_organisation(
 pub async fn restore_organisation(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_scope(Scope::OrganisationsWrite)?;
-    let id = parse_id(&id)?;
+    let id = Id::from(id.into_inner());
     let org = state
         .db
         .write(move |conn| repo::set_archived(conn, &caller, &id, &IfMatch(None), false))
@@ -330,11 +331,11 @@ pub struct HistoryQuery {
 pub async fn list_membership_changes(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<Uuid>,
     query: Query<HistoryQuery>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_scope(Scope::OrganisationsRead)?;
-    let id = parse_id(&id)?;
+    let id = Id::from(id.into_inner());
     let page = PageRequest::new(query.limit, query.cursor.as_deref(), 1)?;
     let page = state
         .db
@@ -367,11 +368,11 @@ pub async fn create_membership_change(
     state: web::Data<AppState>,
     mailer: web::Data<Mailer>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<Uuid>,
     body: Json<CreateMembershipChange>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_scope(Scope::OrganisationsWrite)?;
-    let id = parse_id(&id)?;
+    let id = Id::from(id.into_inner());
     let req = body.into_inner();
     let today = chrono::Utc::now().date_naive();
     let mailer = mailer.clone();

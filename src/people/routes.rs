@@ -4,17 +4,16 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
+use uuid::Uuid;
 
 use super::model::{CreatePerson, Person, UpdatePerson};
 use super::repo::{self, PeopleFilter};
 use crate::auth::policy::{self, Visibility};
 use crate::auth::{Caller, Scope};
-use crate::core::new_id;
+use crate::core::{Id, new_id};
 use crate::error::{ApiError, Problem};
 use crate::http::csv::{csv_response, wants_csv};
-use crate::http::{
-    IfMatch, Json, Page, PageRequest, Query, created, parse_field_id, parse_id, versioned,
-};
+use crate::http::{IfMatch, Json, Page, PageRequest, Query, created, parse_field_id, versioned};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -130,11 +129,11 @@ pub async fn list_organisation_people(
     state: web::Data<AppState>,
     caller: Caller,
     req: HttpRequest,
-    id: web::Path<String>,
+    id: web::Path<Uuid>,
     query: Query<PeopleQuery>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_scope(Scope::PeopleRead)?;
-    let id = parse_id(&id)?;
+    let id = Id::from(id.into_inner());
     let c = caller.clone();
     let org_id = id.clone();
     state
@@ -142,7 +141,7 @@ pub async fn list_organisation_people(
         .read(move |conn| crate::organisations::repo::get_visible(conn, &c, &org_id))
         .await?;
     let mut filter = filter_of(&query)?;
-    filter.organisation_id = Some(id);
+    filter.organisation_id = Some(id.into());
     respond_list(&state, &req, policy::visibility(&caller), filter, &query).await
 }
 
@@ -197,10 +196,10 @@ pub async fn create_person(
 pub async fn get_person(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_scope(Scope::PeopleRead)?;
-    let id = parse_id(&id)?;
+    let id = Id::from(id.into_inner());
     let person = state
         .db
         .read(move |conn| repo::get_visible(conn, &caller, &id))
@@ -224,12 +223,12 @@ pub async fn get_person(
 pub async fn update_person(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<Uuid>,
     if_match: IfMatch,
     body: Json<UpdatePerson>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_scope(Scope::PeopleWrite)?;
-    let id = parse_id(&id)?;
+    let id = Id::from(id.into_inner());
     let patch = body.into_inner();
     let person = state
         .db
@@ -255,11 +254,11 @@ pub async fn update_person(
 pub async fn delete_person(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<Uuid>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_scope(Scope::PeopleWrite)?;
-    let id = parse_id(&id)?;
+    let id = Id::from(id.into_inner());
     state
         .db
         .write(move |conn| repo::delete(conn, &caller, &id, &if_match))

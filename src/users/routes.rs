@@ -5,16 +5,16 @@ use actix_web::http::header::{CacheControl, CacheDirective};
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
+use uuid::Uuid;
 
 use super::model::{ApiToken, CreateApiToken, CreateUser, CreatedApiToken, UpdateUser, User};
 use super::repo::{self, UserFilter};
 use super::service::{self, When};
 use super::tokens;
 use crate::auth::{Caller, Role, Scope};
+use crate::core::Id;
 use crate::error::{ApiError, Problem};
-use crate::http::{
-    IfMatch, Json, Page, PageRequest, Query, created, parse_field_id, parse_id, versioned,
-};
+use crate::http::{IfMatch, Json, Page, PageRequest, Query, created, parse_field_id, versioned};
 use crate::notifications::Mailer;
 use crate::state::AppState;
 
@@ -121,10 +121,10 @@ pub async fn create_user(
 pub async fn get_user(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_admin(Scope::UsersRead)?;
-    let id = parse_id(&id)?;
+    let id = Id::from(id.into_inner());
     let user = state.db.read(move |conn| repo::find(conn, &id)).await?;
     Ok(versioned(StatusCode::OK, user.version, &user))
 }
@@ -148,12 +148,12 @@ pub async fn update_user(
     state: web::Data<AppState>,
     mailer: web::Data<Mailer>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<Uuid>,
     if_match: IfMatch,
     body: Json<UpdateUser>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_admin(Scope::UsersWrite)?;
-    let id = parse_id(&id)?;
+    let id = Id::from(id.into_inner());
     let req = body.into_inner();
     let mailer = mailer.clone();
     let user = state
@@ -181,10 +181,10 @@ pub async fn update_user(
 pub async fn deactivate_user(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_admin(Scope::UsersWrite)?;
-    let id = parse_id(&id)?;
+    let id = Id::from(id.into_inner());
     let user = state
         .db
         .write(move |conn| repo::set_active(conn, &caller, &id, false))
@@ -206,10 +206,10 @@ pub async fn deactivate_user(
 pub async fn reactivate_user(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_admin(Scope::UsersWrite)?;
-    let id = parse_id(&id)?;
+    let id = Id::from(id.into_inner());
     let user = state
         .db
         .write(move |conn| repo::set_active(conn, &caller, &id, true))
@@ -303,10 +303,10 @@ pub async fn list_api_tokens(
 pub async fn revoke_api_token(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     session_only(&caller)?;
-    let id = parse_id(&id)?;
+    let id = Id::from(id.into_inner());
     state
         .db
         .write(move |conn| tokens::revoke_token(conn, &caller, &id))
