@@ -160,6 +160,14 @@ fn create_user(
         let roles: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
         return fail(format!("--role '{role}' must be {}", roles.join(", ")));
     };
+    let organisation = match organisation
+        .as_deref()
+        .map(connect::core::Id::parse)
+        .transpose()
+    {
+        Ok(id) => id,
+        Err(e) => return fail(format!("--organisation {e}")),
+    };
     let password = match read_password() {
         Ok(p) => p,
         Err(e) => return fail(e),

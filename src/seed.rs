@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use diesel::prelude::*;
 
 use crate::auth::Caller;
-use crate::core::{new_id, now};
+use crate::core::{Id, new_id, now};
 use crate::db::{Db, write_tx};
 use crate::error::ApiError;
 use crate::organisations::model::{
@@ -286,7 +286,7 @@ pub async fn demo(
                 trial_site: d.trial_site,
                 founding_partner: d.founding,
             }
-            .into_record(new_id(), crate::core::now().and_utc());
+            .into_record(Id::new(), crate::core::now().and_utc());
             let created = repo::create(conn, &caller, record)?;
             if d.status != MembershipStatus::None {
                 let joined: NaiveDate = d

@@ -3,6 +3,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
+use crate::core::Id;
+
 /// One audit event.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
@@ -17,7 +19,7 @@ use utoipa::ToSchema;
     "request_id": "01937c4e8a1b7c3d9e2f0a1b2c3d4e5f"
 }))]
 pub struct AuditEvent {
-    pub id: String,
+    pub id: Id,
     pub occurred_at: DateTime<Utc>,
     /// `user`, `api_token` (actor_id is `<user id>/<token id>`) or `system`.
     pub actor_kind: String,

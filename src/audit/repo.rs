@@ -3,8 +3,7 @@ use diesel::prelude::*;
 use serde_json::Value;
 
 use super::model::AuditEvent;
-use crate::core::Actor;
-use crate::core::{new_id, now};
+use crate::core::{Actor, Id, new_id, now};
 use crate::db::DbConn;
 use crate::error::ApiError;
 use crate::http::PageRequest;
@@ -46,17 +45,36 @@ pub struct AuditFilter {
     pub request_id: Option<String>,
 }
 
-type Row = (
-    String,
-    NaiveDateTime,
-    String,
-    Option<String>,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-);
+/// An audit event as stored.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = ae)]
+struct EventRow {
+    id: Id,
+    occurred_at: NaiveDateTime,
+    actor_kind: String,
+    actor_id: Option<String>,
+    action: String,
+    record_type: String,
+    record_id: String,
+    changes: String,
+    request_id: Option<String>,
+}
+
+impl From<EventRow> for AuditEvent {
+    fn from(r: EventRow) -> Self {
+        AuditEvent {
+            id: r.id,
+            occurred_at: r.occurred_at.and_utc(),
+            actor_kind: r.actor_kind,
+            actor_id: r.actor_id,
+            action: r.action,
+            record_type: r.record_type,
+            record_id: r.record_id,
+            changes: serde_json::from_str(&r.changes).unwrap_or(Value::Null),
+            request_id: r.request_id,
+        }
+    }
+}
 
 /// Newest first.
 pub fn list(
@@ -101,34 +119,10 @@ pub fn list(
     if let Some(after) = page.after_one() {
         q = q.filter(ae::id.lt(after.to_owned()));
     }
-    let rows: Vec<Row> = q
+    let rows: Vec<EventRow> = q
         .order(ae::id.desc())
         .limit(page.fetch())
-        .select((
-            ae::id,
-            ae::occurred_at,
-            ae::actor_kind,
-            ae::actor_id,
-            ae::action,
-            ae::record_type,
-            ae::record_id,
-            ae::changes,
-            ae::request_id,
-        ))
+        .select(EventRow::as_select())
         .load(conn)?;
-    Ok(page.page(
-        rows,
-        |r| vec![r.0.clone()],
-        |r| AuditEvent {
-            id: r.0,
-            occurred_at: r.1.and_utc(),
-            actor_kind: r.2,
-            actor_id: r.3,
-            action: r.4,
-            record_type: r.5,
-            record_id: r.6,
-            changes: serde_json::from_str(&r.7).unwrap_or(Value::Null),
-            request_id: r.8,
-        },
-    ))
+    Ok(page.page(rows, |r| vec![r.id.to_string()], AuditEvent::from))
 }

@@ -38,10 +38,3 @@ pub fn path_error(
     };
     crate::error::ApiError::bad_request(crate::error::ProblemType::InvalidParameter, detail).into()
 }
-
-/// Parses an id given in a query parameter or a body field: 422 naming the field otherwise.
-pub fn parse_field_id(field: &str, raw: &str) -> Result<String, crate::error::ApiError> {
-    uuid::Uuid::parse_str(raw)
-        .map(|u| u.hyphenated().to_string())
-        .map_err(|_| crate::error::ApiError::invalid(field, "invalid_format", "must be a UUID"))
-}

@@ -3,6 +3,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::Role;
+use crate::core::Id;
 use crate::core::text_enum;
 use crate::notifications::Language;
 
@@ -34,21 +35,21 @@ text_enum!(
     "user_id": null
 }))]
 pub struct Invitation {
-    pub id: String,
+    pub id: Id,
     pub email: String,
     pub display_name: Option<String>,
     pub role: Role,
-    pub organisation_id: Option<String>,
+    pub organisation_id: Option<Id>,
     pub language: Language,
     pub status: InvitationStatus,
-    pub invited_by: Option<String>,
+    pub invited_by: Option<Id>,
     pub created_at: DateTime<Utc>,
     /// Seven days after it was (last) sent.
     pub expires_at: DateTime<Utc>,
     pub accepted_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
     /// The account made by accepting it.
-    pub user_id: Option<String>,
+    pub user_id: Option<Id>,
 }
 
 /// Invite a person. Inviting an address with a pending invitation replaces it (and its link).
@@ -67,7 +68,7 @@ pub struct CreateInvitation {
     pub display_name: Option<String>,
     pub role: Role,
     /// Required for representatives, absent for admins.
-    pub organisation_id: Option<String>,
+    pub organisation_id: Option<Id>,
     /// The language of the message and, later, of their e-mails (default `nb`).
     pub language: Option<Language>,
 }

@@ -5,7 +5,7 @@ use serde_json::json;
 use super::model::{CreateInvitation, Invitation, InvitationStatus};
 use crate::audit::{self, diff};
 use crate::auth::{Caller, random_token, token_hash};
-use crate::core::{new_id, now};
+use crate::core::{Id, now};
 use crate::db::DbConn;
 use crate::error::ApiError;
 use crate::http::{Page, PageRequest};
@@ -18,78 +18,74 @@ use crate::validation::{Validator, normalise_email};
 /// How long an invitation link works.
 pub const VALID_FOR: TimeDelta = TimeDelta::days(7);
 
-type Row = (
-    String,
-    String,
-    Option<String>,
-    String,
-    Option<String>,
-    String,
-    Option<String>,
-    NaiveDateTime,
-    NaiveDateTime,
-    Option<NaiveDateTime>,
-    Option<NaiveDateTime>,
-    Option<String>,
-);
+/// An invitation as stored (without its token hash).
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = i)]
+struct InvitationRow {
+    id: Id,
+    email: String,
+    display_name: Option<String>,
+    role: String,
+    organisation_id: Option<Id>,
+    language: String,
+    invited_by: Option<Id>,
+    created_at: NaiveDateTime,
+    expires_at: NaiveDateTime,
+    accepted_at: Option<NaiveDateTime>,
+    revoked_at: Option<NaiveDateTime>,
+    user_id: Option<Id>,
+}
 
-const COLUMNS: (
-    i::id,
-    i::email,
-    i::display_name,
-    i::role,
-    i::organisation_id,
-    i::language,
-    i::invited_by,
-    i::created_at,
-    i::expires_at,
-    i::accepted_at,
-    i::revoked_at,
-    i::user_id,
-) = (
-    i::id,
-    i::email,
-    i::display_name,
-    i::role,
-    i::organisation_id,
-    i::language,
-    i::invited_by,
-    i::created_at,
-    i::expires_at,
-    i::accepted_at,
-    i::revoked_at,
-    i::user_id,
-);
+impl TryFrom<InvitationRow> for Invitation {
+    type Error = ApiError;
+    fn try_from(r: InvitationRow) -> Result<Self, ApiError> {
+        let status = if r.accepted_at.is_some() {
+            InvitationStatus::Accepted
+        } else if r.revoked_at.is_some() {
+            InvitationStatus::Revoked
+        } else if r.expires_at <= now() {
+            InvitationStatus::Expired
+        } else {
+            InvitationStatus::Pending
+        };
+        Ok(Invitation {
+            id: r.id,
+            email: r.email,
+            display_name: r.display_name,
+            role: r.role.parse()?,
+            organisation_id: r.organisation_id,
+            language: r.language.parse()?,
+            status,
+            invited_by: r.invited_by,
+            created_at: r.created_at.and_utc(),
+            expires_at: r.expires_at.and_utc(),
+            accepted_at: r.accepted_at.map(|t| t.and_utc()),
+            revoked_at: r.revoked_at.map(|t| t.and_utc()),
+            user_id: r.user_id,
+        })
+    }
+}
 
-fn to_invitation(r: Row) -> Result<Invitation, ApiError> {
-    let status = if r.9.is_some() {
-        InvitationStatus::Accepted
-    } else if r.10.is_some() {
-        InvitationStatus::Revoked
-    } else if r.8 <= now() {
-        InvitationStatus::Expired
-    } else {
-        InvitationStatus::Pending
-    };
-    Ok(Invitation {
-        id: r.0,
-        email: r.1,
-        display_name: r.2,
-        role: r.3.parse()?,
-        organisation_id: r.4,
-        language: r.5.parse()?,
-        status,
-        invited_by: r.6,
-        created_at: r.7.and_utc(),
-        expires_at: r.8.and_utc(),
-        accepted_at: r.9.map(|t| t.and_utc()),
-        revoked_at: r.10.map(|t| t.and_utc()),
-        user_id: r.11,
-    })
+/// What an invitation is sent with: a new one's row, and what renewing an open one rewrites.
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = i, treat_none_as_default_value = false, treat_none_as_null = true)]
+struct InvitationValues<'a> {
+    display_name: Option<&'a str>,
+    role: &'a str,
+    organisation_id: Option<&'a Id>,
+    language: &'a str,
+    token_hash: &'a str,
+    invited_by: Option<&'a str>,
+    created_at: NaiveDateTime,
+    expires_at: NaiveDateTime,
 }
 
 pub fn find(conn: &mut DbConn, id: &str) -> Result<Invitation, ApiError> {
-    to_invitation(i::table.filter(i::id.eq(id)).select(COLUMNS).first(conn)?)
+    i::table
+        .filter(i::id.eq(id))
+        .select(InvitationRow::as_select())
+        .first::<InvitationRow>(conn)?
+        .try_into()
 }
 
 /// Invites a person (admins): validates, replaces any open invitation for the same address
@@ -132,44 +128,35 @@ pub fn invite(
         .map(str::trim)
         .filter(|n| !n.is_empty())
         .map(str::to_owned);
-    let open: Option<String> = i::table
+    let open: Option<Id> = i::table
         .filter(i::email.eq(&email))
         .filter(i::accepted_at.is_null())
         .filter(i::revoked_at.is_null())
         .select(i::id)
         .first(conn)
         .optional()?;
+    let hash = token_hash(&token);
+    let values = InvitationValues {
+        display_name: display_name.as_deref(),
+        role: req.role.as_str(),
+        organisation_id: req.organisation_id.as_ref(),
+        language: language.as_str(),
+        token_hash: &hash,
+        invited_by: caller.author(),
+        created_at: t,
+        expires_at: expires,
+    };
     let (id, action) = match open {
         Some(id) => {
             diesel::update(i::table.filter(i::id.eq(&id)))
-                .set((
-                    i::display_name.eq(&display_name),
-                    i::role.eq(req.role.as_str()),
-                    i::organisation_id.eq(&req.organisation_id),
-                    i::language.eq(language.as_str()),
-                    i::token_hash.eq(token_hash(&token)),
-                    i::invited_by.eq(caller.author()),
-                    i::created_at.eq(t),
-                    i::expires_at.eq(expires),
-                ))
+                .set(values)
                 .execute(conn)?;
             (id, "invitation.renewed")
         }
         None => {
-            let id = new_id();
+            let id = Id::new();
             diesel::insert_into(i::table)
-                .values((
-                    i::id.eq(&id),
-                    i::email.eq(&email),
-                    i::display_name.eq(&display_name),
-                    i::role.eq(req.role.as_str()),
-                    i::organisation_id.eq(&req.organisation_id),
-                    i::language.eq(language.as_str()),
-                    i::token_hash.eq(token_hash(&token)),
-                    i::invited_by.eq(caller.author()),
-                    i::created_at.eq(t),
-                    i::expires_at.eq(expires),
-                ))
+                .values((i::id.eq(&id), i::email.eq(&email), values))
                 .execute(conn)?;
             (id, "invitation.created")
         }
@@ -224,7 +211,7 @@ pub fn list(
     page: &PageRequest,
 ) -> Result<Page<Invitation>, ApiError> {
     let t = now();
-    let mut q = i::table.select(COLUMNS).into_boxed();
+    let mut q = i::table.select(InvitationRow::as_select()).into_boxed();
     match f.status {
         Some(InvitationStatus::Pending) => {
             q = q
@@ -248,12 +235,12 @@ pub fn list(
     if let Some(after) = page.after_one() {
         q = q.filter(i::id.lt(after.to_owned()));
     }
-    let rows: Vec<Row> = q.order(i::id.desc()).limit(page.fetch()).load(conn)?;
+    let rows: Vec<InvitationRow> = q.order(i::id.desc()).limit(page.fetch()).load(conn)?;
     let rows = rows
         .into_iter()
-        .map(to_invitation)
+        .map(Invitation::try_from)
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(page.page(rows, |r| vec![r.id.clone()], |r| r))
+    Ok(page.page(rows, |r| vec![r.id.to_string()], |r| r))
 }
 
 /// Revokes an open invitation: its link stops working.
@@ -290,13 +277,13 @@ fn invalid_link() -> ApiError {
 
 /// The open invitation behind a token (404 for unknown, used, revoked or expired links).
 pub fn open_by_token(conn: &mut DbConn, token: &str) -> Result<Invitation, ApiError> {
-    let row: Option<Row> = i::table
+    let row: Option<InvitationRow> = i::table
         .filter(i::token_hash.eq(token_hash(token)))
-        .select(COLUMNS)
+        .select(InvitationRow::as_select())
         .first(conn)
         .optional()?;
     let invitation = row
-        .map(to_invitation)
+        .map(Invitation::try_from)
         .transpose()?
         .ok_or_else(invalid_link)?;
     if invitation.status != InvitationStatus::Pending {
@@ -337,7 +324,7 @@ pub fn accept(
         password: password.to_owned(),
         language: Some(invitation.language),
     };
-    let user_id = new_id();
+    let user_id = Id::new();
     let email = crate::users::repo::validate_new(conn, &user_id, &req)?;
     let actor = crate::core::Actor::user(&user_id, None);
     let user = crate::users::repo::insert(conn, &actor, &user_id, &email, &req, hash)?;

@@ -13,7 +13,7 @@ use crate::auth::{Caller, Role, Scope};
 use crate::core::Id;
 use crate::error::{ApiError, Problem};
 use crate::http::client_ip::client_ip;
-use crate::http::{Json, Page, PageRequest, Query, parse_field_id};
+use crate::http::{Json, Page, PageRequest, Query};
 use crate::notifications::Mailer;
 use crate::state::AppState;
 use crate::users::model::User;
@@ -41,12 +41,7 @@ pub async fn create_invitation(
     body: Json<CreateInvitation>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_admin(Scope::UsersWrite)?;
-    let mut req = body.into_inner();
-    req.organisation_id = req
-        .organisation_id
-        .as_deref()
-        .map(|id| parse_field_id("organisation_id", id))
-        .transpose()?;
+    let req = body.into_inner();
     let mailer = mailer.clone();
     let invitation = state
         .db

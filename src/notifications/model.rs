@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::core::Id;
 use crate::core::text_enum;
 
 text_enum!(
@@ -92,10 +93,10 @@ text_enum!(
     "sent_at": "2026-11-23T10:05:01Z"
 }))]
 pub struct Notification {
-    pub id: String,
+    pub id: Id,
     pub kind: Kind,
     pub recipient_email: String,
-    pub recipient_user_id: Option<String>,
+    pub recipient_user_id: Option<Id>,
     pub language: Language,
     pub subject: String,
     pub state: State,

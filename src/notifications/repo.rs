@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::model::{Kind, Language, Notification, NotificationPreferences, State};
 use super::templates::Mailer;
 use super::transport::Outgoing;
-use crate::core::{new_id, now};
+use crate::core::{Id, new_id, now};
 use crate::db::DbConn;
 use crate::error::ApiError;
 use crate::http::{Page, PageRequest};
@@ -33,18 +33,35 @@ impl Recipient {
     }
 }
 
+/// What a message to a user account needs of it.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = u)]
+struct RecipientRow {
+    id: String,
+    email: String,
+    display_name: String,
+    language: String,
+}
+
+impl TryFrom<RecipientRow> for Recipient {
+    type Error = ApiError;
+    fn try_from(r: RecipientRow) -> Result<Self, ApiError> {
+        Ok(Recipient {
+            email: r.email,
+            name: Some(r.display_name),
+            user_id: Some(r.id),
+            language: r.language.parse()?,
+        })
+    }
+}
+
 /// The recipient behind a user account.
 pub fn recipient_for_user(conn: &mut DbConn, user_id: &str) -> Result<Recipient, ApiError> {
-    let (email, name, language): (String, String, String) = u::table
+    u::table
         .filter(u::id.eq(user_id))
-        .select((u::email, u::display_name, u::language))
-        .first(conn)?;
-    Ok(Recipient {
-        email,
-        name: Some(name),
-        user_id: Some(user_id.to_owned()),
-        language: language.parse()?,
-    })
+        .select(RecipientRow::as_select())
+        .first::<RecipientRow>(conn)?
+        .try_into()
 }
 
 /// The active representatives of an organisation.
@@ -52,22 +69,13 @@ pub fn representatives(
     conn: &mut DbConn,
     organisation_id: &str,
 ) -> Result<Vec<Recipient>, ApiError> {
-    let rows: Vec<(String, String, String, String)> = u::table
+    let rows: Vec<RecipientRow> = u::table
         .filter(u::organisation_id.eq(organisation_id))
         .filter(u::active.eq(true))
         .order(u::id.asc())
-        .select((u::id, u::email, u::display_name, u::language))
+        .select(RecipientRow::as_select())
         .load(conn)?;
-    rows.into_iter()
-        .map(|(id, email, name, language)| {
-            Ok(Recipient {
-                email,
-                name: Some(name),
-                user_id: Some(id),
-                language: language.parse()?,
-            })
-        })
-        .collect()
+    rows.into_iter().map(Recipient::try_from).collect()
 }
 
 /// Whether a user receives an optional kind (no row: yes).
@@ -128,71 +136,46 @@ pub fn enqueue(
     Ok(Some(id))
 }
 
-type Row = (
-    String,
-    String,
-    String,
-    Option<String>,
-    String,
-    String,
-    String,
-    i32,
-    NaiveDateTime,
-    Option<String>,
-    String,
-    NaiveDateTime,
-    Option<NaiveDateTime>,
-);
+/// A message as listed (without its bodies).
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = n)]
+struct NotificationRow {
+    id: Id,
+    kind: String,
+    recipient_email: String,
+    recipient_user_id: Option<Id>,
+    language: String,
+    subject: String,
+    state: String,
+    attempts: i32,
+    next_attempt_at: NaiveDateTime,
+    last_error: Option<String>,
+    message_id: String,
+    created_at: NaiveDateTime,
+    sent_at: Option<NaiveDateTime>,
+}
 
-type Columns = (
-    n::id,
-    n::kind,
-    n::recipient_email,
-    n::recipient_user_id,
-    n::language,
-    n::subject,
-    n::state,
-    n::attempts,
-    n::next_attempt_at,
-    n::last_error,
-    n::message_id,
-    n::created_at,
-    n::sent_at,
-);
-
-const COLUMNS: Columns = (
-    n::id,
-    n::kind,
-    n::recipient_email,
-    n::recipient_user_id,
-    n::language,
-    n::subject,
-    n::state,
-    n::attempts,
-    n::next_attempt_at,
-    n::last_error,
-    n::message_id,
-    n::created_at,
-    n::sent_at,
-);
-
-fn to_notification(r: Row) -> Result<Notification, ApiError> {
-    Ok(Notification {
-        id: r.0,
-        kind: Kind::parse(&r.1)
-            .ok_or_else(|| ApiError::internal(format!("unknown notification kind {}", r.1)))?,
-        recipient_email: r.2,
-        recipient_user_id: r.3,
-        language: r.4.parse()?,
-        subject: r.5,
-        state: r.6.parse()?,
-        attempts: r.7,
-        next_attempt_at: r.8.and_utc(),
-        last_error: r.9,
-        message_id: r.10,
-        created_at: r.11.and_utc(),
-        sent_at: r.12.map(|t| t.and_utc()),
-    })
+impl TryFrom<NotificationRow> for Notification {
+    type Error = ApiError;
+    fn try_from(r: NotificationRow) -> Result<Self, ApiError> {
+        Ok(Notification {
+            id: r.id,
+            kind: Kind::parse(&r.kind).ok_or_else(|| {
+                ApiError::internal(format!("unknown notification kind {}", r.kind))
+            })?,
+            recipient_email: r.recipient_email,
+            recipient_user_id: r.recipient_user_id,
+            language: r.language.parse()?,
+            subject: r.subject,
+            state: r.state.parse()?,
+            attempts: r.attempts,
+            next_attempt_at: r.next_attempt_at.and_utc(),
+            last_error: r.last_error,
+            message_id: r.message_id,
+            created_at: r.created_at.and_utc(),
+            sent_at: r.sent_at.map(|t| t.and_utc()),
+        })
+    }
 }
 
 #[derive(Debug, Default, Clone)]
@@ -212,7 +195,7 @@ pub fn list(
     f: &NotificationFilter,
     page: &PageRequest,
 ) -> Result<Page<Notification>, ApiError> {
-    let mut q = n::table.select(COLUMNS).into_boxed();
+    let mut q = n::table.select(NotificationRow::as_select()).into_boxed();
     if let Some(v) = &f.user_id {
         q = q.filter(n::recipient_user_id.eq(v.clone()));
     }
@@ -234,16 +217,20 @@ pub fn list(
     if let Some(after) = page.after_one() {
         q = q.filter(n::id.lt(after.to_owned()));
     }
-    let rows: Vec<Row> = q.order(n::id.desc()).limit(page.fetch()).load(conn)?;
+    let rows: Vec<NotificationRow> = q.order(n::id.desc()).limit(page.fetch()).load(conn)?;
     let rows = rows
         .into_iter()
-        .map(to_notification)
+        .map(Notification::try_from)
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(page.page(rows, |r| vec![r.id.clone()], |r| r))
+    Ok(page.page(rows, |r| vec![r.id.to_string()], |r| r))
 }
 
 pub fn find(conn: &mut DbConn, id: &str) -> Result<Notification, ApiError> {
-    to_notification(n::table.filter(n::id.eq(id)).select(COLUMNS).first(conn)?)
+    n::table
+        .filter(n::id.eq(id))
+        .select(NotificationRow::as_select())
+        .first::<NotificationRow>(conn)?
+        .try_into()
 }
 
 /// Puts a failed message back in the queue (admins).

@@ -5,7 +5,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
 pub use crate::core::MembershipStatus;
-use crate::core::text_enum;
+use crate::core::{Id, text_enum};
 use crate::error::ApiError;
 use crate::validation::{Validator, check_org_number, is_country_code};
 
@@ -67,7 +67,7 @@ text_enum!(
     "version": 2
 }))]
 pub struct Organisation {
-    pub id: String,
+    pub id: Id,
     pub name: String,
     pub short_name: Option<String>,
     pub kind: OrganisationKind,
@@ -210,7 +210,7 @@ impl UpdateOrganisation {
 }
 
 impl CreateOrganisation {
-    pub fn into_record(self, id: String, now: DateTime<Utc>) -> Organisation {
+    pub fn into_record(self, id: Id, now: DateTime<Utc>) -> Organisation {
         Organisation {
             id,
             name: self.name.trim().to_owned(),
@@ -285,8 +285,8 @@ pub fn validate(o: &Organisation) -> Result<(), ApiError> {
     "recorded_at": "2026-11-23T10:05:00Z"
 }))]
 pub struct MembershipChange {
-    pub id: String,
-    pub organisation_id: String,
+    pub id: Id,
+    pub organisation_id: Id,
     pub from_status: MembershipStatus,
     pub to_status: MembershipStatus,
     pub effective_date: NaiveDate,
@@ -294,7 +294,7 @@ pub struct MembershipChange {
     /// The board decision, if any (e.g. a case number).
     pub decision_reference: Option<String>,
     /// The user who recorded it.
-    pub changed_by: Option<String>,
+    pub changed_by: Option<Id>,
     pub recorded_at: DateTime<Utc>,
 }
 
@@ -489,7 +489,7 @@ mod tests {
             trial_site: false,
             founding_partner: false,
         }
-        .into_record("x".into(), now);
+        .into_record(Id::new(), now);
         assert!(validate(&o).is_err());
         o.kind = OrganisationKind::Hospital;
         assert!(validate(&o).is_ok());

@@ -12,7 +12,7 @@ use super::model::{
 use crate::audit::{self, diff};
 use crate::auth::Caller;
 use crate::auth::policy::{self, OrgFacts, Visibility};
-use crate::core::{new_id, now};
+use crate::core::{Id, now};
 use crate::db::functions::lower;
 use crate::db::{DbConn, like_pattern};
 use crate::error::ApiError;
@@ -21,9 +21,11 @@ use crate::notifications::templates::status_label;
 use crate::notifications::{Kind, Mailer, enqueue};
 use crate::schema::{membership_changes as mc, organisations as o};
 
-#[derive(Queryable)]
+/// An organisation as stored.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = o)]
 struct OrgRow {
-    id: String,
+    id: Id,
     name: String,
     short_name: Option<String>,
     kind: String,
@@ -84,6 +86,7 @@ impl Organisation {
 pub fn find(conn: &mut DbConn, id: &str) -> Result<Organisation, ApiError> {
     o::table
         .filter(o::id.eq(id))
+        .select(OrgRow::as_select())
         .first::<OrgRow>(conn)?
         .try_into()
 }
@@ -337,12 +340,13 @@ pub fn list(
     let rows: Vec<OrgRow> = q
         .order((o::name.asc(), o::id.asc()))
         .limit(page.fetch())
+        .select(OrgRow::as_select())
         .load(conn)?;
     let rows = rows
         .into_iter()
         .map(Organisation::try_from)
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(page.page(rows, |r| vec![r.name.clone(), r.id.clone()], |r| r))
+    Ok(page.page(rows, |r| vec![r.name.clone(), r.id.to_string()], |r| r))
 }
 
 /// Every organisation matching the filters (for CSV export), sorted by name.
@@ -354,57 +358,57 @@ pub fn export(
     let rows: Vec<OrgRow> = filtered(vis, f)
         .order((o::name.asc(), o::id.asc()))
         .limit(100_000)
+        .select(OrgRow::as_select())
         .load(conn)?;
     rows.into_iter().map(Organisation::try_from).collect()
 }
 
-type ChangeRow = (
-    String,
-    String,
-    String,
-    String,
-    NaiveDate,
-    String,
-    Option<String>,
-    Option<String>,
-    NaiveDateTime,
-);
-
-fn change_from_row(r: ChangeRow) -> Result<MembershipChange, ApiError> {
-    Ok(MembershipChange {
-        id: r.0,
-        organisation_id: r.1,
-        from_status: r.2.parse()?,
-        to_status: r.3.parse()?,
-        effective_date: r.4,
-        reason: r.5,
-        decision_reference: r.6,
-        changed_by: r.7,
-        recorded_at: r.8.and_utc(),
-    })
+/// A membership change as stored.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = mc)]
+struct ChangeRow {
+    id: Id,
+    organisation_id: Id,
+    from_status: String,
+    to_status: String,
+    effective_date: NaiveDate,
+    reason: String,
+    decision_reference: Option<String>,
+    changed_by: Option<Id>,
+    recorded_at: NaiveDateTime,
 }
 
-const CHANGE_COLUMNS: (
-    mc::id,
-    mc::organisation_id,
-    mc::from_status,
-    mc::to_status,
-    mc::effective_date,
-    mc::reason,
-    mc::decision_reference,
-    mc::changed_by,
-    mc::recorded_at,
-) = (
-    mc::id,
-    mc::organisation_id,
-    mc::from_status,
-    mc::to_status,
-    mc::effective_date,
-    mc::reason,
-    mc::decision_reference,
-    mc::changed_by,
-    mc::recorded_at,
-);
+impl TryFrom<ChangeRow> for MembershipChange {
+    type Error = ApiError;
+    fn try_from(r: ChangeRow) -> Result<Self, ApiError> {
+        Ok(MembershipChange {
+            id: r.id,
+            organisation_id: r.organisation_id,
+            from_status: r.from_status.parse()?,
+            to_status: r.to_status.parse()?,
+            effective_date: r.effective_date,
+            reason: r.reason,
+            decision_reference: r.decision_reference,
+            changed_by: r.changed_by,
+            recorded_at: r.recorded_at.and_utc(),
+        })
+    }
+}
+
+/// A new membership change's row.
+#[derive(Insertable)]
+#[diesel(table_name = mc, treat_none_as_default_value = false)]
+struct NewChange<'a> {
+    id: &'a Id,
+    organisation_id: &'a str,
+    from_status: &'a str,
+    to_status: &'a str,
+    effective_date: NaiveDate,
+    reason: &'a str,
+    decision_reference: Option<&'a str>,
+    changed_by: Option<&'a str>,
+    recorded_at: NaiveDateTime,
+}
 
 /// The membership history, oldest first.
 pub fn history(
@@ -425,13 +429,13 @@ pub fn history(
     let rows: Vec<ChangeRow> = q
         .order(mc::id.asc())
         .limit(page.fetch())
-        .select(CHANGE_COLUMNS)
+        .select(ChangeRow::as_select())
         .load(conn)?;
     let rows = rows
         .into_iter()
-        .map(change_from_row)
+        .map(MembershipChange::try_from)
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(page.page(rows, |r| vec![r.id.clone()], |r| r))
+    Ok(page.page(rows, |r| vec![r.id.to_string()], |r| r))
 }
 
 /// Records a change of membership status (admins only): the transition must be allowed from the
@@ -484,20 +488,19 @@ pub fn change_membership(
             "the membership status changed meanwhile; reload and try again",
         ));
     }
-    let id = new_id();
-    let recorded = now();
+    let id = Id::new();
     diesel::insert_into(mc::table)
-        .values((
-            mc::id.eq(&id),
-            mc::organisation_id.eq(org_id),
-            mc::from_status.eq(from.as_str()),
-            mc::to_status.eq(req.to_status.as_str()),
-            mc::effective_date.eq(req.effective_date),
-            mc::reason.eq(req.reason.trim()),
-            mc::decision_reference.eq(req.decision_reference.as_deref().map(str::trim)),
-            mc::changed_by.eq(caller.author()),
-            mc::recorded_at.eq(recorded),
-        ))
+        .values(NewChange {
+            id: &id,
+            organisation_id: org_id,
+            from_status: from.as_str(),
+            to_status: req.to_status.as_str(),
+            effective_date: req.effective_date,
+            reason: req.reason.trim(),
+            decision_reference: req.decision_reference.as_deref().map(str::trim),
+            changed_by: caller.author(),
+            recorded_at: now(),
+        })
         .execute(conn)?;
     let after = find(conn, org_id)?;
     let mut changes = diff(Some(&json!(org)), Some(&json!(after)));
@@ -521,12 +524,11 @@ pub fn change_membership(
         req.to_status,
         req.effective_date,
     )?;
-    let change = change_from_row(
-        mc::table
-            .filter(mc::id.eq(&id))
-            .select(CHANGE_COLUMNS)
-            .first::<ChangeRow>(conn)?,
-    )?;
+    let change = mc::table
+        .filter(mc::id.eq(&id))
+        .select(ChangeRow::as_select())
+        .first::<ChangeRow>(conn)?
+        .try_into()?;
     Ok((change, after))
 }
 

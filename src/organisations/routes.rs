@@ -13,7 +13,7 @@ use super::model::{
 use super::repo::{self, OrgFilter};
 use crate::auth::policy;
 use crate::auth::{Caller, Scope};
-use crate::core::{Id, new_id};
+use crate::core::Id;
 use crate::error::{ApiError, Problem};
 use crate::http::csv::{csv_response, wants_csv};
 use crate::http::{IfMatch, Json, Page, PageRequest, Query, created, versioned};
@@ -100,7 +100,7 @@ const CSV_HEADERS: [&str; 16] = [
 fn csv_row(o: Organisation) -> Vec<String> {
     let opt = |v: Option<String>| v.unwrap_or_default();
     vec![
-        o.id,
+        o.id.into(),
         o.name,
         opt(o.short_name),
         o.kind.to_string(),
@@ -179,7 +179,7 @@ pub async fn create_organisation(
     caller.require_admin(Scope::OrganisationsWrite)?;
     let record = body
         .into_inner()
-        .into_record(new_id(), crate::core::now().and_utc());
+        .into_record(Id::new(), crate::core::now().and_utc());
     let org = state
         .db
         .write(move |conn| repo::create(conn, &caller, record))

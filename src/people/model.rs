@@ -2,6 +2,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::core::Id;
 use crate::error::ApiError;
 use crate::organisations::model::patch_field;
 use crate::validation::{Validator, normalise_email};
@@ -21,15 +22,15 @@ use crate::validation::{Validator, normalise_email};
     "version": 1
 }))]
 pub struct Person {
-    pub id: String,
-    pub organisation_id: Option<String>,
+    pub id: Id,
+    pub organisation_id: Option<Id>,
     pub name: String,
     /// Unique across the register (stored in lower case).
     pub email: String,
     pub title: Option<String>,
     pub phone: Option<String>,
     /// The user account linked to this person, if any.
-    pub user_id: Option<String>,
+    pub user_id: Option<Id>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i32,
@@ -46,7 +47,7 @@ pub struct Person {
     "phone": "+47 22 00 00 00"
 }))]
 pub struct CreatePerson {
-    pub organisation_id: Option<String>,
+    pub organisation_id: Option<Id>,
     pub name: String,
     pub email: String,
     pub title: Option<String>,
@@ -60,8 +61,8 @@ pub struct CreatePerson {
 #[schema(example = json!({"title": "Head of Medical Affairs"}))]
 pub struct UpdatePerson {
     #[serde(default, deserialize_with = "patch_field")]
-    #[schema(value_type = Option<String>)]
-    pub organisation_id: Option<Option<String>>,
+    #[schema(value_type = Option<Id>)]
+    pub organisation_id: Option<Option<Id>>,
     pub name: Option<String>,
     pub email: Option<String>,
     #[serde(default, deserialize_with = "patch_field")]
@@ -77,12 +78,7 @@ fn clean(v: Option<String>) -> Option<String> {
 }
 
 impl CreatePerson {
-    pub fn into_record(
-        self,
-        id: String,
-        organisation_id: Option<String>,
-        now: DateTime<Utc>,
-    ) -> Person {
+    pub fn into_record(self, id: Id, organisation_id: Option<Id>, now: DateTime<Utc>) -> Person {
         Person {
             id,
             organisation_id,

@@ -6,59 +6,103 @@ use super::model::{Person, UpdatePerson, validate};
 use crate::audit::{self, diff};
 use crate::auth::Caller;
 use crate::auth::policy::{self, Visibility};
-use crate::core::now;
+use crate::core::{Id, now};
 use crate::db::functions::lower;
 use crate::db::{DbConn, MultiBackend, like_pattern};
 use crate::error::ApiError;
 use crate::http::{IfMatch, Page, PageRequest};
 use crate::schema::{organisations as o, people as p, users as u};
 
-type Row = (
-    String,
-    Option<String>,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    NaiveDateTime,
-    NaiveDateTime,
-    i32,
-    Option<String>,
-);
+/// A person as stored, with the id of their account (if any) from the left join on users.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = p)]
+struct PersonRow {
+    id: Id,
+    organisation_id: Option<Id>,
+    name: String,
+    email: String,
+    title: Option<String>,
+    phone: Option<String>,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+    version: i32,
+    #[diesel(select_expression = u::id.nullable())]
+    user_id: Option<Id>,
+}
 
-fn to_person(r: Row) -> Person {
-    Person {
-        id: r.0,
-        organisation_id: r.1,
-        name: r.2,
-        email: r.3,
-        title: r.4,
-        phone: r.5,
-        created_at: r.6.and_utc(),
-        updated_at: r.7.and_utc(),
-        version: r.8,
-        user_id: r.9,
+impl From<PersonRow> for Person {
+    fn from(r: PersonRow) -> Self {
+        Person {
+            id: r.id,
+            organisation_id: r.organisation_id,
+            name: r.name,
+            email: r.email,
+            title: r.title,
+            phone: r.phone,
+            created_at: r.created_at.and_utc(),
+            updated_at: r.updated_at.and_utc(),
+            version: r.version,
+            user_id: r.user_id,
+        }
     }
 }
 
-macro_rules! person_query {
-    () => {
-        p::table
-            .left_join(u::table.on(u::person_id.eq(p::id.nullable())))
-            .select((
-                p::id,
-                p::organisation_id,
-                p::name,
-                p::email,
-                p::title,
-                p::phone,
-                p::created_at,
-                p::updated_at,
-                p::version,
-                u::id.nullable(),
-            ))
-    };
+/// A new person's row.
+#[derive(Insertable)]
+#[diesel(table_name = p, treat_none_as_default_value = false)]
+struct NewPerson<'a> {
+    id: &'a Id,
+    organisation_id: Option<&'a Id>,
+    name: &'a str,
+    email: &'a str,
+    title: Option<&'a str>,
+    phone: Option<&'a str>,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+    version: i32,
 }
+
+/// What an update writes (`None` clears an optional field).
+#[derive(AsChangeset)]
+#[diesel(table_name = p, treat_none_as_null = true)]
+struct PersonChanges<'a> {
+    organisation_id: Option<&'a Id>,
+    name: &'a str,
+    email: &'a str,
+    title: Option<&'a str>,
+    phone: Option<&'a str>,
+    updated_at: NaiveDateTime,
+    version: i32,
+}
+
+impl<'a> From<&'a Person> for PersonChanges<'a> {
+    fn from(person: &'a Person) -> Self {
+        PersonChanges {
+            organisation_id: person.organisation_id.as_ref(),
+            name: &person.name,
+            email: &person.email,
+            title: person.title.as_deref(),
+            phone: person.phone.as_deref(),
+            updated_at: now(),
+            version: person.version + 1,
+        }
+    }
+}
+
+fn person_query() -> PersonQuery {
+    p::table
+        .left_join(u::table.on(u::person_id.eq(p::id.nullable())))
+        .select(PersonRow::as_select())
+}
+
+type PersonQuery = diesel::helper_types::Select<
+    diesel::helper_types::LeftJoinOn<
+        p::table,
+        u::table,
+        diesel::helper_types::Eq<u::person_id, diesel::helper_types::Nullable<p::id>>,
+    >,
+    diesel::helper_types::AsSelect<PersonRow, MultiBackend>,
+>;
 
 /// Whether the person's organisation is a visible member (partner or observer, not archived).
 fn org_is_member(conn: &mut DbConn, org_id: Option<&str>) -> Result<bool, ApiError> {
@@ -74,9 +118,10 @@ fn org_is_member(conn: &mut DbConn, org_id: Option<&str>) -> Result<bool, ApiErr
 }
 
 pub fn find(conn: &mut DbConn, id: &str) -> Result<Person, ApiError> {
-    Ok(to_person(
-        person_query!().filter(p::id.eq(id)).first::<Row>(conn)?,
-    ))
+    Ok(person_query()
+        .filter(p::id.eq(id))
+        .first::<PersonRow>(conn)?
+        .into())
 }
 
 pub fn get_visible(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<Person, ApiError> {
@@ -146,17 +191,17 @@ pub fn create(conn: &mut DbConn, caller: &Caller, person: Person) -> Result<Pers
     check_unique_email(conn, &person)?;
     let t = person.created_at.naive_utc();
     diesel::insert_into(p::table)
-        .values((
-            p::id.eq(&person.id),
-            p::organisation_id.eq(&person.organisation_id),
-            p::name.eq(&person.name),
-            p::email.eq(&person.email),
-            p::title.eq(&person.title),
-            p::phone.eq(&person.phone),
-            p::created_at.eq(t),
-            p::updated_at.eq(t),
-            p::version.eq(1),
-        ))
+        .values(NewPerson {
+            id: &person.id,
+            organisation_id: person.organisation_id.as_ref(),
+            name: &person.name,
+            email: &person.email,
+            title: person.title.as_deref(),
+            phone: person.phone.as_deref(),
+            created_at: t,
+            updated_at: t,
+            version: 1,
+        })
         .execute(conn)?;
     audit::record(
         conn,
@@ -193,15 +238,7 @@ pub fn update(
             .filter(p::id.eq(id))
             .filter(p::version.eq(before.version)),
     )
-    .set((
-        p::organisation_id.eq(&after.organisation_id),
-        p::name.eq(&after.name),
-        p::email.eq(&after.email),
-        p::title.eq(&after.title),
-        p::phone.eq(&after.phone),
-        p::updated_at.eq(now()),
-        p::version.eq(before.version + 1),
-    ))
+    .set(PersonChanges::from(&after))
     .execute(conn)?;
     if updated == 0 {
         return Err(ApiError::PreconditionFailed);
@@ -253,37 +290,15 @@ pub fn delete(
 
 #[derive(Debug, Default, Clone)]
 pub struct PeopleFilter {
-    pub organisation_id: Option<String>,
+    pub organisation_id: Option<Id>,
     pub has_account: Option<bool>,
     pub q: Option<String>,
 }
 
-type Boxed<'a> = diesel::helper_types::IntoBoxed<
-    'a,
-    diesel::helper_types::Select<
-        diesel::helper_types::LeftJoinOn<
-            p::table,
-            u::table,
-            diesel::helper_types::Eq<u::person_id, diesel::helper_types::Nullable<p::id>>,
-        >,
-        (
-            p::id,
-            p::organisation_id,
-            p::name,
-            p::email,
-            p::title,
-            p::phone,
-            p::created_at,
-            p::updated_at,
-            p::version,
-            diesel::helper_types::Nullable<u::id>,
-        ),
-    >,
-    MultiBackend,
->;
+type Boxed<'a> = diesel::helper_types::IntoBoxed<'a, PersonQuery, MultiBackend>;
 
 fn filtered<'a>(vis: &Visibility, f: &PeopleFilter) -> Boxed<'a> {
-    let mut q = person_query!().into_boxed();
+    let mut q = person_query().into_boxed();
     if let Some(listed) = policy::people_listed(vis) {
         q =
             match listed.others {
@@ -329,11 +344,15 @@ pub fn list(
                 .or(p::name.eq(name.to_owned()).and(p::id.gt(id.to_owned()))),
         );
     }
-    let rows: Vec<Row> = q
+    let rows: Vec<PersonRow> = q
         .order((p::name.asc(), p::id.asc()))
         .limit(page.fetch())
         .load(conn)?;
-    Ok(page.page(rows, |r| vec![r.2.clone(), r.0.clone()], to_person))
+    Ok(page.page(
+        rows,
+        |r| vec![r.name.clone(), r.id.to_string()],
+        Person::from,
+    ))
 }
 
 pub fn export(
@@ -341,9 +360,9 @@ pub fn export(
     vis: &Visibility,
     f: &PeopleFilter,
 ) -> Result<Vec<Person>, ApiError> {
-    let rows: Vec<Row> = filtered(vis, f)
+    let rows: Vec<PersonRow> = filtered(vis, f)
         .order((p::name.asc(), p::id.asc()))
         .limit(100_000)
         .load(conn)?;
-    Ok(rows.into_iter().map(to_person).collect())
+    Ok(rows.into_iter().map(Person::from).collect())
 }

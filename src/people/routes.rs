@@ -10,10 +10,10 @@ use super::model::{CreatePerson, Person, UpdatePerson};
 use super::repo::{self, PeopleFilter};
 use crate::auth::policy::{self, Visibility};
 use crate::auth::{Caller, Scope};
-use crate::core::{Id, new_id};
+use crate::core::Id;
 use crate::error::{ApiError, Problem};
 use crate::http::csv::{csv_response, wants_csv};
-use crate::http::{IfMatch, Json, Page, PageRequest, Query, created, parse_field_id, versioned};
+use crate::http::{IfMatch, Json, Page, PageRequest, Query, created, versioned};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -24,7 +24,7 @@ pub struct PeopleQuery {
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
-    pub organisation_id: Option<String>,
+    pub organisation_id: Option<Id>,
     /// Only people with (`true`) or without (`false`) a user account.
     pub has_account: Option<bool>,
     /// Text search in name and e-mail (case-insensitive).
@@ -44,8 +44,8 @@ const CSV_HEADERS: [&str; 8] = [
 
 fn csv_row(p: Person) -> Vec<String> {
     vec![
-        p.id,
-        p.organisation_id.unwrap_or_default(),
+        p.id.into(),
+        p.organisation_id.map(String::from).unwrap_or_default(),
         p.name,
         p.email,
         p.title.unwrap_or_default(),
@@ -79,11 +79,7 @@ async fn respond_list(
 
 fn filter_of(query: &PeopleQuery) -> Result<PeopleFilter, ApiError> {
     Ok(PeopleFilter {
-        organisation_id: query
-            .organisation_id
-            .as_deref()
-            .map(|id| parse_field_id("organisation_id", id))
-            .transpose()?,
+        organisation_id: query.organisation_id.clone(),
         has_account: query.has_account,
         q: query.q.clone(),
     })
@@ -141,7 +137,7 @@ pub async fn list_organisation_people(
         .read(move |conn| crate::organisations::repo::get_visible(conn, &c, &org_id))
         .await?;
     let mut filter = filter_of(&query)?;
-    filter.organisation_id = Some(id.into());
+    filter.organisation_id = Some(id);
     respond_list(&state, &req, policy::visibility(&caller), filter, &query).await
 }
 
@@ -167,10 +163,13 @@ pub async fn create_person(
     caller.require_scope(Scope::PeopleWrite)?;
     let body = body.into_inner();
     let org = match &body.organisation_id {
-        Some(id) => Some(parse_field_id("organisation_id", id)?),
-        None => policy::default_organisation_of_new_person(&caller),
+        Some(id) => Some(id.clone()),
+        None => policy::default_organisation_of_new_person(&caller)
+            .as_deref()
+            .map(Id::from_stored)
+            .transpose()?,
     };
-    let record = body.into_record(new_id(), org, crate::core::now().and_utc());
+    let record = body.into_record(Id::new(), org, crate::core::now().and_utc());
     let person = state
         .db
         .write(move |conn| repo::create(conn, &caller, record))

@@ -4,6 +4,7 @@ use utoipa::ToSchema;
 
 use crate::auth::policy::Standing;
 use crate::auth::{Role, Scope};
+use crate::core::Id;
 use crate::notifications::Language;
 use crate::organisations::model::{MembershipStatus, patch_field};
 
@@ -24,14 +25,14 @@ use crate::organisations::model::{MembershipStatus, patch_field};
     "version": 1
 }))]
 pub struct User {
-    pub id: String,
+    pub id: Id,
     pub email: String,
     pub display_name: String,
     pub role: Role,
     /// The organisation a representative acts for (none for admins).
-    pub organisation_id: Option<String>,
+    pub organisation_id: Option<Id>,
     /// The contact record of this user, if linked.
-    pub person_id: Option<String>,
+    pub person_id: Option<Id>,
     pub active: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -55,9 +56,9 @@ pub struct CreateUser {
     pub email: String,
     pub display_name: String,
     pub role: Role,
-    pub organisation_id: Option<String>,
+    pub organisation_id: Option<Id>,
     /// Link to an existing contact record.
-    pub person_id: Option<String>,
+    pub person_id: Option<Id>,
     /// The initial password: at least 12 characters, not a common one. (To let the person choose
     /// their own, send an invitation instead.)
     pub password: String,
@@ -73,18 +74,18 @@ pub struct UpdateUser {
     pub display_name: Option<String>,
     pub role: Option<Role>,
     #[serde(default, deserialize_with = "patch_field")]
-    #[schema(value_type = Option<String>)]
-    pub organisation_id: Option<Option<String>>,
+    #[schema(value_type = Option<Id>)]
+    pub organisation_id: Option<Option<Id>>,
     #[serde(default, deserialize_with = "patch_field")]
-    #[schema(value_type = Option<String>)]
-    pub person_id: Option<Option<String>>,
+    #[schema(value_type = Option<Id>)]
+    pub person_id: Option<Option<Id>>,
     pub language: Option<Language>,
 }
 
 /// The caller's organisation, in brief.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OrganisationSummary {
-    pub id: String,
+    pub id: Id,
     pub name: String,
     pub membership_status: MembershipStatus,
 }
@@ -117,7 +118,7 @@ pub struct Me {
     "revoked_at": null
 }))]
 pub struct ApiToken {
-    pub id: String,
+    pub id: Id,
     pub name: String,
     pub scopes: Vec<Scope>,
     /// The first characters of the secret, to recognise it.

@@ -8,7 +8,7 @@ use crate::auth::caller::Credential;
 use crate::auth::password::check_password_rules;
 use crate::auth::policy;
 use crate::auth::{Caller, Role, Scope};
-use crate::core::{Actor, now};
+use crate::core::{Actor, Id, now};
 use crate::db::functions::lower;
 use crate::db::{DbConn, like_pattern};
 use crate::error::ApiError;
@@ -18,73 +18,82 @@ use crate::notifications::{Kind, Mailer, enqueue};
 use crate::schema::{api_tokens as at, organisations as o, people as p, users as u};
 use crate::validation::{Validator, normalise_email};
 
-type UserRow = (
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    bool,
-    NaiveDateTime,
-    NaiveDateTime,
-    Option<NaiveDateTime>,
-    i32,
-    String,
-);
+/// An account as stored (without its password hash).
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = u)]
+struct UserRow {
+    id: Id,
+    email: String,
+    display_name: String,
+    role: String,
+    organisation_id: Option<Id>,
+    person_id: Option<Id>,
+    active: bool,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+    deactivated_at: Option<NaiveDateTime>,
+    version: i32,
+    language: String,
+}
 
-const USER_COLUMNS: (
-    u::id,
-    u::email,
-    u::display_name,
-    u::role,
-    u::organisation_id,
-    u::person_id,
-    u::active,
-    u::created_at,
-    u::updated_at,
-    u::deactivated_at,
-    u::version,
-    u::language,
-) = (
-    u::id,
-    u::email,
-    u::display_name,
-    u::role,
-    u::organisation_id,
-    u::person_id,
-    u::active,
-    u::created_at,
-    u::updated_at,
-    u::deactivated_at,
-    u::version,
-    u::language,
-);
+impl TryFrom<UserRow> for User {
+    type Error = ApiError;
+    fn try_from(r: UserRow) -> Result<Self, ApiError> {
+        Ok(User {
+            id: r.id,
+            email: r.email,
+            display_name: r.display_name,
+            role: r.role.parse()?,
+            organisation_id: r.organisation_id,
+            person_id: r.person_id,
+            active: r.active,
+            created_at: r.created_at.and_utc(),
+            updated_at: r.updated_at.and_utc(),
+            deactivated_at: r.deactivated_at.map(|t| t.and_utc()),
+            version: r.version,
+            language: r.language.parse()?,
+        })
+    }
+}
 
-fn to_user(r: UserRow) -> Result<User, ApiError> {
-    Ok(User {
-        id: r.0,
-        email: r.1,
-        display_name: r.2,
-        role: r.3.parse()?,
-        organisation_id: r.4,
-        person_id: r.5,
-        active: r.6,
-        created_at: r.7.and_utc(),
-        updated_at: r.8.and_utc(),
-        deactivated_at: r.9.map(|t| t.and_utc()),
-        version: r.10,
-        language: r.11.parse()?,
-    })
+/// A new account's row.
+#[derive(Insertable)]
+#[diesel(table_name = u, treat_none_as_default_value = false)]
+struct NewUser<'a> {
+    id: &'a Id,
+    email: &'a str,
+    display_name: &'a str,
+    password_hash: &'a str,
+    role: &'a str,
+    organisation_id: Option<&'a Id>,
+    person_id: Option<&'a Id>,
+    active: bool,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+    password_changed_at: NaiveDateTime,
+    version: i32,
+    language: &'a str,
+}
+
+/// What an admin's update writes (`None` clears an optional field).
+#[derive(AsChangeset)]
+#[diesel(table_name = u, treat_none_as_null = true)]
+struct UserChanges<'a> {
+    display_name: &'a str,
+    role: &'a str,
+    organisation_id: Option<&'a Id>,
+    person_id: Option<&'a Id>,
+    language: &'a str,
+    updated_at: NaiveDateTime,
+    version: i32,
 }
 
 pub fn find(conn: &mut DbConn, id: &str) -> Result<User, ApiError> {
-    to_user(
-        u::table
-            .filter(u::id.eq(id))
-            .select(USER_COLUMNS)
-            .first(conn)?,
-    )
+    u::table
+        .filter(u::id.eq(id))
+        .select(UserRow::as_select())
+        .first::<UserRow>(conn)?
+        .try_into()
 }
 
 /// Role, organisation and person must fit together: admins have no organisation, representatives
@@ -182,7 +191,7 @@ pub fn validate_new(conn: &mut DbConn, id: &str, req: &CreateUser) -> Result<Str
 pub fn insert(
     conn: &mut DbConn,
     actor: &Actor,
-    id: &str,
+    id: &Id,
     email: &str,
     req: &CreateUser,
     hash: &str,
@@ -191,21 +200,21 @@ pub fn insert(
     validate_new(conn, id, req)?;
     let t = now();
     diesel::insert_into(u::table)
-        .values((
-            u::id.eq(id),
-            u::email.eq(email),
-            u::display_name.eq(req.display_name.trim()),
-            u::password_hash.eq(hash),
-            u::role.eq(req.role.as_str()),
-            u::organisation_id.eq(&req.organisation_id),
-            u::person_id.eq(&req.person_id),
-            u::active.eq(true),
-            u::created_at.eq(t),
-            u::updated_at.eq(t),
-            u::password_changed_at.eq(t),
-            u::version.eq(1),
-            u::language.eq(req.language.unwrap_or_default().as_str()),
-        ))
+        .values(NewUser {
+            id,
+            email,
+            display_name: req.display_name.trim(),
+            password_hash: hash,
+            role: req.role.as_str(),
+            organisation_id: req.organisation_id.as_ref(),
+            person_id: req.person_id.as_ref(),
+            active: true,
+            created_at: t,
+            updated_at: t,
+            password_changed_at: t,
+            version: 1,
+            language: req.language.unwrap_or_default().as_str(),
+        })
         .execute(conn)?;
     let user = find(conn, id)?;
     audit::record(
@@ -222,13 +231,13 @@ pub fn insert(
 #[derive(Debug, Default, Clone)]
 pub struct UserFilter {
     pub role: Option<Role>,
-    pub organisation_id: Option<String>,
+    pub organisation_id: Option<Id>,
     pub active: Option<bool>,
     pub q: Option<String>,
 }
 
 pub fn list(conn: &mut DbConn, f: &UserFilter, page: &PageRequest) -> Result<Page<User>, ApiError> {
-    let mut q = u::table.select(USER_COLUMNS).into_boxed();
+    let mut q = u::table.select(UserRow::as_select()).into_boxed();
     if let Some(r) = f.role {
         q = q.filter(u::role.eq(r.as_str()));
     }
@@ -253,9 +262,9 @@ pub fn list(conn: &mut DbConn, f: &UserFilter, page: &PageRequest) -> Result<Pag
     let rows: Vec<UserRow> = q.order(u::id.asc()).limit(page.fetch()).load(conn)?;
     let rows = rows
         .into_iter()
-        .map(to_user)
+        .map(User::try_from)
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(page.page(rows, |r| vec![r.id.clone()], |r| r))
+    Ok(page.page(rows, |r| vec![r.id.to_string()], |r| r))
 }
 
 pub fn update(
@@ -297,15 +306,15 @@ pub fn update(
             .filter(u::id.eq(id))
             .filter(u::version.eq(before.version)),
     )
-    .set((
-        u::display_name.eq(&name),
-        u::role.eq(role.as_str()),
-        u::organisation_id.eq(&org),
-        u::person_id.eq(&person),
-        u::language.eq(req.language.unwrap_or(before.language).as_str()),
-        u::updated_at.eq(now()),
-        u::version.eq(before.version + 1),
-    ))
+    .set(UserChanges {
+        display_name: &name,
+        role: role.as_str(),
+        organisation_id: org.as_ref(),
+        person_id: person.as_ref(),
+        language: req.language.unwrap_or(before.language).as_str(),
+        updated_at: now(),
+        version: before.version + 1,
+    })
     .execute(conn)?;
     if updated == 0 {
         return Err(ApiError::PreconditionFailed);
@@ -381,18 +390,26 @@ pub fn set_active(
     find(conn, id)
 }
 
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = o)]
+struct OrganisationSummaryRow {
+    id: Id,
+    name: String,
+    membership_status: String,
+}
+
 pub fn me(conn: &mut DbConn, caller: &Caller) -> Result<Me, ApiError> {
     let user = find(conn, &caller.user_id)?;
     let organisation = match &user.organisation_id {
         Some(id) => {
-            let (id, name, status): (String, String, String) = o::table
+            let row: OrganisationSummaryRow = o::table
                 .filter(o::id.eq(id))
-                .select((o::id, o::name, o::membership_status))
+                .select(OrganisationSummaryRow::as_select())
                 .first(conn)?;
             Some(OrganisationSummary {
-                id,
-                name,
-                membership_status: status.parse()?,
+                id: row.id,
+                name: row.name,
+                membership_status: row.membership_status.parse()?,
             })
         }
         None => None,

@@ -14,7 +14,7 @@ use super::tokens;
 use crate::auth::{Caller, Role, Scope};
 use crate::core::Id;
 use crate::error::{ApiError, Problem};
-use crate::http::{IfMatch, Json, Page, PageRequest, Query, created, parse_field_id, versioned};
+use crate::http::{IfMatch, Json, Page, PageRequest, Query, created, versioned};
 use crate::notifications::Mailer;
 use crate::state::AppState;
 
@@ -27,7 +27,7 @@ pub struct UserQuery {
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
     pub role: Option<Role>,
-    pub organisation_id: Option<String>,
+    pub organisation_id: Option<Id>,
     pub active: Option<bool>,
     /// Text search in e-mail and display name.
     pub q: Option<String>,
@@ -51,11 +51,7 @@ pub async fn list_users(
     let page = PageRequest::new(q.limit, q.cursor.as_deref(), 1)?;
     let filter = UserFilter {
         role: q.role,
-        organisation_id: q
-            .organisation_id
-            .as_deref()
-            .map(|id| parse_field_id("organisation_id", id))
-            .transpose()?,
+        organisation_id: q.organisation_id,
         active: q.active,
         q: q.q,
     };
@@ -86,17 +82,7 @@ pub async fn create_user(
     body: Json<CreateUser>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_admin(Scope::UsersWrite)?;
-    let mut req = body.into_inner();
-    req.organisation_id = req
-        .organisation_id
-        .as_deref()
-        .map(|id| parse_field_id("organisation_id", id))
-        .transpose()?;
-    req.person_id = req
-        .person_id
-        .as_deref()
-        .map(|id| parse_field_id("person_id", id))
-        .transpose()?;
+    let req = body.into_inner();
     let user = service::create_user(&state.db, &state.hasher, caller.actor(), req, When::Always)
         .await?
         .ok_or_else(|| ApiError::internal("the account was not created"))?;

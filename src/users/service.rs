@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use super::model::{CreateUser, User};
 use super::repo::{insert, validate_new};
 use crate::auth::password::PasswordHasher;
-use crate::core::{Actor, new_id};
+use crate::core::{Actor, Id};
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::schema::users as u;
@@ -36,7 +36,7 @@ pub async fn create_user(
     let ruled_out = move |conn: &mut crate::db::DbConn| -> Result<bool, ApiError> {
         Ok(when == When::NoAccountYet && u::table.count().get_result::<i64>(conn)? > 0)
     };
-    let id = new_id();
+    let id = Id::new();
     let (check_id, check) = (id.clone(), req);
     let (email, req) = match db
         .read(move |conn| {

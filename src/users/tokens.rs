@@ -9,55 +9,66 @@ use super::model::{ApiToken, CreateApiToken, CreatedApiToken};
 use crate::audit;
 use crate::auth::caller::API_TOKEN_PREFIX;
 use crate::auth::{Caller, Scope, random_token, token_hash};
-use crate::core::{new_id, now};
+use crate::core::{Id, now};
 use crate::db::DbConn;
 use crate::error::ApiError;
 use crate::http::{Page, PageRequest};
 use crate::schema::api_tokens as at;
 use crate::validation::Validator;
 
-type TokenRow = (
-    String,
-    String,
-    String,
-    String,
-    NaiveDateTime,
-    Option<NaiveDateTime>,
-    Option<NaiveDateTime>,
-    Option<NaiveDateTime>,
-);
+/// A token as listed (without its hash).
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = at)]
+struct TokenRow {
+    id: Id,
+    name: String,
+    scopes: String,
+    token_prefix: String,
+    created_at: NaiveDateTime,
+    expires_at: Option<NaiveDateTime>,
+    last_used_at: Option<NaiveDateTime>,
+    revoked_at: Option<NaiveDateTime>,
+}
 
-const TOKEN_COLUMNS: (
-    at::id,
-    at::name,
-    at::scopes,
-    at::token_prefix,
-    at::created_at,
-    at::expires_at,
-    at::last_used_at,
-    at::revoked_at,
-) = (
-    at::id,
-    at::name,
-    at::scopes,
-    at::token_prefix,
-    at::created_at,
-    at::expires_at,
-    at::last_used_at,
-    at::revoked_at,
-);
-
-fn to_token(r: TokenRow) -> ApiToken {
-    ApiToken {
-        id: r.0,
-        name: r.1,
-        scopes: r.2.split_whitespace().filter_map(Scope::parse).collect(),
-        token_prefix: r.3,
-        created_at: r.4.and_utc(),
-        expires_at: r.5.map(|t| t.and_utc()),
-        last_used_at: r.6.map(|t| t.and_utc()),
-        revoked_at: r.7.map(|t| t.and_utc()),
+impl From<TokenRow> for ApiToken {
+    fn from(r: TokenRow) -> Self {
+        ApiToken {
+            id: r.id,
+            name: r.name,
+            scopes: r
+                .scopes
+                .split_whitespace()
+                .filter_map(Scope::parse)
+                .collect(),
+            token_prefix: r.token_prefix,
+            created_at: r.created_at.and_utc(),
+            expires_at: r.expires_at.map(|t| t.and_utc()),
+            last_used_at: r.last_used_at.map(|t| t.and_utc()),
+            revoked_at: r.revoked_at.map(|t| t.and_utc()),
+        }
     }
+}
+
+/// A new token's row.
+#[derive(Insertable)]
+#[diesel(table_name = at, treat_none_as_default_value = false)]
+struct NewToken<'a> {
+    id: &'a Id,
+    user_id: &'a str,
+    name: &'a str,
+    token_hash: &'a str,
+    token_prefix: &'a str,
+    scopes: &'a str,
+    created_at: NaiveDateTime,
+    expires_at: Option<NaiveDateTime>,
+}
+
+/// Who owns a token, and whether it is revoked.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = at)]
+struct TokenOwner {
+    user_id: String,
+    revoked_at: Option<NaiveDateTime>,
 }
 
 /// Creates an API token for the caller: scopes within what the caller's role can use.
@@ -88,28 +99,28 @@ pub fn create_token(
     }
     v.finish()?;
     let secret = format!("{API_TOKEN_PREFIX}{}", random_token());
-    let id = new_id();
+    let id = Id::new();
     let mut scopes: Vec<&str> = req.scopes.iter().map(|s| s.as_str()).collect();
     scopes.sort_unstable();
     scopes.dedup();
+    let prefix: String = secret.chars().take(8).collect();
     diesel::insert_into(at::table)
-        .values((
-            at::id.eq(&id),
-            at::user_id.eq(&caller.user_id),
-            at::name.eq(req.name.trim()),
-            at::token_hash.eq(token_hash(&secret)),
-            at::token_prefix.eq(secret.chars().take(8).collect::<String>()),
-            at::scopes.eq(scopes.join(" ")),
-            at::created_at.eq(now()),
-            at::expires_at.eq(req.expires_at.map(|t| t.naive_utc())),
-        ))
+        .values(NewToken {
+            id: &id,
+            user_id: &caller.user_id,
+            name: req.name.trim(),
+            token_hash: &token_hash(&secret),
+            token_prefix: &prefix,
+            scopes: &scopes.join(" "),
+            created_at: now(),
+            expires_at: req.expires_at.map(|t| t.naive_utc()),
+        })
         .execute(conn)?;
-    let token = to_token(
-        at::table
-            .filter(at::id.eq(&id))
-            .select(TOKEN_COLUMNS)
-            .first(conn)?,
-    );
+    let token: ApiToken = at::table
+        .filter(at::id.eq(&id))
+        .select(TokenRow::as_select())
+        .first::<TokenRow>(conn)?
+        .into();
     audit::record(
         conn,
         &caller.actor(),
@@ -128,25 +139,25 @@ pub fn list_tokens(
 ) -> Result<Page<ApiToken>, ApiError> {
     let mut q = at::table
         .filter(at::user_id.eq(caller.user_id.clone()))
-        .select(TOKEN_COLUMNS)
+        .select(TokenRow::as_select())
         .into_boxed();
     if let Some(after) = page.after_one() {
         q = q.filter(at::id.gt(after.to_owned()));
     }
     let rows: Vec<TokenRow> = q.order(at::id.asc()).limit(page.fetch()).load(conn)?;
-    Ok(page.page(rows, |r| vec![r.0.clone()], to_token))
+    Ok(page.page(rows, |r| vec![r.id.to_string()], ApiToken::from))
 }
 
 /// Revokes one of the caller's tokens (others' answer 404).
 pub fn revoke_token(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<(), ApiError> {
-    let owner: Option<(String, Option<NaiveDateTime>)> = at::table
+    let owner: Option<TokenOwner> = at::table
         .filter(at::id.eq(id))
-        .select((at::user_id, at::revoked_at))
+        .select(TokenOwner::as_select())
         .first(conn)
         .optional()?;
     match owner {
-        Some((owner, revoked)) if owner == caller.user_id => {
-            if revoked.is_none() {
+        Some(owner) if owner.user_id == caller.user_id => {
+            if owner.revoked_at.is_none() {
                 diesel::update(at::table.filter(at::id.eq(id)))
                     .set(at::revoked_at.eq(now()))
                     .execute(conn)?;

@@ -195,17 +195,18 @@ async fn a_body_that_is_not_json_is_415_unsupported_media_type() {
 async fn a_bad_path_id_is_400_invalid_parameter() {
     let app = spawn_app().await;
     let admin = app.admin_token().await;
-    for path in [
-        "/api/v1/organisations/not-a-uuid",
-        "/api/v1/organisations/123/people",
-        "/api/v1/organisations/123/membership-changes",
-        "/api/v1/people/xyz",
-        "/api/v1/users/1",
+    for (path, bad) in [
+        ("/api/v1/organisations/not-a-uuid", "not-a-uuid"),
+        ("/api/v1/organisations/123/people", "123"),
+        ("/api/v1/organisations/123/membership-changes", "123"),
+        ("/api/v1/people/xyz", "xyz"),
+        ("/api/v1/users/1", "1"),
     ] {
         let res = app.get(path, &admin).await;
         let problem = assert_problem(res, 400, "invalid-parameter").await;
-        assert!(
-            problem["detail"].as_str().unwrap().contains("UUID"),
+        assert_eq!(
+            problem["detail"],
+            format!("'{bad}' is not a valid id (a UUID is expected)"),
             "{path}: {problem}"
         );
     }
@@ -220,6 +221,60 @@ async fn a_bad_path_id_is_400_invalid_parameter() {
         )
         .await;
     assert_problem(res, 400, "invalid-parameter").await;
+}
+
+#[tokio::test]
+async fn a_malformed_id_in_a_body_or_query_is_422_invalid_format_naming_the_field() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let password = "a long and private passphrase";
+    for (path, body, field) in [
+        (
+            "/api/v1/users",
+            json!({"email": "a@connect.test", "display_name": "A", "role": "admin", "person_id": "p-1", "password": password}),
+            "person_id",
+        ),
+        (
+            "/api/v1/users",
+            json!({"email": "b@connect.test", "display_name": "B", "role": "partner_representative", "organisation_id": "roche", "password": password}),
+            "organisation_id",
+        ),
+        (
+            "/api/v1/invitations",
+            json!({"email": "c@connect.test", "role": "partner_representative", "organisation_id": "42"}),
+            "organisation_id",
+        ),
+    ] {
+        let res = app.post(path, &admin, &body).await;
+        let problem = assert_field_error(res, field, "invalid_format").await;
+        assert_eq!(
+            problem["errors"][0]["message"], "must be a UUID",
+            "{problem}"
+        );
+    }
+    let person = app
+        .post(
+            "/api/v1/people",
+            &admin,
+            &json!({"name": "Kari", "email": "kari@connect.test"}),
+        )
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    let res = app
+        .patch(
+            &format!("/api/v1/people/{}", id_of(&person)),
+            &admin,
+            Some("\"1\""),
+            &json!({"organisation_id": "alfa"}),
+        )
+        .await;
+    assert_field_error(res, "organisation_id", "invalid_format").await;
+    for query in ["users?organisation_id=x", "people?organisation_id=x"] {
+        let res = app.get(&format!("/api/v1/{query}"), &admin).await;
+        assert_field_error(res, "organisation_id", "invalid_format").await;
+    }
 }
 
 #[tokio::test]
