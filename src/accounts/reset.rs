@@ -73,15 +73,24 @@ pub fn request(conn: &mut DbConn, mailer: &Mailer, email: &str) -> Result<bool, 
     Ok(true)
 }
 
-/// The account a valid, unused, unexpired reset token belongs to: (user id, e-mail).
-pub fn open_token(conn: &mut DbConn, token: &str) -> Result<(String, String), ApiError> {
+/// The account a reset link is for.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = u)]
+pub struct ResetAccount {
+    #[diesel(column_name = id)]
+    pub user_id: String,
+    pub email: String,
+}
+
+/// The account a valid, unused, unexpired reset token belongs to.
+pub fn open_token(conn: &mut DbConn, token: &str) -> Result<ResetAccount, ApiError> {
     pr::table
         .inner_join(u::table)
         .filter(pr::token_hash.eq(token_hash(token)))
         .filter(pr::used_at.is_null())
         .filter(pr::expires_at.gt(now()))
         .filter(u::active.eq(true))
-        .select((u::id, u::email))
+        .select(ResetAccount::as_select())
         .first(conn)
         .optional()?
         .ok_or(ApiError::NotFound)
@@ -106,7 +115,7 @@ pub fn confirm(
     token: &str,
     hash: &str,
 ) -> Result<String, ApiError> {
-    let (user_id, _) = open_token(conn, token)?;
+    let user_id = open_token(conn, token)?.user_id;
     let t = now();
     let used = diesel::update(
         pr::table

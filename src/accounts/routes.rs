@@ -78,12 +78,15 @@ pub async fn login(
     if let Some(wait) = locked {
         return Err(throttle::too_many(wait));
     }
-    let stored = creds.as_ref().filter(|c| c.2).map(|c| c.1.clone());
+    let stored = creds
+        .as_ref()
+        .filter(|c| c.active)
+        .map(|c| c.password_hash.clone());
     let ok = password.len() <= 1024 && state.hasher.verify(password, stored).await?;
     let ttl = state.settings.refresh_token_ttl_secs;
     let account = email.clone();
     match (ok, creds) {
-        (true, Some((user_id, _, _))) => {
+        (true, Some(repo::Credentials { user_id, .. })) => {
             let uid = user_id.clone();
             let (family, new_refresh) = state
                 .db
@@ -368,11 +371,12 @@ pub async fn confirm_password_reset(
     } = body.into_inner();
     let bad_link = |e: ApiError| state.address_throttle.count_bad_link(ip, e);
     let t = token.clone();
-    let (_, email) = state
+    let email = state
         .db
         .read(move |conn| super::reset::open_token(conn, &t))
         .await
-        .map_err(bad_link)?;
+        .map_err(bad_link)?
+        .email;
     let mut v = Validator::new();
     password::check_password_rules(&mut v, "new_password", &new_password, Some(&email));
     v.finish()?;

@@ -13,16 +13,26 @@ use crate::db::DbConn;
 use crate::error::ApiError;
 use crate::schema::{api_tokens as at, organisations as o, refresh_tokens as rt, users as u};
 
-type CallerRow = (String, String, String, Option<String>, Option<String>);
+/// An active account with its organisation's membership status (from the left join).
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = u)]
+struct CallerRow {
+    id: String,
+    email: String,
+    role: String,
+    organisation_id: Option<String>,
+    #[diesel(select_expression = o::membership_status.nullable())]
+    membership_status: Option<String>,
+}
 
 fn caller_from_row(row: CallerRow, credential: Credential) -> Result<Caller, ApiError> {
-    let (user_id, email, role, organisation_id, status) = row;
     Ok(Caller {
-        user_id,
-        email,
-        role: role.parse::<Role>()?,
-        organisation_id,
-        organisation_status: status
+        user_id: row.id,
+        email: row.email,
+        role: row.role.parse::<Role>()?,
+        organisation_id: row.organisation_id,
+        organisation_status: row
+            .membership_status
             .as_deref()
             .map(str::parse::<MembershipStatus>)
             .transpose()?,
@@ -40,13 +50,7 @@ fn active_user_row(
         .left_join(o::table)
         .filter(u::id.eq(user_id.to_owned()))
         .filter(u::active.eq(true))
-        .select((
-            u::id,
-            u::email,
-            u::role,
-            u::organisation_id,
-            o::membership_status.nullable(),
-        ))
+        .select(CallerRow::as_select())
         .into_boxed();
     if let Some(family) = session {
         q = q.filter(exists(
@@ -81,17 +85,33 @@ pub fn caller_by_session(
         .transpose()
 }
 
+/// A live API token, as its use needs it.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = at)]
+struct LiveToken {
+    id: String,
+    user_id: String,
+    scopes: String,
+    last_used_at: Option<NaiveDateTime>,
+}
+
 /// The caller behind an API token, if it is neither revoked nor expired and its owner is active.
 pub fn caller_by_api_token(conn: &mut DbConn, hash: &str) -> Result<Option<Caller>, ApiError> {
     let now = now();
-    let token: Option<(String, String, String, Option<NaiveDateTime>)> = at::table
+    let token: Option<LiveToken> = at::table
         .filter(at::token_hash.eq(hash))
         .filter(at::revoked_at.is_null())
         .filter(at::expires_at.is_null().or(at::expires_at.gt(now)))
-        .select((at::id, at::user_id, at::scopes, at::last_used_at))
+        .select(LiveToken::as_select())
         .first(conn)
         .optional()?;
-    let Some((token_id, user_id, scopes, last_used)) = token else {
+    let Some(LiveToken {
+        id: token_id,
+        user_id,
+        scopes,
+        last_used_at: last_used,
+    }) = token
+    else {
         return Ok(None);
     };
     let Some(row) = active_user_row(conn, &user_id, None)? else {
@@ -168,12 +188,12 @@ pub fn rotate(conn: &mut DbConn, presented: &str, ttl_secs: i64) -> Result<Rotat
     )
     .set(rt::used_at.eq(now))
     .execute(conn)?;
-    let row: Option<(String, String, Option<NaiveDateTime>, Option<NaiveDateTime>)> = rt::table
+    let session: Option<SessionOf> = rt::table
         .filter(rt::token_hash.eq(&hash))
-        .select((rt::user_id, rt::family_id, rt::used_at, rt::revoked_at))
+        .select(SessionOf::as_select())
         .first(conn)
         .optional()?;
-    let Some((user_id, family_id, _, _)) = row else {
+    let Some(SessionOf { user_id, family_id }) = session else {
         return Ok(Rotation::Invalid);
     };
     if claimed == 0 {
@@ -206,6 +226,14 @@ pub fn rotate(conn: &mut DbConn, presented: &str, ttl_secs: i64) -> Result<Rotat
     })
 }
 
+/// The session (family) and account a refresh token belongs to.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = rt)]
+struct SessionOf {
+    user_id: String,
+    family_id: String,
+}
+
 pub fn revoke_family(conn: &mut DbConn, family_id: &str) -> Result<usize, ApiError> {
     Ok(diesel::update(
         rt::table
@@ -216,17 +244,18 @@ pub fn revoke_family(conn: &mut DbConn, family_id: &str) -> Result<usize, ApiErr
     .execute(conn)?)
 }
 
-/// Logout: ends the session the refresh token belongs to. Unknown tokens are ignored.
-pub fn logout(conn: &mut DbConn, presented: &str) -> Result<Option<(String, String)>, ApiError> {
-    let row: Option<(String, String)> = rt::table
+/// Logout: ends the session the refresh token belongs to (true when there was one). Unknown
+/// tokens are ignored.
+pub fn logout(conn: &mut DbConn, presented: &str) -> Result<bool, ApiError> {
+    let session: Option<SessionOf> = rt::table
         .filter(rt::token_hash.eq(token_hash(presented)))
-        .select((rt::family_id, rt::user_id))
+        .select(SessionOf::as_select())
         .first(conn)
         .optional()?;
-    if let Some((family, _)) = &row {
-        revoke_family(conn, family)?;
+    match session {
+        Some(session) => revoke_family(conn, &session.family_id).map(|_| true),
+        None => Ok(false),
     }
-    Ok(row)
 }
 
 /// Ends every session of a user, but `keep` (the caller's own, when changing their password).
@@ -245,14 +274,24 @@ pub fn revoke_user_sessions(
     Ok(q.set(rt::revoked_at.eq(now())).execute(conn)?)
 }
 
-/// The login look-up: (id, password hash, active) by normalised e-mail.
+/// What a login checks.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = u)]
+pub struct Credentials {
+    #[diesel(column_name = id)]
+    pub user_id: String,
+    pub password_hash: String,
+    pub active: bool,
+}
+
+/// The login look-up by normalised e-mail.
 pub fn credentials_by_email(
     conn: &mut DbConn,
     email: &str,
-) -> Result<Option<(String, String, bool)>, ApiError> {
+) -> Result<Option<Credentials>, ApiError> {
     Ok(u::table
         .filter(u::email.eq(email))
-        .select((u::id, u::password_hash, u::active))
+        .select(Credentials::as_select())
         .first(conn)
         .optional()?)
 }

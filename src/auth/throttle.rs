@@ -64,6 +64,14 @@ pub fn account_locked(
     Ok((ip.is_none() || failed_here > 0).then(|| (until - now).num_seconds().max(1) as u64))
 }
 
+/// An account's failure window.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = lt)]
+struct Window {
+    failures: i32,
+    window_started_at: chrono::NaiveDateTime,
+}
+
 /// Counts a failure from `ip`; returns the lock's length in seconds when this failure locks the
 /// account.
 pub fn record_account_failure(
@@ -89,13 +97,15 @@ pub fn record_account_failure(
             ))
             .execute(conn)?;
     }
-    let row: Option<(i32, chrono::NaiveDateTime)> = lt::table
+    let row: Option<Window> = lt::table
         .filter(lt::account.eq(account))
-        .select((lt::failures, lt::window_started_at))
+        .select(Window::as_select())
         .first(conn)
         .optional()?;
     let (failures, window) = match row {
-        Some((n, start)) if start > now - ACCOUNT_WINDOW => (n + 1, start),
+        Some(w) if w.window_started_at > now - ACCOUNT_WINDOW => {
+            (w.failures + 1, w.window_started_at)
+        }
         _ => (1, now),
     };
     let locked_until = (failures >= ACCOUNT_MAX_FAILURES).then(|| now + ACCOUNT_WINDOW);
