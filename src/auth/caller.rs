@@ -57,19 +57,6 @@ impl Scope {
             Scope::AuditRead => "read the audit trail",
         }
     }
-
-    /// The scopes a role can ever use.
-    pub fn allowed_for(role: Role) -> &'static [Scope] {
-        match role {
-            Role::Admin => Scope::ALL,
-            _ => &[
-                Scope::OrganisationsRead,
-                Scope::OrganisationsWrite,
-                Scope::PeopleRead,
-                Scope::PeopleWrite,
-            ],
-        }
-    }
 }
 
 /// How the caller authenticated.

@@ -19,7 +19,7 @@ use diesel::expression::BoxableExpression;
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
 
-use super::caller::{Caller, Credential, Scope};
+use super::caller::{Caller, Credential, Role, Scope};
 use crate::core::{MembershipStatus, text_enum};
 use crate::db::MultiBackend;
 use crate::error::ApiError;
@@ -249,6 +249,21 @@ fn admin_or(caller: &Caller, refusal: &str) -> Result<(), ApiError> {
         Ok(())
     } else {
         Err(ApiError::forbidden(refusal))
+    }
+}
+
+impl Scope {
+    /// The scopes a role can ever use (what its API tokens may carry; a session carries these).
+    pub fn allowed_for(role: Role) -> &'static [Scope] {
+        match role {
+            Role::Admin => Scope::ALL,
+            Role::PartnerRepresentative | Role::ObserverRepresentative => &[
+                Scope::OrganisationsRead,
+                Scope::OrganisationsWrite,
+                Scope::PeopleRead,
+                Scope::PeopleWrite,
+            ],
+        }
     }
 }
 

@@ -151,12 +151,31 @@ pub(crate) fn check_links(
     Ok(())
 }
 
-fn active_admins(conn: &mut DbConn) -> Result<i64, ApiError> {
-    Ok(u::table
-        .filter(u::role.eq(Role::Admin.as_str()))
-        .filter(u::active.eq(true))
-        .count()
-        .get_result(conn)?)
+/// The number of active admins, with the set locked until the transaction ends, so that two
+/// requests each demoting or deactivating one of the last two admins cannot both succeed, on one
+/// instance or several. PostgreSQL locks the rows (`FOR UPDATE`: a waiting request re-reads them
+/// and sees the other's change); SQLite's write transaction already holds the single writer lock.
+fn active_admins_locked(conn: &mut DbConn) -> Result<i64, ApiError> {
+    match conn {
+        DbConn::Pg(pg) => {
+            #[derive(QueryableByName)]
+            struct Admin {
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                #[allow(dead_code)]
+                id: String,
+            }
+            let admins: Vec<Admin> =
+                diesel::sql_query("SELECT id FROM users WHERE role = $1 AND active FOR UPDATE")
+                    .bind::<diesel::sql_types::Text, _>(Role::Admin.as_str())
+                    .load(pg)?;
+            Ok(admins.len() as i64)
+        }
+        DbConn::Sqlite(_) => Ok(u::table
+            .filter(u::role.eq(Role::Admin.as_str()))
+            .filter(u::active.eq(true))
+            .count()
+            .get_result(conn)?),
+    }
 }
 
 /// Validates a new account; returns the normalised e-mail.
@@ -295,7 +314,7 @@ pub fn update(
     if before.role == Role::Admin
         && role != Role::Admin
         && before.active
-        && active_admins(conn)? <= 1
+        && active_admins_locked(conn)? <= 1
     {
         return Err(ApiError::conflict(
             "this is the last active admin; make another admin first",
@@ -355,7 +374,7 @@ pub fn set_active(
         if id == caller.user_id {
             return Err(ApiError::conflict("you cannot deactivate your own account"));
         }
-        if before.role == Role::Admin && active_admins(conn)? <= 1 {
+        if before.role == Role::Admin && active_admins_locked(conn)? <= 1 {
             return Err(ApiError::conflict(
                 "this is the last active admin; make another admin first",
             ));

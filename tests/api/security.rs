@@ -331,3 +331,79 @@ async fn an_attacker_who_locks_an_account_does_not_keep_its_owner_out() {
     let res = login_from(&app, other, ADMIN_EMAIL, ADMIN_PASSWORD).await;
     assert_problem(res, 429, "too-many-requests").await;
 }
+
+#[tokio::test]
+async fn two_admins_demoting_or_deactivating_each_other_at_once_leave_one_admin() {
+    let app = spawn_app().await;
+    let mut current = app.admin_token().await;
+    for round in 0..6 {
+        let current_id = app.me(&current).await["user"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        // A second admin, then each of the two removes the other at the same moment.
+        let email = format!("second{round}@admins.test");
+        let second_id = id_of(&app.create_user(&current, &email, "admin", None).await);
+        let second = app.login(&email, USER_PASSWORD).await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let org = id_of(
+            &app.create_org(&current, &format!("Demoted {round} AS"), "pharma")
+                .await,
+        );
+        let remove = |token: String, id: String| {
+            let org = org.clone();
+            let app = &app;
+            async move {
+                if round % 2 == 0 {
+                    app.patch(
+                        &format!("/api/v1/users/{id}"),
+                        &token,
+                        Some("*"),
+                        &json!({"role": "partner_representative", "organisation_id": org}),
+                    )
+                    .await
+                    .status()
+                } else {
+                    app.post(
+                        &format!("/api/v1/users/{id}/deactivate"),
+                        &token,
+                        &json!({}),
+                    )
+                    .await
+                    .status()
+                }
+            }
+        };
+        let (a, b) = tokio::join!(
+            remove(current.clone(), second_id.clone()),
+            remove(second.clone(), current_id.clone()),
+        );
+        assert!(
+            !(a.is_success() && b.is_success()),
+            "round {round}: both succeeded, no admin is left"
+        );
+        assert!(
+            a.is_success() || b.is_success(),
+            "round {round}: neither succeeded ({a}, {b}): the race was not run"
+        );
+        // Whoever is still an active admin goes on.
+        let is_admin = |token: String| {
+            let app = &app;
+            async move {
+                let res = app.get("/api/v1/me", &token).await;
+                res.status().is_success()
+                    && res.json::<serde_json::Value>().await.unwrap()["user"]["role"] == "admin"
+            }
+        };
+        current = match (
+            is_admin(current.clone()).await,
+            is_admin(second.clone()).await,
+        ) {
+            (true, false) => current,
+            (false, true) => second,
+            other => panic!("round {round}: admins left {other:?} ({a}, {b})"),
+        };
+    }
+}
