@@ -14,7 +14,7 @@ use diesel::prelude::*;
 use diesel::r2d2::R2D2Connection;
 
 pub use migrations::run_migrations;
-pub use pool::{Pool, build_pool};
+pub use pool::{Pool, build_pool, is_connection_lost};
 
 use crate::error::ApiError;
 
@@ -89,6 +89,37 @@ pub fn write_tx<T>(
     }
 }
 
+/// What a request cost the database: blocking hops (each a checkout on actix's blocking pool)
+/// and the statements sent in them. [`tally`] counts them for one request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub hops: u32,
+    pub statements: u32,
+}
+
+tokio::task_local! {
+    static TALLY: std::cell::Cell<Tally>;
+}
+
+/// Runs `fut` (a request) and counts the database work it does through [`Db`].
+pub async fn tally<F: std::future::Future>(fut: F) -> (F::Output, Tally) {
+    TALLY
+        .scope(std::cell::Cell::new(Tally::default()), async move {
+            let out = fut.await;
+            (out, TALLY.with(std::cell::Cell::get))
+        })
+        .await
+}
+
+fn count_hop(statements: u32) {
+    let _ = TALLY.try_with(|t| {
+        let mut v = t.get();
+        v.hops += 1;
+        v.statements += statements;
+        t.set(v);
+    });
+}
+
 /// The shared handle to the pool, kept in the app data.
 #[derive(Clone)]
 pub struct Db {
@@ -111,12 +142,18 @@ impl Db {
         F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
     {
         let pool = self.pool.clone();
-        actix_web::web::block(move || {
-            let mut conn = pool.get().map_err(ApiError::from_pool)?;
-            f(&mut conn)
+        let (result, statements) = actix_web::web::block(move || {
+            let mut conn = match pool.get() {
+                Ok(conn) => conn,
+                Err(e) => return (Err(ApiError::from_pool(e)), 0),
+            };
+            let result = f(&mut conn);
+            (result, pool::statements_since_checkout(&mut conn))
         })
         .await
-        .map_err(|e| ApiError::internal(format!("blocking task failed: {e}")))?
+        .map_err(|e| ApiError::internal(format!("blocking task failed: {e}")))?;
+        count_hop(statements);
+        result
     }
 
     /// Runs write work in a transaction on the blocking pool.
@@ -131,13 +168,16 @@ impl Db {
     /// True when a connection can be had and answers a ping within a second.
     pub async fn ready(&self) -> bool {
         let pool = self.pool.clone();
-        actix_web::web::block(move || {
-            pool.get_timeout(std::time::Duration::from_secs(1))
-                .map(|mut c| c.ping().is_ok())
-                .unwrap_or(false)
+        let (ready, statements) = actix_web::web::block(move || {
+            match pool.get_timeout(std::time::Duration::from_secs(1)) {
+                Ok(mut c) => (c.ping().is_ok(), pool::statements_since_checkout(&mut c)),
+                Err(_) => (false, 0),
+            }
         })
         .await
-        .unwrap_or(false)
+        .unwrap_or((false, 0));
+        count_hop(statements);
+        ready
     }
 }
 

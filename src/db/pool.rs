@@ -1,13 +1,63 @@
 //! An r2d2 manager that picks the backend by URL scheme and reports the real connection error
 //! (diesel's derived `establish` tries each backend and hides it).
+//!
+//! Each connection carries a [`Health`] record as its diesel instrumentation, so it sees every
+//! statement the connection runs: it counts them (for the per-request figures of
+//! [`super::Tally`]) and notes when one failed because the connection itself is gone.
 
 use std::time::Duration;
 
-use diesel::connection::SimpleConnection;
+use diesel::connection::{Instrumentation, InstrumentationEvent, SimpleConnection};
 use diesel::prelude::*;
 use diesel::r2d2::R2D2Connection;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use super::{Backend, DbConn};
+
+/// What one pooled connection knows about itself.
+#[derive(Debug, Default)]
+pub struct Health {
+    /// A statement failed because the connection is closed or cannot send: drop it.
+    broken: bool,
+    /// Statements sent since the connection was last checked out.
+    statements: u32,
+}
+
+impl Instrumentation for Health {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        match event {
+            InstrumentationEvent::StartQuery { .. } => {
+                self.statements = self.statements.saturating_add(1);
+            }
+            InstrumentationEvent::FinishQuery {
+                error: Some(error), ..
+            } if is_connection_lost(error) => self.broken = true,
+            _ => {}
+        }
+    }
+}
+
+/// True for the errors that mean the connection itself is gone (a restarted or unreachable
+/// server, a terminated backend), as opposed to an error of the statement.
+pub fn is_connection_lost(error: &DieselError) -> bool {
+    matches!(
+        error,
+        DieselError::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _
+        )
+    )
+}
+
+/// The connection's [`Health`] (every connection the manager makes has one).
+fn health(conn: &mut DbConn) -> Option<&mut Health> {
+    conn.instrumentation().downcast_mut::<Health>()
+}
+
+/// Statements the connection has sent since it was checked out.
+pub fn statements_since_checkout(conn: &mut DbConn) -> u32 {
+    health(conn).map_or(0, |h| h.statements)
+}
 
 pub type Pool = r2d2::Pool<Manager>;
 
@@ -22,7 +72,7 @@ impl r2d2::ManageConnection for Manager {
     type Error = diesel::r2d2::Error;
 
     fn connect(&self) -> Result<DbConn, Self::Error> {
-        match self.backend {
+        let mut conn = match self.backend {
             Backend::Postgres => diesel::PgConnection::establish(&self.url)
                 .map(DbConn::Pg)
                 .map_err(diesel::r2d2::Error::ConnectionError),
@@ -32,7 +82,9 @@ impl r2d2::ManageConnection for Manager {
                     .map(DbConn::Sqlite)
                     .map_err(diesel::r2d2::Error::ConnectionError)
             }
-        }
+        }?;
+        conn.set_instrumentation(Health::default());
+        Ok(conn)
     }
 
     fn is_valid(&self, conn: &mut DbConn) -> Result<(), Self::Error> {
@@ -40,7 +92,12 @@ impl r2d2::ManageConnection for Manager {
     }
 
     fn has_broken(&self, conn: &mut DbConn) -> bool {
-        conn.is_broken()
+        // Called as each connection returns to the pool: the next checkout counts afresh.
+        let lost = health(conn).is_some_and(|h| {
+            h.statements = 0;
+            h.broken
+        });
+        lost || conn.is_broken()
     }
 }
 
@@ -53,7 +110,11 @@ impl r2d2::CustomizeConnection<DbConn, diesel::r2d2::Error> for SqliteSettings {
         conn.batch_execute(
             "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
         )
-        .map_err(diesel::r2d2::Error::QueryError)
+        .map_err(diesel::r2d2::Error::QueryError)?;
+        if let Some(h) = health(conn) {
+            h.statements = 0;
+        }
+        Ok(())
     }
 }
 

@@ -1,6 +1,7 @@
 //! One middleware for what every request needs observed: a request id (`X-Request-Id`, taken from
 //! the client when it is sane, otherwise generated and always echoed), a structured log line,
-//! Prometheus metrics by route and status, and a last guard that turns any error response not
+//! Prometheus metrics by route and status (with the database hops and statements the request
+//! cost, see [`crate::db::Tally`]), and a last guard that turns any error response not
 //! already a problem document (actix's own 404, a payload error) into one.
 
 use std::time::Instant;
@@ -14,6 +15,7 @@ use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
 
+use crate::db::Tally;
 use crate::error::{PROBLEM_JSON, problem_for_status};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -45,7 +47,8 @@ pub async fn observe(
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let method = req.method().to_string();
 
-    let mut res = match next.call(req).await {
+    let (res, db) = crate::db::tally(next.call(req)).await;
+    let mut res = match res {
         Ok(res) => res.map_into_boxed_body(),
         Err(e) => return Err(e),
     };
@@ -71,6 +74,7 @@ pub async fn observe(
             &route,
             res.status().as_u16(),
             elapsed.as_secs_f64(),
+            db,
         );
     }
     // A path can carry a secret (a calendar feed token, an invitation token): log the route then.
@@ -87,6 +91,8 @@ pub async fn observe(
         path = %path,
         status = res.status().as_u16(),
         duration_ms = elapsed.as_secs_f64() * 1000.0,
+        db_hops = db.hops,
+        db_statements = db.statements,
         "request"
     );
     if let Ok(v) = HeaderValue::from_str(&request_id) {
@@ -100,6 +106,8 @@ pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
     durations: HistogramVec,
+    db_hops: IntCounterVec,
+    db_statements: IntCounterVec,
     pool_connections: IntGauge,
     pool_idle: IntGauge,
     mail_sent: IntCounterVec,
@@ -127,6 +135,20 @@ impl Metrics {
             ]),
             &["method", "route"],
         )?;
+        let db_hops = IntCounterVec::new(
+            Opts::new(
+                "http_request_db_hops_total",
+                "Blocking database hops (connection checkouts) made by HTTP requests, by method and route",
+            ),
+            &["method", "route"],
+        )?;
+        let db_statements = IntCounterVec::new(
+            Opts::new(
+                "http_request_db_statements_total",
+                "SQL statements sent by HTTP requests, by method and route",
+            ),
+            &["method", "route"],
+        )?;
         let pool_connections = IntGauge::new("db_pool_connections", "Open database connections")?;
         let pool_idle = IntGauge::new("db_pool_idle_connections", "Idle database connections")?;
         let mail_sent = IntCounterVec::new(
@@ -149,12 +171,16 @@ impl Metrics {
         registry.register(Box::new(mail_backlog.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(durations.clone()))?;
+        registry.register(Box::new(db_hops.clone()))?;
+        registry.register(Box::new(db_statements.clone()))?;
         registry.register(Box::new(pool_connections.clone()))?;
         registry.register(Box::new(pool_idle.clone()))?;
         Ok(Self {
             registry,
             requests,
             durations,
+            db_hops,
+            db_statements,
             pool_connections,
             pool_idle,
             mail_sent,
@@ -163,13 +189,21 @@ impl Metrics {
         })
     }
 
-    pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+    pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64, db: Tally) {
         self.requests
             .with_label_values(&[method, route, &status.to_string()])
             .inc();
         self.durations
             .with_label_values(&[method, route])
             .observe(seconds);
+        if db.hops > 0 {
+            self.db_hops
+                .with_label_values(&[method, route])
+                .inc_by(u64::from(db.hops));
+            self.db_statements
+                .with_label_values(&[method, route])
+                .inc_by(u64::from(db.statements));
+        }
     }
 
     pub fn mail_sent(&self, kind: &str) {

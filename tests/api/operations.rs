@@ -109,3 +109,54 @@ async fn a_sane_request_id_is_echoed_and_an_insane_one_replaced() {
     assert_eq!(res.status(), 401);
     assert_eq!(res.headers()["x-request-id"], "trace-me-1");
 }
+
+/// The database hops and statements a route cost so far, from `/metrics`.
+async fn db_cost(app: &TestApp, method: &str, route: &str) -> (u64, u64) {
+    let text = app.get_anon("/metrics").await.text().await.unwrap();
+    let value = |metric: &str| {
+        text.lines()
+            .find(|l| {
+                l.starts_with(&format!("{metric}{{"))
+                    && l.contains(&format!(r#"method="{method}""#))
+                    && l.contains(&format!(r#"route="{route}""#))
+            })
+            .and_then(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    (
+        value("connect_http_request_db_hops_total"),
+        value("connect_http_request_db_statements_total"),
+    )
+}
+
+/// What one request costs the database: blocking hops (checkouts on the blocking pool) and the
+/// statements sent in them. Counted per request, so background work does not disturb it.
+#[tokio::test]
+async fn requests_cost_few_database_round_trips() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let list = "/api/v1/organisations";
+    app.create_org(&admin, "Warm-up", "pharma").await;
+    assert_eq!(app.get(list, &admin).await.status(), 200);
+
+    let (hops0, statements0) = db_cost(&app, "POST", list).await;
+    let res = app
+        .post_idempotent(
+            list,
+            &admin,
+            "cost-1",
+            &serde_json::json!({"name": "Costly", "kind": "pharma", "sector": "private"}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let (hops1, statements1) = db_cost(&app, "POST", list).await;
+    let (get_hops0, get_statements0) = db_cost(&app, "GET", list).await;
+    assert_eq!(app.get(list, &admin).await.status(), 200);
+    let (get_hops1, get_statements1) = db_cost(&app, "GET", list).await;
+
+    let post = (hops1 - hops0, statements1 - statements0);
+    let get = (get_hops1 - get_hops0, get_statements1 - get_statements0);
+    eprintln!("idempotent POST: {post:?} (hops, statements); GET list: {get:?}");
+    assert_eq!(post.0, 5, "an idempotent POST");
+    assert_eq!(get.0, 2, "a list page");
+}
