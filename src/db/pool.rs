@@ -4,7 +4,15 @@
 //! Each connection carries a [`Health`] record as its diesel instrumentation, so it sees every
 //! statement the connection runs: it counts them (for the per-request figures of
 //! [`super::Tally`]) and notes when one failed because the connection itself is gone.
+//!
+//! Dead connections are found on error, not by a `SELECT 1` before every use: a connection whose
+//! statement failed with a connection-level error is dropped when it returns to the pool (r2d2's
+//! `has_broken`), and the pool opens a new one. A server restart kills every connection at once,
+//! so losing one also makes the pool check each other idle connection once, with a ping, before
+//! handing it out again. The request that met the dead connection answers 503 (`unavailable`,
+//! with `Retry-After`), as requests do while the database is unreachable.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use diesel::connection::{Instrumentation, InstrumentationEvent, SimpleConnection};
@@ -21,6 +29,8 @@ pub struct Health {
     broken: bool,
     /// Statements sent since the connection was last checked out.
     statements: u32,
+    /// The pool's count of lost connections when this one was last known to work.
+    checked_at_loss: u64,
 }
 
 impl Instrumentation for Health {
@@ -65,6 +75,9 @@ pub type Pool = r2d2::Pool<Manager>;
 pub struct Manager {
     url: String,
     backend: Backend,
+    /// Connections found dead so far: an idle connection checked before the latest loss is
+    /// pinged once before its next use.
+    losses: AtomicU64,
 }
 
 impl r2d2::ManageConnection for Manager {
@@ -83,12 +96,25 @@ impl r2d2::ManageConnection for Manager {
                     .map_err(diesel::r2d2::Error::ConnectionError)
             }
         }?;
-        conn.set_instrumentation(Health::default());
+        conn.set_instrumentation(Health {
+            checked_at_loss: self.losses.load(Ordering::Acquire),
+            ..Health::default()
+        });
         Ok(conn)
     }
 
+    /// Run on checkout (PostgreSQL): free unless a connection was lost since this one last
+    /// worked; then one ping decides (a failed ping makes r2d2 drop it and try another).
     fn is_valid(&self, conn: &mut DbConn) -> Result<(), Self::Error> {
-        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+        let losses = self.losses.load(Ordering::Acquire);
+        if health(conn).is_some_and(|h| h.checked_at_loss == losses) {
+            return Ok(());
+        }
+        conn.ping().map_err(diesel::r2d2::Error::QueryError)?;
+        if let Some(h) = health(conn) {
+            h.checked_at_loss = losses;
+        }
+        Ok(())
     }
 
     fn has_broken(&self, conn: &mut DbConn) -> bool {
@@ -97,6 +123,10 @@ impl r2d2::ManageConnection for Manager {
             h.statements = 0;
             h.broken
         });
+        if lost {
+            self.losses.fetch_add(1, Ordering::AcqRel);
+            tracing::warn!("a database connection was lost; the pool replaces it");
+        }
         lost || conn.is_broken()
     }
 }
@@ -139,6 +169,7 @@ pub fn build_pool(url: &str, backend: Backend, size: u32) -> Result<Pool, String
     let manager = Manager {
         url: url.to_owned(),
         backend,
+        losses: AtomicU64::new(0),
     };
     // Check once by hand, to report the real error rather than r2d2's time-out.
     {
@@ -150,8 +181,8 @@ pub fn build_pool(url: &str, backend: Backend, size: u32) -> Result<Pool, String
         .min_idle(Some(1.min(size)))
         .connection_timeout(Duration::from_secs(5))
         .idle_timeout(Some(Duration::from_secs(300)))
-        // PostgreSQL connections can die under us (restart, fail-over): check each on checkout so
-        // the pool replaces dead ones by itself. A SQLite file cannot vanish that way.
+        // PostgreSQL connections can die under us (restart, fail-over): `is_valid` pings idle
+        // ones after a loss (see the module docs). A SQLite file cannot vanish that way.
         .test_on_check_out(backend == Backend::Postgres);
     let builder = if backend == Backend::Sqlite {
         builder.connection_customizer(Box::new(SqliteSettings))

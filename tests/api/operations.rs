@@ -159,4 +159,5 @@ async fn requests_cost_few_database_round_trips() {
     eprintln!("idempotent POST: {post:?} (hops, statements); GET list: {get:?}");
     assert_eq!(post.0, 5, "an idempotent POST");
     assert_eq!(get.0, 2, "a list page");
+    assert_eq!(get.1, 2, "the caller and the page, no ping");
 }

@@ -133,3 +133,52 @@ async fn readiness_follows_the_database_and_recovers() {
     assert!(ready, "the service did not recover");
     assert_eq!(app.get("/api/v1/organisations", &token).await.status(), 200);
 }
+
+/// PostgreSQL only: a restart ends every pooled connection while the server is soon back. The
+/// request that meets a dead connection answers 503 (never 500), the pool replaces the dead
+/// ones by itself, and the next request is served: connections are not pinged before every use.
+#[tokio::test]
+async fn connections_lost_to_a_restart_are_replaced_by_themselves() {
+    if backend() != Backend::Postgres {
+        return;
+    }
+    let app = spawn_app().await;
+    let token = app.admin_token().await;
+    assert_eq!(app.get("/api/v1/organisations", &token).await.status(), 200);
+    let name = app.database_url.rsplit('/').next().unwrap().to_owned();
+    let admin_url = format!(
+        "{}/postgres",
+        std::env::var("CONNECT_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+    );
+    tokio::task::spawn_blocking(move || {
+        let mut conn = diesel::PgConnection::establish(&admin_url).unwrap();
+        diesel::sql_query(format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+        ))
+        .execute(&mut conn)
+        .unwrap();
+        // Wait until the backends have really gone.
+        for _ in 0..100 {
+            let left = diesel::sql_query(format!(
+                "SELECT pid FROM pg_stat_activity WHERE datname = '{name}'"
+            ))
+            .execute(&mut conn)
+            .unwrap();
+            if left == 0 {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        panic!("the backends did not end");
+    })
+    .await
+    .unwrap();
+
+    let first = app.get("/api/v1/organisations", &token).await;
+    assert!(first.headers().contains_key("retry-after"));
+    assert_problem(first, 503, "unavailable").await;
+    for _ in 0..3 {
+        assert_eq!(app.get("/api/v1/organisations", &token).await.status(), 200);
+    }
+}
