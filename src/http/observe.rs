@@ -33,6 +33,22 @@ fn sane_request_id(v: &HeaderValue) -> Option<String> {
     .then(|| s.to_owned())
 }
 
+/// The method as a metrics label: one of the standard methods, or `other`, so that requests with
+/// made-up methods (`XABC /healthz`) cannot create new series without limit.
+fn method_label(method: &actix_web::http::Method) -> &'static str {
+    use actix_web::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
 pub async fn observe(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -45,7 +61,7 @@ pub async fn observe(
         .unwrap_or_else(|| uuid::Uuid::now_v7().simple().to_string());
     req.extensions_mut().insert(RequestId(request_id.clone()));
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
-    let method = req.method().to_string();
+    let method = method_label(req.method());
 
     let (res, db) = crate::db::tally(next.call(req)).await;
     let mut res = match res {
@@ -70,7 +86,7 @@ pub async fn observe(
     let elapsed = start.elapsed();
     if let Some(metrics) = metrics {
         metrics.observe(
-            &method,
+            method,
             &route,
             res.status().as_u16(),
             elapsed.as_secs_f64(),

@@ -407,3 +407,36 @@ async fn two_admins_demoting_or_deactivating_each_other_at_once_leave_one_admin(
         };
     }
 }
+
+#[tokio::test]
+async fn made_up_methods_and_paths_do_not_grow_the_metrics() {
+    let app = spawn_app().await;
+    for i in 0..20 {
+        let method = reqwest::Method::from_bytes(format!("XM{i}").as_bytes()).unwrap();
+        app.client
+            .request(method, format!("{}/healthz", app.address))
+            .send()
+            .await
+            .unwrap();
+        app.client
+            .get(format!("{}/no/such/path/{i}", app.address))
+            .send()
+            .await
+            .unwrap();
+    }
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!metrics.contains("XM1"), "a made-up method became a label");
+    assert!(
+        !metrics.contains("/no/such/path"),
+        "a made-up path became a label"
+    );
+    assert!(metrics.contains(r#"method="other""#), "{metrics}");
+}
