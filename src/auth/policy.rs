@@ -244,6 +244,18 @@ pub fn see_notification(caller: &Caller, recipient_user_id: Option<&str>) -> Res
     }
 }
 
+/// What only a login session may do (manage API tokens, change e-mail preferences): an API token
+/// gets 403.
+pub fn session_only(caller: &Caller) -> Result<(), ApiError> {
+    if caller.session_family().is_some() {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "this needs a login session; API tokens cannot do it",
+        ))
+    }
+}
+
 fn admin_or(caller: &Caller, refusal: &str) -> Result<(), ApiError> {
     if caller.is_admin() {
         Ok(())

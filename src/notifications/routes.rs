@@ -40,7 +40,7 @@ pub struct NotificationQuery {
 #[utoipa::path(
     tag = "notifications",
     params(NotificationQuery),
-    security(("bearer" = []), ("api_token" = [])),
+    security(("bearer" = []), ("api_token" = [Scope::UsersRead])),
     responses((status = 200, description = "A page of notifications", body = Page<Notification>))
 )]
 #[get("/notifications")]
@@ -49,6 +49,7 @@ pub async fn list_notifications(
     caller: Caller,
     query: Query<NotificationQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    caller.require_scope(Scope::UsersRead)?;
     let q = query.into_inner();
     let page = PageRequest::new(q.limit, q.cursor.as_deref(), 1)?;
     let filter = NotificationFilter {
@@ -70,7 +71,7 @@ pub async fn list_notifications(
 #[utoipa::path(
     tag = "notifications",
     params(("id" = uuid::Uuid, Path, description = "Notification id")),
-    security(("bearer" = []), ("api_token" = [])),
+    security(("bearer" = []), ("api_token" = [Scope::UsersRead])),
     responses(
         (status = 200, description = "The notification", body = Notification),
         (status = 404, description = "No such notification of yours", body = Problem, content_type = "application/problem+json"),
@@ -82,6 +83,7 @@ pub async fn get_notification(
     caller: Caller,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
+    caller.require_scope(Scope::UsersRead)?;
     let id = Id::from(id.into_inner());
     let found = state.db.read(move |conn| repo::find(conn, &id)).await?;
     policy::see_notification(&caller, found.recipient_user_id.as_deref())?;
@@ -132,10 +134,11 @@ pub async fn retry_notification(
 /// My notification preferences
 ///
 /// The language of your e-mails and which optional messages you receive. Security messages
-/// (invitation, password reset, password or role changed) always go.
+/// (invitation, password reset, password or role changed) always go. A login session's only: API
+/// tokens get 403.
 #[utoipa::path(
     tag = "me",
-    security(("bearer" = []), ("api_token" = [])),
+    security(("bearer" = [])),
     responses((status = 200, description = "Your preferences", body = NotificationPreferences))
 )]
 #[get("/me/notification-preferences")]
@@ -143,6 +146,7 @@ pub async fn get_preferences(
     state: web::Data<AppState>,
     caller: Caller,
 ) -> Result<HttpResponse, ApiError> {
+    policy::session_only(&caller)?;
     let p = state
         .db
         .read(move |conn| repo::preferences(conn, &caller.user_id))
@@ -154,7 +158,7 @@ pub async fn get_preferences(
 #[utoipa::path(
     tag = "me",
     request_body = NotificationPreferences,
-    security(("bearer" = []), ("api_token" = [])),
+    security(("bearer" = [])),
     responses((status = 200, description = "Saved", body = NotificationPreferences))
 )]
 #[put("/me/notification-preferences")]
@@ -163,6 +167,7 @@ pub async fn put_preferences(
     caller: Caller,
     body: Json<NotificationPreferences>,
 ) -> Result<HttpResponse, ApiError> {
+    policy::session_only(&caller)?;
     let p = body.into_inner();
     let actor = caller.actor();
     let saved = state

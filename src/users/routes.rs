@@ -11,6 +11,7 @@ use super::model::{ApiToken, CreateApiToken, CreateUser, CreatedApiToken, Update
 use super::repo::{self, UserFilter};
 use super::service::{self, When};
 use super::tokens;
+use crate::auth::policy;
 use crate::auth::{Caller, Role, Scope};
 use crate::core::Id;
 use crate::error::{ApiError, Problem};
@@ -203,16 +204,6 @@ pub async fn reactivate_user(
     Ok(versioned(StatusCode::OK, user.version, &user))
 }
 
-fn session_only(caller: &Caller) -> Result<(), ApiError> {
-    if caller.session_family().is_some() {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden(
-            "API tokens are managed from a login session, not with another token",
-        ))
-    }
-}
-
 /// Create an API token
 ///
 /// For machines acting as you. The secret is in the response only this once. Scopes must be
@@ -230,7 +221,7 @@ pub async fn create_api_token(
     caller: Caller,
     body: Json<CreateApiToken>,
 ) -> Result<HttpResponse, ApiError> {
-    session_only(&caller)?;
+    policy::session_only(&caller)?;
     let req = body.into_inner();
     let token = state
         .db
@@ -266,7 +257,7 @@ pub async fn list_api_tokens(
     caller: Caller,
     query: Query<TokenQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    session_only(&caller)?;
+    policy::session_only(&caller)?;
     let page = PageRequest::new(query.limit, query.cursor.as_deref(), 1)?;
     let page = state
         .db
@@ -291,7 +282,7 @@ pub async fn revoke_api_token(
     caller: Caller,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    session_only(&caller)?;
+    policy::session_only(&caller)?;
     let id = Id::from(id.into_inner());
     state
         .db
