@@ -229,6 +229,11 @@ pub fn update(
     if_match.check(before.version)?;
     let after = patch.apply(&before);
     validate(&after)?;
+    let changes = diff(Some(&json!(before)), Some(&json!(after)));
+    if changes.as_object().is_some_and(|c| c.is_empty()) {
+        // Nothing changes (`PATCH {}`, or the same values): no new version, no audit event.
+        return Ok(before);
+    }
     if after.organisation_id != before.organisation_id {
         check_organisation(conn, after.organisation_id.as_deref())?;
     }
@@ -249,7 +254,7 @@ pub fn update(
         "person.updated",
         "person",
         id,
-        diff(Some(&json!(before)), Some(&json!(after))),
+        changes,
     )?;
     find(conn, id)
 }

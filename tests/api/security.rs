@@ -289,6 +289,17 @@ async fn a_patch_that_changes_nothing_keeps_the_version() {
         )
         .await;
     assert_eq!(events.len(), 2, "created and one update: {events:?}");
+
+    // The same for a contact.
+    let person = app
+        .create_contact(&admin, Some(&id_of(&org)), "Steady", "steady@stable.test")
+        .await;
+    let path = format!("/api/v1/people/{}", id_of(&person));
+    for body in [json!({}), json!({"name": "Steady"})] {
+        let res = app.patch(&path, &admin, Some("\"1\""), &body).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.headers()["etag"], "\"1\"");
+    }
 }
 
 async fn login_from(
