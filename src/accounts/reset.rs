@@ -1,5 +1,5 @@
 //! Password reset by e-mail: a one-time link valid for an hour; confirming it sets the new
-//! password and ends every session of the account.
+//! password and ends every session, API token and other reset link of the account.
 
 use chrono::TimeDelta;
 use diesel::prelude::*;
@@ -96,19 +96,8 @@ pub fn open_token(conn: &mut DbConn, token: &str) -> Result<ResetAccount, ApiErr
         .ok_or(ApiError::NotFound)
 }
 
-/// Voids every outstanding reset link of an account (after its password changed by any route).
-pub fn void_links(conn: &mut DbConn, user_id: &str) -> Result<usize, ApiError> {
-    Ok(diesel::update(
-        pr::table
-            .filter(pr::user_id.eq(user_id))
-            .filter(pr::used_at.is_null()),
-    )
-    .set(pr::used_at.eq(now()))
-    .execute(conn)?)
-}
-
 /// Uses a reset token (once: a conditional update), sets the new password, ends every session,
-/// voids the account's other reset links and tells the user.
+/// revokes every API token, voids the account's other reset links and tells the user.
 pub fn confirm(
     conn: &mut DbConn,
     mailer: &Mailer,
@@ -127,9 +116,8 @@ pub fn confirm(
     if used == 0 {
         return Err(ApiError::NotFound);
     }
-    void_links(conn, &user_id)?;
     crate::auth::repo::set_password(conn, &user_id, hash)?;
-    let ended = crate::auth::repo::revoke_user_sessions(conn, &user_id, None)?;
+    let ended = crate::auth::repo::end_credentials(conn, &user_id, None)?;
     super::repo::notify_password_changed(conn, mailer, &user_id)?;
     audit::record(
         conn,
@@ -137,7 +125,7 @@ pub fn confirm(
         "user.password_reset",
         "user",
         &user_id,
-        json!({"sessions_ended": ended}),
+        ended.audit(false),
     )?;
     Ok(user_id)
 }

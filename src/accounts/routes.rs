@@ -201,9 +201,10 @@ pub async fn me(state: web::Data<AppState>, caller: Caller) -> Result<HttpRespon
 
 /// Change my password
 ///
-/// Needs the current password. Ends every other session of the account (this one continues) and
-/// voids every password-reset link sent before. Wrong current passwords count towards the same
-/// lock as failed logins: after 5 in 15 minutes the account answers 429 for 15 minutes.
+/// Needs the current password. Ends every other session of the account (this one continues),
+/// revokes every API token of the account (create new ones if you need them) and voids every
+/// password-reset link sent before. Wrong current passwords count towards the same lock as failed
+/// logins: after 5 in 15 minutes the account answers 429 for 15 minutes.
 #[utoipa::path(
     tag = "me",
     request_body = ChangePasswordRequest,
@@ -281,8 +282,7 @@ pub async fn change_password(
         .write(move |conn| {
             repo::set_password(conn, &uid, &hash)?;
             throttle::clear_account(conn, &account)?;
-            super::reset::void_links(conn, &uid)?;
-            let ended = repo::revoke_user_sessions(conn, &uid, Some(&family))?;
+            let ended = repo::end_credentials(conn, &uid, Some(&family))?;
             super::repo::notify_password_changed(conn, &mailer, &uid)?;
             audit::record(
                 conn,
@@ -290,7 +290,7 @@ pub async fn change_password(
                 "user.password_changed",
                 "user",
                 &uid,
-                serde_json::json!({"other_sessions_ended": ended}),
+                ended.audit(true),
             )
         })
         .await?;
@@ -344,8 +344,8 @@ pub async fn request_password_reset(
 
 /// Set a new password with a reset link
 ///
-/// The token from the e-mail works once, for an hour. Every session of the account ends; the
-/// owner is told by e-mail.
+/// The token from the e-mail works once, for an hour. Every session and every API token of the
+/// account ends, and so do its other reset links; the owner is told by e-mail.
 #[utoipa::path(
     tag = "auth",
     request_body = PasswordResetConfirm,

@@ -1,4 +1,5 @@
-//! Sessions (rotating refresh tokens), API-token and session look-ups for the `Caller`.
+//! Sessions (rotating refresh tokens), API-token and session look-ups for the `Caller`, and what
+//! a credential change ends ([`end_credentials`]).
 
 use std::collections::BTreeSet;
 
@@ -11,7 +12,9 @@ use super::{random_token, token_hash};
 use crate::core::{MembershipStatus, new_id, now};
 use crate::db::DbConn;
 use crate::error::ApiError;
-use crate::schema::{api_tokens as at, organisations as o, refresh_tokens as rt, users as u};
+use crate::schema::{
+    api_tokens as at, organisations as o, password_resets as pr, refresh_tokens as rt, users as u,
+};
 
 /// An active account with its organisation's membership status (from the left join).
 #[derive(Queryable, Selectable)]
@@ -272,6 +275,71 @@ pub fn revoke_user_sessions(
         q = q.filter(rt::family_id.ne(keep.to_owned()));
     }
     Ok(q.set(rt::revoked_at.eq(now())).execute(conn)?)
+}
+
+/// Revokes every live API token of a user, for good.
+pub fn revoke_api_tokens(conn: &mut DbConn, user_id: &str) -> Result<usize, ApiError> {
+    Ok(diesel::update(
+        at::table
+            .filter(at::user_id.eq(user_id))
+            .filter(at::revoked_at.is_null()),
+    )
+    .set(at::revoked_at.eq(now()))
+    .execute(conn)?)
+}
+
+/// Voids every outstanding password-reset link of a user.
+pub fn void_reset_links(conn: &mut DbConn, user_id: &str) -> Result<usize, ApiError> {
+    Ok(diesel::update(
+        pr::table
+            .filter(pr::user_id.eq(user_id))
+            .filter(pr::used_at.is_null()),
+    )
+    .set(pr::used_at.eq(now()))
+    .execute(conn)?)
+}
+
+/// What [`end_credentials`] ended, for the audit event.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Ended {
+    pub sessions: usize,
+    pub api_tokens: usize,
+    pub reset_links: usize,
+}
+
+impl Ended {
+    /// The counts as audit changes (`sessions_ended` is named `other_sessions_ended` when the
+    /// caller's own session was kept).
+    pub fn audit(&self, kept_one: bool) -> serde_json::Value {
+        let sessions = if kept_one {
+            "other_sessions_ended"
+        } else {
+            "sessions_ended"
+        };
+        let mut changes = serde_json::json!({
+            "api_tokens_revoked": self.api_tokens,
+            "reset_links_voided": self.reset_links,
+        });
+        changes[sessions] = serde_json::json!(self.sessions);
+        changes
+    }
+}
+
+/// Ends everything that lets someone act as a user without knowing their password, after the
+/// password was changed or reset, or the account deactivated: every session but `keep` (the
+/// caller's own, when they changed their password themselves), every API token (all of them: a
+/// token made from a stolen session must not outlive the owner's recovery, and which of them
+/// were made by the owner cannot be told), and every outstanding password-reset link.
+pub fn end_credentials(
+    conn: &mut DbConn,
+    user_id: &str,
+    keep: Option<&str>,
+) -> Result<Ended, ApiError> {
+    Ok(Ended {
+        sessions: revoke_user_sessions(conn, user_id, keep)?,
+        api_tokens: revoke_api_tokens(conn, user_id)?,
+        reset_links: void_reset_links(conn, user_id)?,
+    })
 }
 
 /// What a login checks.

@@ -31,6 +31,8 @@ text_enum!(
         PasswordChanged = "password_changed",
         /// The account's role changed (security: always sent).
         RoleChanged = "role_changed",
+        /// An API token was created for the account (security: always sent).
+        ApiTokenCreated = "api_token_created",
         /// The person's organisation changed membership status (optional).
         MembershipChanged = "membership_changed",
         /// A reminder of a coming meeting (optional).
@@ -42,11 +44,12 @@ text_enum!(
 
 impl Kind {
     /// The kinds a template exists for (the optional meeting and cap kinds arrive with their modules).
-    pub const TEMPLATED: [Kind; 5] = [
+    pub const TEMPLATED: [Kind; 6] = [
         Kind::Invitation,
         Kind::PasswordReset,
         Kind::PasswordChanged,
         Kind::RoleChanged,
+        Kind::ApiTokenCreated,
         Kind::MembershipChanged,
     ];
     /// The kinds a person may opt out of.

@@ -15,6 +15,30 @@ use crate::error::ApiError;
 /// Every template file, embedded at build time and checked at start-up.
 pub const TEMPLATES: &[(&str, &str)] = &[
     (
+        "api_token_created.en.html",
+        include_str!("templates/api_token_created.en.html"),
+    ),
+    (
+        "api_token_created.en.subject.txt",
+        include_str!("templates/api_token_created.en.subject.txt"),
+    ),
+    (
+        "api_token_created.en.txt",
+        include_str!("templates/api_token_created.en.txt"),
+    ),
+    (
+        "api_token_created.nb.html",
+        include_str!("templates/api_token_created.nb.html"),
+    ),
+    (
+        "api_token_created.nb.subject.txt",
+        include_str!("templates/api_token_created.nb.subject.txt"),
+    ),
+    (
+        "api_token_created.nb.txt",
+        include_str!("templates/api_token_created.nb.txt"),
+    ),
+    (
         "invitation.en.html",
         include_str!("templates/invitation.en.html"),
     ),
@@ -276,6 +300,11 @@ pub fn sample(kind: Kind) -> Value {
         Kind::RoleChanged => {
             json!({"name": "Kari Nordmann", "old_role": "observer representative", "new_role": "partner representative"})
         }
+        Kind::ApiTokenCreated => json!({
+            "name": "Kari Nordmann", "token_name": "website sync", "token_prefix": "cnt_AbCd",
+            "scopes": "organisations:read, people:read", "created_at": "2026-11-23 10:15 UTC",
+            "expires_at": "2027-11-23 00:00 UTC",
+        }),
         Kind::MembershipChanged | Kind::MeetingReminder | Kind::CapAlert => json!({
             "name": "Kari Nordmann", "organisation": "Roche Norge AS", "from_status": "observer",
             "to_status": "partner", "to_status_code": "partner", "effective_date": "2026-11-23",

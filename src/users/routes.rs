@@ -207,7 +207,8 @@ pub async fn reactivate_user(
 /// Create an API token
 ///
 /// For machines acting as you. The secret is in the response only this once. Scopes must be
-/// ones your role can use; the token never does more than you may.
+/// ones your role can use; the token never does more than you may. You are told by e-mail that a
+/// token was created. Changing or resetting your password revokes every token of yours.
 #[utoipa::path(
     tag = "api-tokens",
     request_body = CreateApiToken,
@@ -218,15 +219,18 @@ pub async fn reactivate_user(
 #[post("/api-tokens")]
 pub async fn create_api_token(
     state: web::Data<AppState>,
+    mailer: web::Data<Mailer>,
     caller: Caller,
     body: Json<CreateApiToken>,
 ) -> Result<HttpResponse, ApiError> {
     policy::session_only(&caller)?;
     let req = body.into_inner();
+    let mailer = mailer.clone();
     let token = state
         .db
-        .write(move |conn| tokens::create_token(conn, &caller, req))
+        .write(move |conn| tokens::create_token(conn, &caller, &mailer, req))
         .await?;
+    state.wake_mailer();
     Ok(HttpResponse::Created()
         .insert_header(CacheControl(vec![CacheDirective::NoStore]))
         .insert_header((actix_web::http::header::LOCATION, "/api/v1/api-tokens"))

@@ -1,5 +1,6 @@
 //! API tokens: each user creates, lists and revokes their own. Secrets are shown once and stored
-//! only as a hash; scopes never exceed what the owner's role can use.
+//! only as a hash; scopes never exceed what the owner's role can use. Creating one tells the owner
+//! by e-mail (a security message), so a token made from a stolen session does not go unnoticed.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -13,6 +14,7 @@ use crate::core::{Id, now};
 use crate::db::DbConn;
 use crate::error::ApiError;
 use crate::http::{Page, PageRequest};
+use crate::notifications::{Kind, Mailer, enqueue};
 use crate::schema::api_tokens as at;
 use crate::validation::Validator;
 
@@ -71,10 +73,12 @@ struct TokenOwner {
     revoked_at: Option<NaiveDateTime>,
 }
 
-/// Creates an API token for the caller: scopes within what the caller's role can use.
+/// Creates an API token for the caller (scopes within what the caller's role can use) and queues
+/// the security notice to its owner, in the same transaction.
 pub fn create_token(
     conn: &mut DbConn,
     caller: &Caller,
+    mailer: &Mailer,
     req: CreateApiToken,
 ) -> Result<CreatedApiToken, ApiError> {
     let mut v = Validator::new();
@@ -128,6 +132,21 @@ pub fn create_token(
         "api_token",
         &id,
         json!({"name": {"from": null, "to": token.name}, "scopes": {"from": null, "to": scopes}}),
+    )?;
+    let to = crate::notifications::repo::recipient_for_user(conn, &caller.user_id)?;
+    let stamp = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
+    enqueue(
+        conn,
+        mailer,
+        Kind::ApiTokenCreated,
+        &to,
+        json!({
+            "token_name": token.name,
+            "token_prefix": token.token_prefix,
+            "scopes": scopes.join(", "),
+            "created_at": stamp(token.created_at),
+            "expires_at": token.expires_at.map(stamp),
+        }),
     )?;
     Ok(CreatedApiToken { token, secret })
 }

@@ -4,6 +4,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::helpers::*;
+use crate::smtp::{SmtpServer, link_token, spawn_mail_app};
 
 #[tokio::test]
 async fn a_409_says_only_that_a_value_is_taken_not_whose_it_is() {
@@ -450,4 +451,182 @@ async fn made_up_methods_and_paths_do_not_grow_the_metrics() {
         "a made-up path became a label"
     );
     assert!(metrics.contains(r#"method="other""#), "{metrics}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Credentials a password change or reset must end, and the notice of a new API token
+
+const SECOND_PASSWORD: &str = "a second private passphrase";
+const THIRD_PASSWORD: &str = "a third private passphrase";
+
+/// A representative with `language`; returns the user id.
+async fn user_in(app: &TestApp, admin: &str, email: &str, language: &str) -> String {
+    let org = app
+        .create_org(admin, &format!("Org of {email}"), "pharma")
+        .await;
+    let res = app
+        .post(
+            "/api/v1/users",
+            admin,
+            &json!({"email": email, "display_name": "Token Owner", "role": "partner_representative",
+                    "organisation_id": id_of(&org), "password": USER_PASSWORD, "language": language}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    id_of(&res.json::<serde_json::Value>().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_password_change_or_reset_revokes_every_api_token_of_the_account() {
+    let smtp = SmtpServer::start();
+    let app = spawn_mail_app(&smtp).await;
+    let admin = app.admin_token().await;
+    let email = "owner@tokens.test";
+    let user_id = user_in(&app, &admin, email, "en").await;
+    let session = app.login(email, USER_PASSWORD).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, first) = app
+        .create_api_token(&session, &["organisations:read"])
+        .await;
+    assert_eq!(app.get("/api/v1/me", &first).await.status(), StatusCode::OK);
+
+    // A change through /me/password: the token stops at once; the session that changed it goes on.
+    let res = app
+        .post(
+            "/api/v1/me/password",
+            &session,
+            &json!({"current_password": USER_PASSWORD, "new_password": SECOND_PASSWORD}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_problem(app.get("/api/v1/me", &first).await, 401, "unauthenticated").await;
+    app.me(&session).await;
+    let changed = app
+        .audit_events(
+            &admin,
+            &format!("action=user.password_changed&record_id={user_id}"),
+        )
+        .await;
+    assert_eq!(
+        changed[0]["changes"]["api_tokens_revoked"], 1,
+        "{changed:?}"
+    );
+
+    // A reset through the e-mailed link: the token made since stops too.
+    let (_, second) = app
+        .create_api_token(&session, &["organisations:read"])
+        .await;
+    assert_eq!(
+        app.get("/api/v1/me", &second).await.status(),
+        StatusCode::OK
+    );
+    let res = app
+        .post_anon("/api/v1/auth/password-reset", &json!({"email": email}))
+        .await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    // Two token notices, "password changed", and the reset link.
+    let mails = smtp.wait_for_to(email, 4).await;
+    let link = mails
+        .iter()
+        .find_map(|m| link_token(m.text(), "/password-reset/"))
+        .expect("a reset link");
+    let res = app
+        .post_anon(
+            "/api/v1/auth/password-reset/confirm",
+            &json!({"token": link, "new_password": THIRD_PASSWORD}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_problem(app.get("/api/v1/me", &second).await, 401, "unauthenticated").await;
+    let reset = app
+        .audit_events(
+            &admin,
+            &format!("action=user.password_reset&record_id={user_id}"),
+        )
+        .await;
+    assert_eq!(reset[0]["changes"]["api_tokens_revoked"], 1, "{reset:?}");
+    // Tokens stay revoked, and new ones work.
+    let fresh = app.login(email, THIRD_PASSWORD).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let tokens = app.list_items("/api/v1/api-tokens", &fresh).await;
+    assert_eq!(tokens.len(), 2);
+    assert!(
+        tokens.iter().all(|t| !t["revoked_at"].is_null()),
+        "{tokens:?}"
+    );
+    let (_, third) = app.create_api_token(&fresh, &["organisations:read"]).await;
+    assert_eq!(app.get("/api/v1/me", &third).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn creating_an_api_token_tells_its_owner_by_e_mail_in_their_language() {
+    let smtp = SmtpServer::start();
+    let app = spawn_mail_app(&smtp).await;
+    let admin = app.admin_token().await;
+    let email = "english@tokens.test";
+    user_in(&app, &admin, email, "en").await;
+    let session = app.login(email, USER_PASSWORD).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = app
+        .post(
+            "/api/v1/api-tokens",
+            &session,
+            &json!({"name": "website <sync>", "scopes": ["people:read", "organisations:read"]}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let secret = res.json::<serde_json::Value>().await.unwrap()["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let notice = smtp.wait_for_to(email, 1).await.remove(0);
+    assert_eq!(
+        notice.subject(),
+        "A new API token was created for your CONNECT account"
+    );
+    let text = notice.text();
+    assert!(text.starts_with("Hello Token Owner,"), "{text}");
+    assert!(text.contains("website <sync>"), "{text}");
+    assert!(
+        text.contains(&secret[..8]),
+        "the token's first characters: {text}"
+    );
+    assert!(text.contains("organisations:read, people:read"), "{text}");
+    assert!(text.contains("until it is revoked."), "no expiry: {text}");
+    assert!(notice.html().contains("website &lt;sync&gt;"));
+    for body in [notice.text(), notice.html(), &notice.raw] {
+        assert!(!body.contains(&secret[8..]), "never the secret");
+    }
+
+    // The admin reads bokmål; an expiry is told.
+    let res = app
+        .post(
+            "/api/v1/api-tokens",
+            &admin,
+            &json!({"name": "rapport", "scopes": ["audit:read"], "expires_at": "2099-01-01T00:00:00Z"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let notice = smtp.wait_for_to(ADMIN_EMAIL, 1).await.remove(0);
+    assert_eq!(
+        notice.subject(),
+        "En ny API-nøkkel er laget for kontoen din i CONNECT"
+    );
+    assert!(
+        notice.text().contains("utløper 2099-01-01 00:00 UTC"),
+        "{}",
+        notice.text()
+    );
+    let queued = app
+        .list_items("/api/v1/notifications?kind=api_token_created", &admin)
+        .await;
+    assert_eq!(queued.len(), 2);
+    smtp.assert_quiet(2, std::time::Duration::from_millis(300))
+        .await;
 }
