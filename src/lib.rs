@@ -16,6 +16,7 @@ pub mod config;
 pub mod core;
 pub mod db;
 pub mod error;
+pub mod files;
 pub mod http;
 pub mod invitations;
 pub mod notifications;

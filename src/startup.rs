@@ -96,6 +96,13 @@ pub struct Application {
 impl Application {
     /// Builds everything and binds the listener (port 0 picks a free port; [`Self::port`] tells it).
     pub async fn build(mut settings: Settings) -> Result<Self, StartupError> {
+        // The data folder holds the database, the JWT secret and mail: its owner's only (one
+        // made by an older version 0755 is narrowed; a new one is made 0700 where it is needed).
+        if settings.data_dir.is_dir()
+            && let Err(e) = crate::files::private_dir(&settings.data_dir)
+        {
+            tracing::warn!(error = %e, "cannot make the data folder private");
+        }
         let secret = settings
             .resolve_jwt_secret()
             .map_err(|e| StartupError(e.to_string()))?;

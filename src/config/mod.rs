@@ -337,7 +337,14 @@ impl Settings {
             )])
         };
         let secret = match std::fs::read_to_string(&path) {
-            Ok(s) if s.trim().len() >= 32 => s.trim().to_owned(),
+            Ok(s) if s.trim().len() >= 32 => {
+                // A secret file left readable to others (by hand, or an older version) is
+                // narrowed to its owner.
+                if let Err(e) = crate::files::restrict(&path) {
+                    tracing::warn!(error = %e, path = %path.display(), "cannot make the JWT secret file private");
+                }
+                s.trim().to_owned()
+            }
             Ok(_) => {
                 return Err(ConfigErrors(vec![format!(
                     "CONNECT_JWT_SECRET: {} holds fewer than 32 bytes",
@@ -345,7 +352,7 @@ impl Settings {
                 )]));
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                std::fs::create_dir_all(&self.data_dir)
+                crate::files::private_dir(&self.data_dir)
                     .map_err(|e| fail("cannot create the folder of", e))?;
                 let mut bytes = [0u8; 48];
                 rand::rng().fill_bytes(&mut bytes);

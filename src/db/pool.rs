@@ -153,14 +153,42 @@ pub fn sqlite_path(url: &str) -> &str {
     url.strip_prefix("sqlite://").unwrap_or(url)
 }
 
+/// The SQLite file holds password hashes, contacts and sessions: it is created `0600` (in folders
+/// created `0700`) before the first connection opens it, and an existing one is narrowed to
+/// `0600` with its `-wal` and `-shm` files. SQLite gives the `-wal`, `-shm` and `-journal` files
+/// it creates the mode of the database file, so they are private too.
+fn make_private(path: &std::path::Path) -> Result<(), String> {
+    let name = path.as_os_str().to_string_lossy();
+    if name.is_empty() || name == ":memory:" || name.starts_with("file:") {
+        return Ok(());
+    }
+    crate::files::private_parents(path)
+        .map_err(|e| format!("cannot create the folder of {}: {e}", path.display()))?;
+    if !path.exists() {
+        return crate::files::touch_private(path).map_err(|e| {
+            format!(
+                "cannot create {} readable by its owner only: {e}",
+                path.display()
+            )
+        });
+    }
+    // Left by an older version, or by hand: narrowed, with a warning when that is not ours to do.
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut file = path.as_os_str().to_owned();
+        file.push(suffix);
+        let file = std::path::PathBuf::from(file);
+        if let Err(e) = crate::files::restrict(&file) {
+            tracing::warn!(error = %e, path = %file.display(), "cannot make a database file private");
+        }
+    }
+    Ok(())
+}
+
 /// Builds the pool, failing with the real cause when the database cannot be reached.
 pub fn build_pool(url: &str, backend: Backend, size: u32) -> Result<Pool, String> {
     if backend == Backend::Sqlite {
         let path = std::path::Path::new(sqlite_path(url));
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| format!("cannot create the folder {}: {e}", dir.display()))?;
-        }
+        make_private(path)?;
         let mut conn = diesel::SqliteConnection::establish(sqlite_path(url))
             .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
         conn.batch_execute("PRAGMA journal_mode = WAL;")

@@ -61,7 +61,23 @@ impl Transport {
         Ok(Self::Smtp(Box::new(builder.build())))
     }
 
+    /// Writes messages as `.eml` files under `dir`. A folder left by an older version is narrowed
+    /// at once: to `0700`, and the messages in it to `0600`.
     pub fn files(dir: PathBuf) -> Self {
+        if dir.exists() {
+            let narrowed = crate::files::private_dir(&dir).and_then(|()| {
+                for entry in std::fs::read_dir(&dir)? {
+                    let path = entry?.path();
+                    if path.is_file() {
+                        crate::files::restrict(&path)?;
+                    }
+                }
+                Ok(())
+            });
+            if let Err(e) = narrowed {
+                tracing::warn!(error = %e, dir = %dir.display(), "cannot make the mail folder private");
+            }
+        }
         Self::Files(dir)
     }
 
@@ -91,12 +107,18 @@ impl Transport {
                 }
             }),
             Transport::Files(dir) => {
-                std::fs::create_dir_all(dir).map_err(|e| {
+                // Messages carry live links: the folder is 0700 and each file 0600 from the
+                // moment it exists.
+                crate::files::private_dir(dir).map_err(|e| {
                     SendError::Transient(format!("cannot create {}: {e}", dir.display()))
                 })?;
                 let path = dir.join(format!("{}.eml", m.id));
                 let tmp = dir.join(format!(".{}.eml.tmp", m.id));
-                std::fs::write(&tmp, email.formatted())
+                crate::files::create_private(&tmp)
+                    .and_then(|mut file| {
+                        use std::io::Write;
+                        file.write_all(&email.formatted())
+                    })
                     .and_then(|()| std::fs::rename(&tmp, &path))
                     .map_err(|e| {
                         SendError::Transient(format!("cannot write {}: {e}", path.display()))

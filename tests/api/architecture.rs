@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 /// Top-level modules by layer, bottom first. A module may use modules of lower layers only; the
 /// domain modules are ordered among themselves (a later one may use an earlier one).
 const LAYERS: &[&[&str]] = &[
-    &["error", "schema"],
+    &["error", "schema", "files"],
     &["core", "db"],
     &["validation", "config"],
     &["http"],

@@ -4,7 +4,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::helpers::*;
-use crate::smtp::{SmtpServer, link_token, spawn_mail_app};
+use crate::smtp::{SmtpServer, eventually, link_token, spawn_mail_app};
 
 #[tokio::test]
 async fn a_409_says_only_that_a_value_is_taken_not_whose_it_is() {
@@ -629,4 +629,94 @@ async fn creating_an_api_token_tells_its_owner_by_e_mail_in_their_language() {
     assert_eq!(queued.len(), 2);
     smtp.assert_quiet(2, std::time::Duration::from_millis(300))
         .await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files in the data directory
+
+#[cfg(unix)]
+fn mode_of(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// The `.eml` files in `dir`, once at least one is there.
+#[cfg(unix)]
+async fn eml_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    eventually("an .eml file", || async {
+        let files: Vec<_> = std::fs::read_dir(dir)
+            .ok()?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+            .collect();
+        (!files.is_empty()).then_some(files)
+    })
+    .await
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_database_and_mail_files_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let sqlite = |db: &std::path::Path| format!("sqlite://{}", db.display());
+
+    // A fresh start: folders made 0700, the database and its -wal and -shm 0600.
+    let data = tmp.path().join("fresh/data");
+    let db = tmp.path().join("fresh/db/connect.db");
+    let app = spawn_app_with(&[
+        ("CONNECT_DATA_DIR", data.to_str().unwrap()),
+        ("CONNECT_DATABASE_URL", &sqlite(&db)),
+    ])
+    .await;
+    let admin = app.admin_token().await;
+    assert_eq!(mode_of(db.parent().unwrap()), 0o700);
+    for suffix in ["", "-wal", "-shm"] {
+        let file = std::path::PathBuf::from(format!("{}{suffix}", db.display()));
+        assert_eq!(mode_of(&file), 0o600, "{}", file.display());
+    }
+    // The token notice is written as an .eml file under <data>/mail, 0600 in 0700 folders.
+    app.create_api_token(&admin, &["organisations:read"]).await;
+    let mail = data.join("mail");
+    let files = eml_files(&mail).await;
+    assert_eq!(mode_of(&data), 0o700);
+    assert_eq!(mode_of(&mail), 0o700);
+    for file in &files {
+        assert_eq!(mode_of(file), 0o600, "{}", file.display());
+    }
+
+    // Left world-readable by an older version: narrowed at start-up.
+    let old = tmp.path().join("old");
+    let old_mail = old.join("mail");
+    std::fs::create_dir_all(&old_mail).unwrap();
+    let old_db = old.join("connect.db");
+    let old_eml = old_mail.join("old.eml");
+    std::fs::write(&old_db, b"").unwrap();
+    std::fs::write(&old_eml, b"Subject: old\r\n\r\nold").unwrap();
+    for (path, mode) in [
+        (&old, 0o755),
+        (&old_mail, 0o755),
+        (&old_db, 0o644),
+        (&old_eml, 0o644),
+    ] {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    let again = spawn_app_with(&[
+        ("CONNECT_DATA_DIR", old.to_str().unwrap()),
+        ("CONNECT_DATABASE_URL", &sqlite(&old_db)),
+    ])
+    .await;
+    again.admin_token().await;
+    assert_eq!(mode_of(&old), 0o700);
+    assert_eq!(mode_of(&old_mail), 0o700);
+    assert_eq!(mode_of(&old_eml), 0o600);
+    for suffix in ["", "-wal", "-shm"] {
+        let file = std::path::PathBuf::from(format!("{}{suffix}", old_db.display()));
+        assert_eq!(mode_of(&file), 0o600, "{}", file.display());
+    }
 }
