@@ -26,7 +26,8 @@ never more than their owner may do.
 
 **Conventions.** JSON with snake_case fields; ids are UUIDs (v7); times RFC 3339 in UTC; dates \
 `YYYY-MM-DD`. Lists take `limit` (1-200, default 50) and `cursor` (the previous page's \
-`next_cursor`). Records carry a `version`, returned as `ETag`; `PATCH` and `DELETE` need \
+`next_cursor`; a cursor works only on the list that gave it out). Records carry a `version`, \
+returned as `ETag`; `PATCH` and `DELETE` need \
 `If-Match` (412 when stale, 428 when missing). Every successful `GET` carries an `ETag` (a record's \
 version, or a weak tag of a list page that changes when what you are shown changes): send it back \
 as `If-None-Match` and, while it is current, the answer is `304 Not Modified` with no body. `POST`s that create accept `Idempotency-Key`: a \

@@ -52,7 +52,7 @@ pub async fn list_audit_events(
 ) -> Result<HttpResponse, ApiError> {
     caller.require_admin(Scope::AuditRead)?;
     let q = query.into_inner();
-    let page = PageRequest::new(q.limit, q.cursor.as_deref(), 1)?;
+    let page = PageRequest::new("audit-events", q.limit, q.cursor.as_deref(), 1)?;
     let filter = AuditFilter {
         record_type: q.record_type,
         record_id: q.record_id,

@@ -88,7 +88,7 @@ pub async fn list_invitations(
 ) -> Result<HttpResponse, ApiError> {
     caller.require_admin(Scope::UsersRead)?;
     let q = query.into_inner();
-    let page = PageRequest::new(q.limit, q.cursor.as_deref(), 1)?;
+    let page = PageRequest::new("invitations", q.limit, q.cursor.as_deref(), 1)?;
     let filter = InvitationFilter {
         status: q.status,
         email: q.email,

@@ -51,7 +51,7 @@ pub async fn list_notifications(
 ) -> Result<HttpResponse, ApiError> {
     caller.require_scope(Scope::UsersRead)?;
     let q = query.into_inner();
-    let page = PageRequest::new(q.limit, q.cursor.as_deref(), 1)?;
+    let page = PageRequest::new("notifications", q.limit, q.cursor.as_deref(), 1)?;
     let filter = NotificationFilter {
         user_id: policy::notification_recipients(&caller),
         state: q.state,

@@ -149,7 +149,7 @@ pub async fn list_organisations(
             .await?;
         return csv_response("organisations", &CSV_HEADERS, rows.into_iter().map(csv_row));
     }
-    let page = PageRequest::new(query.limit, query.cursor.as_deref(), 2)?;
+    let page = PageRequest::new("organisations", query.limit, query.cursor.as_deref(), 2)?;
     let page = state
         .db
         .read(move |conn| repo::list(conn, &vis, &filter, &page))
@@ -336,7 +336,12 @@ pub async fn list_membership_changes(
 ) -> Result<HttpResponse, ApiError> {
     caller.require_scope(Scope::OrganisationsRead)?;
     let id = Id::from(id.into_inner());
-    let page = PageRequest::new(query.limit, query.cursor.as_deref(), 1)?;
+    let page = PageRequest::new(
+        format!("organisations/{id}/membership-changes"),
+        query.limit,
+        query.cursor.as_deref(),
+        1,
+    )?;
     let page = state
         .db
         .read(move |conn| repo::history(conn, &caller, &id, &page))

@@ -58,6 +58,7 @@ fn csv_row(p: Person) -> Vec<String> {
 async fn respond_list(
     state: &AppState,
     req: &HttpRequest,
+    list: String,
     vis: Visibility,
     filter: PeopleFilter,
     query: &PeopleQuery,
@@ -69,7 +70,7 @@ async fn respond_list(
             .await?;
         return csv_response("people", &CSV_HEADERS, rows.into_iter().map(csv_row));
     }
-    let page = PageRequest::new(query.limit, query.cursor.as_deref(), 2)?;
+    let page = PageRequest::new(list, query.limit, query.cursor.as_deref(), 2)?;
     let page = state
         .db
         .read(move |conn| repo::list(conn, &vis, &filter, &page))
@@ -107,7 +108,15 @@ pub async fn list_people(
 ) -> Result<HttpResponse, ApiError> {
     caller.require_scope(Scope::PeopleRead)?;
     let filter = filter_of(&query)?;
-    respond_list(&state, &req, policy::visibility(&caller), filter, &query).await
+    respond_list(
+        &state,
+        &req,
+        "people".into(),
+        policy::visibility(&caller),
+        filter,
+        &query,
+    )
+    .await
 }
 
 /// People of an organisation
@@ -136,9 +145,18 @@ pub async fn list_organisation_people(
         .db
         .read(move |conn| crate::organisations::repo::get_visible(conn, &c, &org_id))
         .await?;
+    let list = format!("organisations/{id}/people");
     let mut filter = filter_of(&query)?;
     filter.organisation_id = Some(id);
-    respond_list(&state, &req, policy::visibility(&caller), filter, &query).await
+    respond_list(
+        &state,
+        &req,
+        list,
+        policy::visibility(&caller),
+        filter,
+        &query,
+    )
+    .await
 }
 
 /// Add a person

@@ -49,7 +49,7 @@ pub async fn list_users(
 ) -> Result<HttpResponse, ApiError> {
     caller.require_admin(Scope::UsersRead)?;
     let q = query.into_inner();
-    let page = PageRequest::new(q.limit, q.cursor.as_deref(), 1)?;
+    let page = PageRequest::new("users", q.limit, q.cursor.as_deref(), 1)?;
     let filter = UserFilter {
         role: q.role,
         organisation_id: q.organisation_id,
@@ -262,7 +262,7 @@ pub async fn list_api_tokens(
     query: Query<TokenQuery>,
 ) -> Result<HttpResponse, ApiError> {
     policy::session_only(&caller)?;
-    let page = PageRequest::new(query.limit, query.cursor.as_deref(), 1)?;
+    let page = PageRequest::new("api-tokens", query.limit, query.cursor.as_deref(), 1)?;
     let page = state
         .db
         .read(move |conn| tokens::list_tokens(conn, &caller, &page))

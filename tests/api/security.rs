@@ -720,3 +720,62 @@ async fn the_database_and_mail_files_are_readable_by_their_owner_only() {
         assert_eq!(mode_of(&file), 0o600, "{}", file.display());
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Cursors
+
+/// The `next_cursor` of the first page of `path` (with `limit=1`), which must have one.
+async fn first_cursor(app: &TestApp, path: &str, token: &str) -> String {
+    let sep = if path.contains('?') { '&' } else { '?' };
+    let page = app.get_ok(&format!("{path}{sep}limit=1"), token).await;
+    page["next_cursor"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{path} has one page only: {page}"))
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_cursor_works_only_on_the_list_that_gave_it_out() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let a = id_of(&app.create_org(&admin, "Alfa AS", "pharma").await);
+    let b = id_of(&app.create_org(&admin, "Bravo AS", "pharma").await);
+    for (org, name) in [(&a, "a1"), (&a, "a2"), (&b, "b1"), (&b, "b2")] {
+        app.create_contact(&admin, Some(org), name, &format!("{name}@cursor.test"))
+            .await;
+    }
+    app.set_status(&admin, &a, "suspended").await;
+    app.set_status(&admin, &b, "suspended").await;
+    app.create_user(&admin, "second@cursor.test", "admin", None)
+        .await;
+    app.create_api_token(&admin, &["organisations:read"]).await;
+    app.create_api_token(&admin, &["organisations:read"]).await;
+
+    let lists = [
+        "/api/v1/organisations".to_owned(),
+        "/api/v1/people".to_owned(),
+        format!("/api/v1/organisations/{a}/people"),
+        format!("/api/v1/organisations/{b}/people"),
+        format!("/api/v1/organisations/{a}/membership-changes"),
+        format!("/api/v1/organisations/{b}/membership-changes"),
+        "/api/v1/users".to_owned(),
+        "/api/v1/audit-events".to_owned(),
+        "/api/v1/api-tokens".to_owned(),
+    ];
+    for from in &lists {
+        let cursor = first_cursor(&app, from, &admin).await;
+        // Its own list takes it.
+        let own = app
+            .get(&format!("{from}?limit=1&cursor={cursor}"), &admin)
+            .await;
+        assert_eq!(own.status(), StatusCode::OK, "{from}");
+        for to in lists.iter().filter(|l| *l != from) {
+            let res = app.get(&format!("{to}?cursor={cursor}"), &admin).await;
+            let problem = assert_problem(res, 400, "invalid-parameter").await;
+            assert!(
+                problem["detail"].as_str().unwrap().contains("cursor"),
+                "{from} → {to}: {problem}"
+            );
+        }
+    }
+}
