@@ -177,8 +177,9 @@ pub enum ApiError {
     Conflict { kind: ProblemType, detail: String },
     #[error("precondition failed")]
     PreconditionFailed,
+    /// `If-Match` is missing, or is `*`; the detail says which.
     #[error("precondition required")]
-    PreconditionRequired,
+    PreconditionRequired(String),
     #[error("payload too large")]
     PayloadTooLarge,
     #[error("unsupported media type")]
@@ -238,7 +239,7 @@ impl ApiError {
             Self::NotFound => ProblemType::NotFound,
             Self::NotAcceptable => ProblemType::NotAcceptable,
             Self::PreconditionFailed => ProblemType::PreconditionFailed,
-            Self::PreconditionRequired => ProblemType::PreconditionRequired,
+            Self::PreconditionRequired(_) => ProblemType::PreconditionRequired,
             Self::PayloadTooLarge => ProblemType::PayloadTooLarge,
             Self::UnsupportedMediaType => ProblemType::UnsupportedMediaType,
             Self::IdempotencyKeyReused => ProblemType::IdempotencyKeyReused,
@@ -260,7 +261,9 @@ impl ApiError {
                 1 => format!("{}: {}", errors[0].field, errors[0].message),
                 n => format!("{n} fields are invalid"),
             },
-            Self::Unauthenticated(d) | Self::Forbidden(d) => d.clone(),
+            Self::Unauthenticated(d) | Self::Forbidden(d) | Self::PreconditionRequired(d) => {
+                d.clone()
+            }
             Self::InsufficientScope(scope) => {
                 format!("this API token does not carry the scope '{scope}'")
             }
@@ -271,9 +274,6 @@ impl ApiError {
             Self::PreconditionFailed => {
                 "the record changed since you read it: fetch it again and retry with its new ETag"
                     .into()
-            }
-            Self::PreconditionRequired => {
-                "send If-Match with the ETag you last read, so no edit is lost".into()
             }
             Self::PayloadTooLarge => "the body may be at most 64 KiB".into(),
             Self::UnsupportedMediaType => "send the body as Content-Type: application/json".into(),

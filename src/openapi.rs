@@ -27,8 +27,8 @@ never more than their owner may do.
 **Conventions.** JSON with snake_case fields; ids are UUIDs (v7); times RFC 3339 in UTC; dates \
 `YYYY-MM-DD`. Lists take `limit` (1-200, default 50) and `cursor` (the previous page's \
 `next_cursor`; a cursor works only on the list that gave it out). Records carry a `version`, \
-returned as `ETag`; `PATCH` and `DELETE` need \
-`If-Match` (412 when stale, 428 when missing). Every successful `GET` carries an `ETag` (a record's \
+returned as `ETag`; `PATCH` and `DELETE` need `If-Match` with that `ETag` (412 when stale, 428 \
+when missing or `*`). Every successful `GET` carries an `ETag` (a record's \
 version, or a weak tag of a list page that changes when what you are shown changes): send it back \
 as `If-None-Match` and, while it is current, the answer is `304 Not Modified` with no body. `POST`s that create accept `Idempotency-Key`: a \
 retry with the same key and body replays the first response (header `Idempotent-Replayed: true`). \
@@ -128,7 +128,7 @@ pub fn base() -> OpenApi {
         RefOr::T(header_param(
             "If-Match",
             true,
-            "The `ETag` of the version you last read, e.g. `\"3\"` (or `*`).",
+            "The `ETag` of the version you last read, e.g. `\"3\"`. `*` is refused (428): it would overwrite edits you have not seen.",
         )),
     );
     components.parameters.insert("IdempotencyKey".into(), RefOr::T(header_param(
@@ -206,7 +206,7 @@ const COMMON_RESPONSES: &[(&str, &str)] = &[
         "ValidationFailed",
         "Invalid fields (listed in `errors`), or the Idempotency-Key was used with another body",
     ),
-    ("PreconditionRequired", "If-Match is missing"),
+    ("PreconditionRequired", "If-Match is missing, or is `*`"),
     ("TooManyRequests", "Rate-limited; see Retry-After"),
     ("Internal", "Unexpected error (logged with the request id)"),
     ("Unavailable", "The database is unreachable; retry shortly"),

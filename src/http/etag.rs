@@ -1,5 +1,7 @@
 //! Versioned records: every read and write answers `ETag: "<version>"`; `PATCH` and `DELETE`
-//! require `If-Match` (428 without it, 412 when it no longer matches).
+//! require `If-Match` with the ETag of the version the client read (428 without it, 412 when it no
+//! longer matches). `If-Match: *` ("whatever the version") is refused with 428: it would let a
+//! client overwrite edits it never saw, which is what `If-Match` is there to prevent.
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
@@ -13,7 +15,8 @@ pub fn etag(version: i32) -> String {
     format!("\"{version}\"")
 }
 
-/// The versions a write may apply to: `None` for `If-Match: *`.
+/// The versions a write may apply to. `None` (any version) is for the service's own writes that
+/// need no precondition (a restore); a request's `If-Match: *` is refused.
 #[derive(Debug, Clone)]
 pub struct IfMatch(pub Option<Vec<i32>>);
 
@@ -57,8 +60,17 @@ impl FromRequest for IfMatch {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(
             match req.headers().get(header::IF_MATCH).map(|v| v.to_str()) {
-                None => Err(ApiError::PreconditionRequired),
-                Some(Ok(v)) => Ok(Self::parse(v)),
+                None => Err(ApiError::PreconditionRequired(
+                    "send If-Match with the ETag you last read, so no edit is lost".into(),
+                )),
+                Some(Ok(v)) => match Self::parse(v) {
+                    Self(None) => Err(ApiError::PreconditionRequired(
+                        "If-Match: * is not accepted, as it would overwrite edits you have not \
+                         seen: send the record's ETag (read it with GET), e.g. If-Match: \"3\""
+                            .into(),
+                    )),
+                    versions => Ok(versions),
+                },
                 Some(Err(_)) => Ok(Self(Some(Vec::new()))),
             },
         )

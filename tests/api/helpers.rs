@@ -372,6 +372,18 @@ impl TestApp {
         res.json().await.unwrap()
     }
 
+    /// The current `ETag` of a record as `token` reads it, for a write's `If-Match` (`If-Match: *`
+    /// is refused); `"1"` when it cannot be read (a missing or hidden record).
+    pub async fn current_etag(&self, path: &str, token: &str) -> String {
+        let res = self.get(path, token).await;
+        res.headers()
+            .get("etag")
+            .and_then(|v| v.to_str().ok())
+            .filter(|e| !e.starts_with("W/"))
+            .unwrap_or("\"1\"")
+            .to_owned()
+    }
+
     /// Creates an API token with `scopes` from a login session; returns (id, secret).
     pub async fn create_api_token(&self, session: &str, scopes: &[&str]) -> (String, String) {
         let res = self

@@ -629,11 +629,12 @@ async fn users_hear_of_password_and_role_changes_even_when_opted_out() {
 
     // The role, changed by an admin: told in each user's language.
     for id in [&en_id, &nb_id] {
+        let path = format!("/api/v1/users/{id}");
         let res = app
             .patch(
-                &format!("/api/v1/users/{id}"),
+                &path,
                 &admin,
-                Some("*"),
+                Some(&app.current_etag(&path, &admin).await),
                 &json!({"role": "observer_representative"}),
             )
             .await;
@@ -664,11 +665,12 @@ async fn users_hear_of_password_and_role_changes_even_when_opted_out() {
     );
 
     // A change that leaves the role alone says nothing.
+    let path = format!("/api/v1/users/{nb_id}");
     let res = app
         .patch(
-            &format!("/api/v1/users/{nb_id}"),
+            &path,
             &admin,
-            Some("*"),
+            Some(&app.current_etag(&path, &admin).await),
             &json!({"display_name": "Nytt Navn", "role": "observer_representative"}),
         )
         .await;
@@ -695,11 +697,12 @@ async fn the_outbox_api_filters_for_admins_shows_users_their_own_and_never_bodie
         &json!({"email": "guest@invited.test", "role": "admin"}),
     )
     .await;
+    let path = format!("/api/v1/users/{}", a.user_id);
     let res = app
         .patch(
-            &format!("/api/v1/users/{}", a.user_id),
+            &path,
             &admin,
-            Some("*"),
+            Some(&app.current_etag(&path, &admin).await),
             &json!({"role": "observer_representative"}),
         )
         .await;
@@ -881,11 +884,12 @@ async fn header_bound_values_with_line_breaks_are_rejected_at_input() {
             Some(&org_id),
         )
         .await;
+    let path = format!("/api/v1/users/{}", id_of(&user));
     let res = app
         .patch(
-            &format!("/api/v1/users/{}", id_of(&user)),
+            &path,
             &admin,
-            Some("*"),
+            Some(&app.current_etag(&path, &admin).await),
             &json!({"display_name": "Ok\r\nBcc: evil@spam.test"}),
         )
         .await;

@@ -727,7 +727,12 @@ async fn archive_hides_from_lists_and_restore_brings_back() {
 
     // Archived records are not edited, nor their membership changed.
     let res = app
-        .patch(&path, &admin, Some("*"), &json!({"short_name": "A"}))
+        .patch(
+            &path,
+            &admin,
+            Some(&app.current_etag(&path, &admin).await),
+            &json!({"short_name": "A"}),
+        )
         .await;
     assert_problem(res, 409, "conflict").await;
     let res = app
@@ -773,7 +778,12 @@ async fn only_admins_archive_or_restore() {
     let rep = app.rep(&admin, "Selfish", "partner").await;
     let path = format!("/api/v1/organisations/{}", rep.organisation_id);
     assert_problem(
-        app.delete(&path, &rep.token, Some("*")).await,
+        app.delete(
+            &path,
+            &rep.token,
+            Some(&app.current_etag(&path, &admin).await),
+        )
+        .await,
         403,
         "forbidden",
     )

@@ -574,12 +574,9 @@ async fn world(role: &str) -> World {
     vars.insert("trial_person", person(trial.clone(), "p@tango.test").await);
     app.create_contact(&admin, Some(&archived), "Person", "p@xray.test")
         .await;
+    let path = format!("/api/v1/organisations/{archived}");
     let res = app
-        .delete(
-            &format!("/api/v1/organisations/{archived}"),
-            &admin,
-            Some("*"),
-        )
+        .delete(&path, &admin, Some(&app.current_etag(&path, &admin).await))
         .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
 
@@ -680,10 +677,20 @@ impl World {
                 None => None,
             };
             let method = Method::from_bytes(c.method.as_bytes()).unwrap();
-            let if_match = matches!(c.method, "PATCH" | "DELETE").then_some("*");
+            // The record's current ETag, as the admin reads it (`"1"` for a missing one).
+            let if_match = match c.method {
+                "PATCH" | "DELETE" => Some(self.app.current_etag(&path, &self.admin).await),
+                _ => None,
+            };
             let res = self
                 .app
-                .send_json(method, &path, &self.token, if_match, body.as_ref())
+                .send_json(
+                    method,
+                    &path,
+                    &self.token,
+                    if_match.as_deref(),
+                    body.as_ref(),
+                )
                 .await;
             let status = res.status().as_u16();
             let expected = c.expect[col];
@@ -784,7 +791,7 @@ async fn every_route_of_the_matrix_answers_401_without_a_valid_credential() {
             None => None,
         };
         let method = Method::from_bytes(c.method.as_bytes()).unwrap();
-        let if_match = matches!(c.method, "PATCH" | "DELETE").then_some("*");
+        let if_match = matches!(c.method, "PATCH" | "DELETE").then_some("\"1\"");
         let res = w
             .app
             .send_json(method, &path, "not-a-token", if_match, body.as_ref())
@@ -816,7 +823,7 @@ async fn a_company_reads_a_partner_companys_records_but_cannot_edit_them() {
         app.patch(
             &org_path,
             &a.token,
-            Some("*"),
+            Some(&app.current_etag(&org_path, &admin).await),
             &json!({"website": "https://a.example.org"}),
         )
         .await,
@@ -829,14 +836,24 @@ async fn a_company_reads_a_partner_companys_records_but_cannot_edit_them() {
         StatusCode::OK
     );
     assert_problem(
-        app.patch(&person_path, &a.token, Some("*"), &json!({"title": "Spy"}))
-            .await,
+        app.patch(
+            &person_path,
+            &a.token,
+            Some(&app.current_etag(&person_path, &admin).await),
+            &json!({"title": "Spy"}),
+        )
+        .await,
         403,
         "forbidden",
     )
     .await;
     assert_problem(
-        app.delete(&person_path, &a.token, Some("*")).await,
+        app.delete(
+            &person_path,
+            &a.token,
+            Some(&app.current_etag(&person_path, &admin).await),
+        )
+        .await,
         403,
         "forbidden",
     )
@@ -872,13 +889,25 @@ async fn a_company_cannot_see_an_applicant_company_and_its_404_reveals_nothing()
     );
     let change = json!({"website": "https://a.example.org"});
     let hidden = assert_problem(
-        app.patch(&org_path, &a.token, Some("*"), &change).await,
+        app.patch(
+            &org_path,
+            &a.token,
+            Some(&app.current_etag(&org_path, &admin).await),
+            &change,
+        )
+        .await,
         404,
         "not-found",
     )
     .await;
     let absent = assert_problem(
-        app.patch(&missing_org, &a.token, Some("*"), &change).await,
+        app.patch(
+            &missing_org,
+            &a.token,
+            Some(&app.current_etag(&missing_org, &admin).await),
+            &change,
+        )
+        .await,
         404,
         "not-found",
     )
@@ -889,14 +918,24 @@ async fn a_company_cannot_see_an_applicant_company_and_its_404_reveals_nothing()
     let absent = assert_problem(app.get(&missing_person, &a.token).await, 404, "not-found").await;
     assert_eq!(hidden, absent);
     assert_problem(
-        app.patch(&person_path, &a.token, Some("*"), &json!({"title": "Spy"}))
-            .await,
+        app.patch(
+            &person_path,
+            &a.token,
+            Some(&app.current_etag(&person_path, &admin).await),
+            &json!({"title": "Spy"}),
+        )
+        .await,
         404,
         "not-found",
     )
     .await;
     assert_problem(
-        app.delete(&person_path, &a.token, Some("*")).await,
+        app.delete(
+            &person_path,
+            &a.token,
+            Some(&app.current_etag(&person_path, &admin).await),
+        )
+        .await,
         404,
         "not-found",
     )
@@ -959,7 +998,13 @@ async fn an_observer_that_becomes_a_partner_gains_partner_rights_with_the_same_t
         .patch(
             &format!("/api/v1/organisations/{}", rep.organisation_id),
             &rep.token,
-            Some("*"),
+            Some(
+                &app.current_etag(
+                    &format!("/api/v1/organisations/{}", rep.organisation_id),
+                    &admin,
+                )
+                .await,
+            ),
             &json!({"short_name": "Hdir"}),
         )
         .await;
@@ -976,9 +1021,14 @@ async fn a_suspended_organisations_representatives_lose_their_rights_at_once_and
     let member_path = format!("/api/v1/organisations/{member}");
     let edit = json!({"short_name": "A"});
     assert_eq!(
-        app.patch(&own_path, &rep.token, Some("*"), &edit)
-            .await
-            .status(),
+        app.patch(
+            &own_path,
+            &rep.token,
+            Some(&app.current_etag(&own_path, &admin).await),
+            &edit
+        )
+        .await
+        .status(),
         StatusCode::OK
     );
     assert_eq!(
@@ -994,7 +1044,13 @@ async fn a_suspended_organisations_representatives_lose_their_rights_at_once_and
         StatusCode::OK
     );
     assert_problem(
-        app.patch(&own_path, &rep.token, Some("*"), &edit).await,
+        app.patch(
+            &own_path,
+            &rep.token,
+            Some(&app.current_etag(&own_path, &admin).await),
+            &edit,
+        )
+        .await,
         403,
         "forbidden",
     )
@@ -1016,9 +1072,14 @@ async fn a_suspended_organisations_representatives_lose_their_rights_at_once_and
         .await;
     assert_eq!(app.me(&rep.token).await["standing"], "partner");
     assert_eq!(
-        app.patch(&own_path, &rep.token, Some("*"), &edit)
-            .await
-            .status(),
+        app.patch(
+            &own_path,
+            &rep.token,
+            Some(&app.current_etag(&own_path, &admin).await),
+            &edit
+        )
+        .await
+        .status(),
         StatusCode::OK
     );
     assert_eq!(

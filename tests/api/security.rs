@@ -33,11 +33,12 @@ async fn a_409_says_only_that_a_value_is_taken_not_whose_it_is() {
     let detail = body["detail"].as_str().unwrap();
     assert!(!detail.contains("secret.contact"), "{detail}");
 
+    let path = format!("/api/v1/organisations/{}", a.organisation_id);
     let res = app
         .patch(
-            &format!("/api/v1/organisations/{}", a.organisation_id),
+            &path,
             &a.token,
-            Some("*"),
+            Some(&app.current_etag(&path, &a.token).await),
             &json!({"name": "Hidden Pharma AS"}),
         )
         .await;
@@ -369,10 +370,11 @@ async fn two_admins_demoting_or_deactivating_each_other_at_once_leave_one_admin(
             let app = &app;
             async move {
                 if round % 2 == 0 {
+                    let path = format!("/api/v1/users/{id}");
                     app.patch(
-                        &format!("/api/v1/users/{id}"),
+                        &path,
                         &token,
-                        Some("*"),
+                        Some(&app.current_etag(&path, &token).await),
                         &json!({"role": "partner_representative", "organisation_id": org}),
                     )
                     .await
@@ -722,7 +724,7 @@ async fn the_database_and_mail_files_are_readable_by_their_owner_only() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Cursors
+// Cursors, If-Match
 
 /// The `next_cursor` of the first page of `path` (with `limit=1`), which must have one.
 async fn first_cursor(app: &TestApp, path: &str, token: &str) -> String {
@@ -777,5 +779,45 @@ async fn a_cursor_works_only_on_the_list_that_gave_it_out() {
                 "{from} → {to}: {problem}"
             );
         }
+    }
+}
+
+#[tokio::test]
+async fn if_match_star_is_refused_so_no_write_overwrites_what_it_never_read() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let org = id_of(&app.create_org(&admin, "Starry AS", "pharma").await);
+    let person = id_of(
+        &app.create_contact(&admin, Some(&org), "Stella", "stella@starry.test")
+            .await,
+    );
+    let user = id_of(
+        &app.create_user(
+            &admin,
+            "star@starry.test",
+            "partner_representative",
+            Some(&org),
+        )
+        .await,
+    );
+    for path in [
+        format!("/api/v1/organisations/{org}"),
+        format!("/api/v1/people/{person}"),
+        format!("/api/v1/users/{user}"),
+    ] {
+        let res = app
+            .patch(&path, &admin, Some("*"), &json!({"name": "Overwritten"}))
+            .await;
+        let problem = assert_problem(res, 428, "precondition-required").await;
+        let detail = problem["detail"].as_str().unwrap();
+        assert!(detail.contains("ETag") && detail.contains('*'), "{detail}");
+        if !path.contains("/users/") {
+            let res = app.delete(&path, &admin, Some("*")).await;
+            assert_problem(res, 428, "precondition-required").await;
+        }
+        // Nothing changed; the record's own ETag works.
+        assert_eq!(app.get_ok(&path, &admin).await["version"], 1, "{path}");
+        let res = app.patch(&path, &admin, Some("\"1\""), &json!({})).await;
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
     }
 }

@@ -440,11 +440,12 @@ async fn a_token_loses_what_its_owner_loses() {
         .as_str()
         .unwrap()
         .to_owned();
+    let path = format!("/api/v1/users/{owner_id}");
     let res = app
         .patch(
-            &format!("/api/v1/users/{owner_id}"),
+            &path,
             &second,
-            Some("*"),
+            Some(&app.current_etag(&path, &second).await),
             &json!({"role": "partner_representative", "organisation_id": id_of(&org)}),
         )
         .await;

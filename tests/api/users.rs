@@ -430,11 +430,12 @@ async fn the_last_admin_cannot_be_demoted() {
     let admin = app.admin_token().await;
     let org = id_of(&app.create_org(&admin, "Roche Norge", "pharma").await);
     let admin_id = my_id(&app, &admin).await;
+    let path = format!("/api/v1/users/{admin_id}");
     let res = app
         .patch(
-            &format!("/api/v1/users/{admin_id}"),
+            &path,
             &admin,
-            Some("*"),
+            Some(&app.current_etag(&path, &admin).await),
             &json!({"role": "partner_representative", "organisation_id": org}),
         )
         .await;
@@ -444,11 +445,12 @@ async fn the_last_admin_cannot_be_demoted() {
     // With a second admin, the first may step down.
     app.create_user(&admin, "second@connect.test", "admin", None)
         .await;
+    let path = format!("/api/v1/users/{admin_id}");
     let res = app
         .patch(
-            &format!("/api/v1/users/{admin_id}"),
+            &path,
             &admin,
-            Some("*"),
+            Some(&app.current_etag(&path, &admin).await),
             &json!({"role": "partner_representative", "organisation_id": org}),
         )
         .await;
