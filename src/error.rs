@@ -104,6 +104,11 @@ problem_types! {
     Forbidden = ("forbidden", FORBIDDEN, "You may not do this"),
     InsufficientScope = ("insufficient-scope", FORBIDDEN, "The API token lacks a scope this needs"),
     NotFound = ("not-found", NOT_FOUND, "No such resource"),
+    MethodNotAllowed = (
+        "method-not-allowed",
+        METHOD_NOT_ALLOWED,
+        "The resource does not take this method"
+    ),
     NotAcceptable = ("not-acceptable", NOT_ACCEPTABLE, "No acceptable representation"),
     Conflict = ("conflict", CONFLICT, "The request conflicts with the current state"),
     IdempotencyKeyInUse = (
@@ -139,6 +144,11 @@ problem_types! {
     ),
     TooManyRequests = ("too-many-requests", TOO_MANY_REQUESTS, "Too many requests"),
     Internal = ("internal", INTERNAL_SERVER_ERROR, "Internal error"),
+    NotImplemented = (
+        "not-implemented",
+        NOT_IMPLEMENTED,
+        "The service does not implement this method"
+    ),
     Unavailable = ("unavailable", SERVICE_UNAVAILABLE, "The service is temporarily unavailable"),
 }
 
@@ -170,6 +180,12 @@ pub enum ApiError {
     InsufficientScope(String),
     #[error("not found")]
     NotFound,
+    /// A method the path does not take; `allow` lists those it does (the `Allow` header).
+    #[error("method {method} not allowed")]
+    MethodNotAllowed { method: String, allow: Vec<String> },
+    /// A method no resource takes.
+    #[error("{0}")]
+    NotImplemented(String),
     #[error("not acceptable")]
     NotAcceptable,
     /// A conflict with the current state (`conflict`, `idempotency-key-in-use`).
@@ -237,6 +253,8 @@ impl ApiError {
             Self::Forbidden(_) => ProblemType::Forbidden,
             Self::InsufficientScope(_) => ProblemType::InsufficientScope,
             Self::NotFound => ProblemType::NotFound,
+            Self::MethodNotAllowed { .. } => ProblemType::MethodNotAllowed,
+            Self::NotImplemented(_) => ProblemType::NotImplemented,
             Self::NotAcceptable => ProblemType::NotAcceptable,
             Self::PreconditionFailed => ProblemType::PreconditionFailed,
             Self::PreconditionRequired(_) => ProblemType::PreconditionRequired,
@@ -261,9 +279,17 @@ impl ApiError {
                 1 => format!("{}: {}", errors[0].field, errors[0].message),
                 n => format!("{n} fields are invalid"),
             },
-            Self::Unauthenticated(d) | Self::Forbidden(d) | Self::PreconditionRequired(d) => {
-                d.clone()
+            Self::Unauthenticated(d)
+            | Self::Forbidden(d)
+            | Self::PreconditionRequired(d)
+            | Self::NotImplemented(d) => d.clone(),
+            Self::MethodNotAllowed { method, allow } if allow.is_empty() => {
+                format!("this resource does not take {method}")
             }
+            Self::MethodNotAllowed { method, allow } => format!(
+                "this resource does not take {method}; it takes {}",
+                allow.join(", ")
+            ),
             Self::InsufficientScope(scope) => {
                 format!("this API token does not carry the scope '{scope}'")
             }
@@ -327,6 +353,9 @@ impl ResponseError for ApiError {
             Self::Unauthenticated(_) => {
                 builder.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"connect\""));
             }
+            Self::MethodNotAllowed { allow, .. } if !allow.is_empty() => {
+                builder.insert_header((header::ALLOW, allow.join(", ")));
+            }
             _ => {}
         }
         builder.body(serde_json::to_string(&self.to_problem()).unwrap_or_default())
@@ -375,10 +404,15 @@ pub fn problem_for_status(status: StatusCode) -> ApiError {
         ),
         401 => ApiError::Unauthenticated("authentication is required".into()),
         403 => ApiError::forbidden("you may not do this"),
-        404 | 405 => ApiError::NotFound,
+        404 => ApiError::NotFound,
+        405 => ApiError::MethodNotAllowed {
+            method: "this method".into(),
+            allow: Vec::new(),
+        },
         406 => ApiError::NotAcceptable,
         413 => ApiError::PayloadTooLarge,
         415 => ApiError::UnsupportedMediaType,
+        501 => ApiError::NotImplemented("the service does not implement this method".into()),
         503 => ApiError::Unavailable("service unavailable".into()),
         _ => ApiError::internal(format!("unexpected status {status}")),
     }

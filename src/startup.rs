@@ -5,8 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
+use actix_web::http::Method;
 use actix_web::middleware::{Compress, DefaultHeaders, from_fn};
-use actix_web::{App, HttpResponse, HttpServer, web};
+use actix_web::{App, HttpServer, web};
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -15,9 +16,10 @@ use crate::auth::password::PasswordHasher;
 use crate::auth::throttle::AddressThrottle;
 use crate::config::Settings;
 use crate::db::{Db, build_pool, run_migrations};
-use crate::error::{ApiError, problem_for_status};
+use crate::error::ApiError;
 use crate::http::conditional::conditional_get;
 use crate::http::idempotency::{IdempotencyOwner, idempotency, purge_expired};
+use crate::http::methods::{Routes, methods, not_routed};
 use crate::http::observe::{Metrics, observe};
 use crate::state::AppState;
 
@@ -151,6 +153,7 @@ impl Application {
             .map_err(|e| StartupError(e.to_string()))?
             .port();
         let spec = openapi();
+        let routes = web::Data::new(routes_of(&spec));
         let server = HttpServer::new(move || {
             let (app, _) = App::new()
                 .into_utoipa_app()
@@ -166,15 +169,15 @@ impl Application {
                 .configure(crate::operational::configure)
                 .service(api_scope())
                 .split_for_parts();
-            app.service(web::redirect("/docs", "/docs/"))
+            app.app_data(routes.clone())
+                .service(web::redirect("/docs", "/docs/"))
                 .service(crate::pages::accept_invitation_page)
                 .service(crate::pages::reset_password_page)
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", spec.clone()))
-                .default_service(web::to(|| async {
-                    HttpResponse::from_error(problem_for_status(
-                        actix_web::http::StatusCode::NOT_FOUND,
-                    ))
-                }))
+                // A path no route takes with this method: 405 with `Allow`, or 404.
+                .default_service(web::to(not_routed))
+                // Methods no resource takes answer 501 before routing; HEAD is served as GET.
+                .wrap(from_fn(methods))
                 // Nothing the service sends is to be sniffed into another type.
                 .wrap(
                     DefaultHeaders::new()
@@ -204,6 +207,38 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// Every path the service answers and the methods it takes there: the spec's operations, and
+/// the pages and docs outside it.
+fn routes_of(spec: &utoipa::openapi::OpenApi) -> Routes {
+    let mut routes: Vec<(String, Vec<Method>)> = spec
+        .paths
+        .paths
+        .iter()
+        .map(|(path, item)| {
+            let methods = [
+                (Method::GET, item.get.is_some()),
+                (Method::PUT, item.put.is_some()),
+                (Method::POST, item.post.is_some()),
+                (Method::PATCH, item.patch.is_some()),
+                (Method::DELETE, item.delete.is_some()),
+            ]
+            .into_iter()
+            .filter_map(|(m, present)| present.then_some(m))
+            .collect();
+            (path.clone(), methods)
+        })
+        .collect();
+    for page in [
+        "/invitations/{token}",
+        "/password-reset/{token}",
+        "/openapi.json",
+        "/docs/{_:.*}",
+    ] {
+        routes.push((page.to_owned(), vec![Method::GET]));
+    }
+    Routes::new(routes)
 }
 
 fn describe(e: &ApiError) -> String {

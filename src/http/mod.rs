@@ -6,6 +6,7 @@ pub mod csv;
 pub mod etag;
 pub mod idempotency;
 pub mod json;
+pub mod methods;
 pub mod observe;
 pub mod pagination;
 pub mod query;

@@ -76,8 +76,13 @@ pub async fn observe(
             .get(header::CONTENT_TYPE)
             .is_none_or(|ct| ct.as_bytes() != PROBLEM_JSON.as_bytes())
     {
+        // An `Allow` actix gave with its own 405 stays.
+        let allow = res.headers().get(header::ALLOW).cloned();
         let problem = problem_for_status(status).error_response();
         res = res.into_response(problem.map_into_boxed_body());
+        if let Some(allow) = allow {
+            res.headers_mut().insert(header::ALLOW, allow);
+        }
     }
     let route = res
         .request()

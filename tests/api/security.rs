@@ -724,7 +724,7 @@ async fn the_database_and_mail_files_are_readable_by_their_owner_only() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Cursors, If-Match
+// Cursors, If-Match, methods
 
 /// The `next_cursor` of the first page of `path` (with `limit=1`), which must have one.
 async fn first_cursor(app: &TestApp, path: &str, token: &str) -> String {
@@ -820,4 +820,66 @@ async fn if_match_star_is_refused_so_no_write_overwrites_what_it_never_read() {
         let res = app.patch(&path, &admin, Some("\"1\""), &json!({})).await;
         assert_eq!(res.status(), StatusCode::OK, "{path}");
     }
+}
+
+#[tokio::test]
+async fn unknown_methods_get_501_and_known_paths_405_with_allow() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let send = |method: &str, path: &str| {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        app.client
+            .request(method, app.url(path))
+            .bearer_auth(&admin)
+            .send()
+    };
+    for method in ["XABC", "TRACE"] {
+        for path in [
+            "/healthz",
+            "/api/v1/organisations",
+            "/api/v1/me",
+            "/docs",
+            "/docs/",
+            "/openapi.json",
+            "/no/such/path",
+        ] {
+            let res = send(method, path).await.unwrap();
+            assert_problem(res, 501, "not-implemented").await;
+        }
+    }
+    for (method, path, allow) in [
+        ("PUT", "/api/v1/organisations", "GET, HEAD, POST"),
+        ("DELETE", "/healthz", "GET, HEAD"),
+        ("POST", "/api/v1/me", "GET, HEAD"),
+        (
+            "PUT",
+            "/api/v1/organisations/0193aaaa-0000-7000-8000-000000000000",
+            "GET, HEAD, PATCH, DELETE",
+        ),
+        ("GET", "/api/v1/auth/login", "POST"),
+        ("PATCH", "/invitations/some-token", "GET, HEAD"),
+    ] {
+        let res = send(method, path).await.unwrap();
+        assert_eq!(res.headers()["allow"], allow, "{method} {path}");
+        assert_problem(res, 405, "method-not-allowed").await;
+    }
+    assert_problem(
+        send("GET", "/no/such/path").await.unwrap(),
+        404,
+        "not-found",
+    )
+    .await;
+    assert_problem(
+        send("PUT", "/no/such/path").await.unwrap(),
+        404,
+        "not-found",
+    )
+    .await;
+    // HEAD is GET without the body.
+    let res = send("HEAD", "/healthz").await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.bytes().await.unwrap().is_empty());
+    let res = send("HEAD", "/api/v1/organisations").await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers().get("etag").is_some());
 }
