@@ -307,10 +307,20 @@ pub fn update(
         .display_name
         .map(|n| n.trim().to_owned())
         .unwrap_or_else(|| before.display_name.clone());
+    let language = req.language.unwrap_or(before.language);
     let mut v = Validator::new();
     v.text("display_name", &name, 200);
     check_links(conn, &mut v, id, role, org.as_deref(), person.as_deref())?;
     v.finish()?;
+    if name == before.display_name
+        && role == before.role
+        && org == before.organisation_id
+        && person == before.person_id
+        && language == before.language
+    {
+        // Nothing changes (`PATCH {}`, or the same values): no new version, no audit event.
+        return Ok(before);
+    }
     if before.role == Role::Admin
         && role != Role::Admin
         && before.active
@@ -330,7 +340,7 @@ pub fn update(
         role: role.as_str(),
         organisation_id: org.as_ref(),
         person_id: person.as_ref(),
-        language: req.language.unwrap_or(before.language).as_str(),
+        language: language.as_str(),
         updated_at: now(),
         version: before.version + 1,
     })

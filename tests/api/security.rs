@@ -883,3 +883,40 @@ async fn unknown_methods_get_501_and_known_paths_405_with_allow() {
     assert_eq!(res.status(), StatusCode::OK);
     assert!(res.headers().get("etag").is_some());
 }
+
+#[tokio::test]
+async fn a_user_patch_that_changes_nothing_keeps_the_version_and_writes_no_audit_event() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let org = id_of(&app.create_org(&admin, "Quiet AS", "pharma").await);
+    let user = app
+        .create_user(
+            &admin,
+            "quiet@quiet.test",
+            "partner_representative",
+            Some(&org),
+        )
+        .await;
+    let path = format!("/api/v1/users/{}", id_of(&user));
+    for body in [
+        json!({}),
+        json!({"display_name": "quiet@quiet.test", "role": "partner_representative",
+               "organisation_id": org, "person_id": null, "language": user["language"]}),
+    ] {
+        let res = app.patch(&path, &admin, Some("\"1\""), &body).await;
+        assert_eq!(res.status(), StatusCode::OK, "{body}");
+        assert_eq!(res.headers()["etag"], "\"1\"", "{body}");
+    }
+    let query = format!("action=user.updated&record_id={}", id_of(&user));
+    assert!(app.audit_events(&admin, &query).await.is_empty());
+    let res = app
+        .patch(
+            &path,
+            &admin,
+            Some("\"1\""),
+            &json!({"display_name": "Quiet"}),
+        )
+        .await;
+    assert_eq!(res.headers()["etag"], "\"2\"");
+    assert_eq!(app.audit_events(&admin, &query).await.len(), 1);
+}
