@@ -15,7 +15,7 @@ use crate::error::ApiError;
 use crate::http::{IfMatch, Page, PageRequest};
 use crate::notifications::templates::role_label;
 use crate::notifications::{Kind, Mailer, enqueue};
-use crate::schema::{api_tokens as at, organisations as o, people as p, users as u};
+use crate::schema::{organisations as o, people as p, users as u};
 use crate::validation::{Validator, normalise_email};
 
 /// An account as stored (without its password hash).
@@ -401,14 +401,14 @@ pub fn set_active(
         .execute(conn)?;
     let mut changes = json!({"active": {"from": !active, "to": active}});
     if !active {
-        let ended = crate::auth::repo::revoke_user_sessions(conn, id, None)?;
-        changes["sessions_ended"] = json!(ended);
-        // API tokens end too, for good: reactivating the account does not bring them back.
-        let revoked = diesel::update(at::table.filter(at::user_id.eq(id)))
-            .filter(at::revoked_at.is_null())
-            .set(at::revoked_at.eq(t))
-            .execute(conn)?;
-        changes["api_tokens_revoked"] = json!(revoked);
+        // Sessions, API tokens and reset links end for good: reactivating the account brings
+        // none of them back.
+        let ended = crate::auth::repo::end_credentials(conn, id, None)?;
+        if let (Some(changes), Some(ended)) =
+            (changes.as_object_mut(), ended.audit(false).as_object())
+        {
+            changes.extend(ended.clone());
+        }
     }
     let action = if active {
         "user.reactivated"

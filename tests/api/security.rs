@@ -633,6 +633,38 @@ async fn creating_an_api_token_tells_its_owner_by_e_mail_in_their_language() {
         .await;
 }
 
+#[tokio::test]
+async fn a_reset_link_does_not_come_back_to_life_when_a_deactivated_account_is_reactivated() {
+    let smtp = SmtpServer::start();
+    let app = spawn_mail_app(&smtp).await;
+    let admin = app.admin_token().await;
+    let email = "paused@tokens.test";
+    let user_id = user_in(&app, &admin, email, "en").await;
+    let res = app
+        .post_anon("/api/v1/auth/password-reset", &json!({"email": email}))
+        .await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let link = smtp.wait_for_to(email, 1).await[0].link_token("/password-reset/");
+    for action in ["deactivate", "reactivate"] {
+        let res = app
+            .post(
+                &format!("/api/v1/users/{user_id}/{action}"),
+                &admin,
+                &json!({}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    let res = app
+        .post_anon(
+            "/api/v1/auth/password-reset/confirm",
+            &json!({"token": link, "new_password": SECOND_PASSWORD}),
+        )
+        .await;
+    assert_problem(res, 404, "not-found").await;
+    app.login(email, USER_PASSWORD).await;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Files in the data directory
 
