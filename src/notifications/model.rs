@@ -114,7 +114,7 @@ pub struct Notification {
 }
 
 /// Which optional messages a person receives, and in which language all of them come.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"language": "en", "membership_changed": true, "meeting_reminder": true, "cap_alert": false}))]
 pub struct NotificationPreferences {

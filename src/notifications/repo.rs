@@ -401,16 +401,25 @@ pub fn preferences(conn: &mut DbConn, user_id: &str) -> Result<NotificationPrefe
     })
 }
 
-/// Replaces a user's preferences.
+/// Replaces a user's preferences. The language is part of the account, so a new one makes a new
+/// version of it (its `ETag` changes); the same language leaves the account as it is.
 pub fn set_preferences(
     conn: &mut DbConn,
     user_id: &str,
     p: &NotificationPreferences,
 ) -> Result<(), ApiError> {
     let t = now();
-    diesel::update(u::table.filter(u::id.eq(user_id)))
-        .set((u::language.eq(p.language.as_str()), u::updated_at.eq(t)))
-        .execute(conn)?;
+    diesel::update(
+        u::table
+            .filter(u::id.eq(user_id))
+            .filter(u::language.ne(p.language.as_str())),
+    )
+    .set((
+        u::language.eq(p.language.as_str()),
+        u::updated_at.eq(t),
+        u::version.eq(u::version + 1),
+    ))
+    .execute(conn)?;
     for (kind, enabled) in [
         (Kind::MembershipChanged, p.membership_changed),
         (Kind::MeetingReminder, p.meeting_reminder),

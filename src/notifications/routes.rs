@@ -174,6 +174,10 @@ pub async fn put_preferences(
         .db
         .write(move |conn| {
             let before = repo::preferences(conn, &caller.user_id)?;
+            if before == p {
+                // Nothing changes: nothing is written, no audit event.
+                return Ok(before);
+            }
             repo::set_preferences(conn, &caller.user_id, &p)?;
             let after = repo::preferences(conn, &caller.user_id)?;
             let changes = audit::diff(

@@ -7,7 +7,7 @@ use serde_json::json;
 use crate::helpers::*;
 
 impl TestApp {
-    async fn get_if_none_match(&self, path: &str, token: &str, tags: &str) -> Response {
+    pub async fn get_if_none_match(&self, path: &str, token: &str, tags: &str) -> Response {
         self.client
             .get(self.url(path))
             .bearer_auth(token)

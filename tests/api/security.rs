@@ -952,3 +952,54 @@ async fn a_user_patch_that_changes_nothing_keeps_the_version_and_writes_no_audit
     assert_eq!(res.headers()["etag"], "\"2\"");
     assert_eq!(app.audit_events(&admin, &query).await.len(), 1);
 }
+
+#[tokio::test]
+async fn preferences_that_change_nothing_write_nothing_and_a_new_language_is_a_new_version() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let rep = app.rep(&admin, "Prefs", "partner").await;
+    let user_path = format!("/api/v1/users/{}", rep.user_id);
+    let prefs = app
+        .get_ok("/api/v1/me/notification-preferences", &rep.token)
+        .await;
+    let put = |body: serde_json::Value| {
+        let app = &app;
+        let token = rep.token.clone();
+        async move {
+            app.client
+                .put(app.url("/api/v1/me/notification-preferences"))
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(put(prefs.clone()).await.status(), StatusCode::OK);
+    let query = format!("action=user.preferences_changed&record_id={}", rep.user_id);
+    assert!(app.audit_events(&admin, &query).await.is_empty());
+    assert_eq!(app.current_etag(&user_path, &admin).await, "\"1\"");
+
+    // Another language changes the account: a new version, so a cached copy is not "current".
+    let mut other = prefs.clone();
+    other["language"] = json!(if prefs["language"] == "en" {
+        "nb"
+    } else {
+        "en"
+    });
+    assert_eq!(put(other.clone()).await.status(), StatusCode::OK);
+    assert_eq!(app.current_etag(&user_path, &admin).await, "\"2\"");
+    let res = app.get_if_none_match(&user_path, &admin, "\"1\"").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        res.json::<serde_json::Value>().await.unwrap()["language"],
+        other["language"]
+    );
+    assert_eq!(app.audit_events(&admin, &query).await.len(), 1);
+    // Optional kinds alone leave the account's version as it is.
+    let mut quieter = other.clone();
+    quieter["membership_changed"] = json!(!other["membership_changed"].as_bool().unwrap());
+    assert_eq!(put(quieter).await.status(), StatusCode::OK);
+    assert_eq!(app.current_etag(&user_path, &admin).await, "\"2\"");
+    assert_eq!(app.audit_events(&admin, &query).await.len(), 2);
+}
