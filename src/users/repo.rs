@@ -88,6 +88,17 @@ struct UserChanges<'a> {
     version: i32,
 }
 
+/// A person shows the account linked to it (`user_id`): linking or unlinking one makes a new
+/// version of the person, so its `ETag` changes with what it shows.
+fn touch_person(conn: &mut DbConn, person: Option<&Id>) -> Result<(), ApiError> {
+    if let Some(person) = person {
+        diesel::update(p::table.filter(p::id.eq(person)))
+            .set((p::updated_at.eq(now()), p::version.eq(p::version + 1)))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
 pub fn find(conn: &mut DbConn, id: &str) -> Result<User, ApiError> {
     u::table
         .filter(u::id.eq(id))
@@ -235,6 +246,7 @@ pub fn insert(
             language: req.language.unwrap_or_default().as_str(),
         })
         .execute(conn)?;
+    touch_person(conn, req.person_id.as_ref())?;
     let user = find(conn, id)?;
     audit::record(
         conn,
@@ -347,6 +359,10 @@ pub fn update(
     .execute(conn)?;
     if updated == 0 {
         return Err(ApiError::PreconditionFailed);
+    }
+    if person != before.person_id {
+        touch_person(conn, before.person_id.as_ref())?;
+        touch_person(conn, person.as_ref())?;
     }
     let after = find(conn, id)?;
     audit::record(

@@ -1003,3 +1003,47 @@ async fn preferences_that_change_nothing_write_nothing_and_a_new_language_is_a_n
     assert_eq!(app.current_etag(&user_path, &admin).await, "\"2\"");
     assert_eq!(app.audit_events(&admin, &query).await.len(), 2);
 }
+
+#[tokio::test]
+async fn linking_an_account_to_a_person_makes_a_new_version_of_the_person() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let org = id_of(&app.create_org(&admin, "Linked AS", "pharma").await);
+    let person = id_of(
+        &app.create_contact(&admin, Some(&org), "Lina", "lina@linked.test")
+            .await,
+    );
+    let person_path = format!("/api/v1/people/{person}");
+    let res = app
+        .post(
+            "/api/v1/users",
+            &admin,
+            &json!({"email": "lina.login@linked.test", "display_name": "Lina", "role": "partner_representative",
+                    "organisation_id": org, "person_id": person, "password": USER_PASSWORD}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let user = id_of(&res.json::<serde_json::Value>().await.unwrap());
+    // The person now shows the account: a cached copy without it is not current.
+    let res = app.get_if_none_match(&person_path, &admin, "\"1\"").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(etag(&res), "\"2\"");
+    assert_eq!(
+        res.json::<serde_json::Value>().await.unwrap()["user_id"],
+        user.as_str()
+    );
+    // Unlinking it too.
+    let user_path = format!("/api/v1/users/{user}");
+    let res = app
+        .patch(
+            &user_path,
+            &admin,
+            Some(&app.current_etag(&user_path, &admin).await),
+            &json!({"person_id": null}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let read = app.get(&person_path, &admin).await;
+    assert_eq!(etag(&read), "\"3\"");
+    assert!(read.json::<serde_json::Value>().await.unwrap()["user_id"].is_null());
+}
