@@ -10,7 +10,7 @@ use super::model::{
 use crate::audit;
 use crate::auth::repo::{self, Rotation};
 use crate::auth::throttle;
-use crate::auth::{Caller, password};
+use crate::auth::{Auth, Caller, password};
 use crate::core::Actor;
 use crate::error::{ApiError, Problem};
 use crate::http::Json;
@@ -189,10 +189,11 @@ pub async fn logout(
     responses((status = 200, description = "The caller", body = Me))
 )]
 #[get("/me")]
-pub async fn me(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
-    let who = state
-        .db
-        .read(move |conn| crate::users::repo::me(conn, &caller))
+pub async fn me(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse, ApiError> {
+    let who = auth
+        .read(&state.db, move |conn, caller| {
+            crate::users::repo::me(conn, caller)
+        })
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header(CacheControl(vec![CacheDirective::NoStore]))

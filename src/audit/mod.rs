@@ -4,5 +4,5 @@ pub mod model;
 pub mod repo;
 pub mod routes;
 
-pub use model::diff;
-pub use repo::record;
+pub use model::{changes, diff};
+pub use repo::{created, deleted, record, updated};

@@ -59,6 +59,16 @@ pub fn diff(before: Option<&Value>, after: Option<&Value>) -> Value {
     Value::Object(out)
 }
 
+/// The changes a PATCH makes, or `None` when it changes nothing (`{}`, or the same values): then
+/// the record keeps its version and no audit event is written.
+pub fn changes(before: &impl serde::Serialize, after: &impl serde::Serialize) -> Option<Value> {
+    let changes = diff(
+        Some(&serde_json::json!(before)),
+        Some(&serde_json::json!(after)),
+    );
+    (!changes.as_object().is_some_and(Map::is_empty)).then_some(changes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

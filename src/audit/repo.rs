@@ -2,7 +2,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::Value;
 
-use super::model::AuditEvent;
+use serde::Serialize;
+
+use super::model::{AuditEvent, diff};
 use crate::core::{Actor, Id, new_id, now};
 use crate::db::DbConn;
 use crate::error::ApiError;
@@ -32,6 +34,44 @@ pub fn record(
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// Records the creation of a record (`<record_type>.created`, every field from nothing).
+pub fn created(
+    conn: &mut DbConn,
+    actor: &Actor,
+    record_type: &str,
+    record_id: &str,
+    after: &impl Serialize,
+) -> Result<(), ApiError> {
+    let changes = diff(None, Some(&serde_json::json!(after)));
+    let action = format!("{record_type}.created");
+    record(conn, actor, &action, record_type, record_id, changes)
+}
+
+/// Records a change of a record's fields (`<record_type>.updated`).
+pub fn updated(
+    conn: &mut DbConn,
+    actor: &Actor,
+    record_type: &str,
+    record_id: &str,
+    changes: Value,
+) -> Result<(), ApiError> {
+    let action = format!("{record_type}.updated");
+    record(conn, actor, &action, record_type, record_id, changes)
+}
+
+/// Records the deletion of a record (`<record_type>.deleted`, every field to nothing).
+pub fn deleted(
+    conn: &mut DbConn,
+    actor: &Actor,
+    record_type: &str,
+    record_id: &str,
+    before: &impl Serialize,
+) -> Result<(), ApiError> {
+    let changes = diff(Some(&serde_json::json!(before)), None);
+    let action = format!("{record_type}.deleted");
+    record(conn, actor, &action, record_type, record_id, changes)
 }
 
 #[derive(Debug, Default, Clone)]

@@ -5,7 +5,7 @@ use utoipa::IntoParams;
 
 use super::model::AuditEvent;
 use super::repo::{self, AuditFilter};
-use crate::auth::{Caller, Scope};
+use crate::auth::{Auth, Scope};
 use crate::error::{ApiError, Problem};
 use crate::http::{Page, PageRequest, Query};
 use crate::state::AppState;
@@ -47,10 +47,9 @@ pub struct AuditQuery {
 #[get("/audit-events")]
 pub async fn list_audit_events(
     state: web::Data<AppState>,
-    caller: Caller,
+    auth: Auth,
     query: Query<AuditQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_admin(Scope::AuditRead)?;
     let q = query.into_inner();
     let page = PageRequest::new("audit-events", q.limit, q.cursor.as_deref(), 1)?;
     let filter = AuditFilter {
@@ -62,9 +61,11 @@ pub async fn list_audit_events(
         since: q.since.map(|t| t.naive_utc()),
         until: q.until.map(|t| t.naive_utc()),
     };
-    let page = state
-        .db
-        .read(move |conn| repo::list(conn, &filter, &page))
+    let page = auth
+        .read(&state.db, move |conn, caller| {
+            caller.require_admin(Scope::AuditRead)?;
+            repo::list(conn, &filter, &page)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(page))
 }

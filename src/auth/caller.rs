@@ -11,8 +11,9 @@ use futures_util::future::LocalBoxFuture;
 
 use super::jwt::JwtKeys;
 use crate::core::{Actor, MembershipStatus, text_enum};
-use crate::db::Db;
+use crate::db::{Db, DbConn};
 use crate::error::ApiError;
+use crate::http::idempotency::OwnerLookup;
 use crate::http::observe::RequestId;
 
 text_enum!(
@@ -149,48 +150,140 @@ pub fn bearer(req: &HttpRequest) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
+/// A request's credential, checked as far as it can be without the database: a session's access
+/// JWT verified (algorithm, signature, lifetime), or an API token's hash. It is worked out once per
+/// request and kept in the request's extensions, so the idempotency middleware and the handler
+/// share it. The account behind it is loaded by [`Auth::read`] or [`Auth::write`] in the same
+/// database hop (for a write, the same transaction) as the handler's own work, so a request costs
+/// one hop and a change is checked against the caller's standing as it is when it is made.
+/// [`Caller`], the extractor, loads it in a hop of its own, for the few handlers that need the
+/// caller outside the database.
+#[derive(Debug, Clone)]
+pub struct Auth {
+    presented: Presented,
+    request_id: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+enum Presented {
+    Session { user_id: String, family_id: String },
+    ApiToken { hash: String },
+}
+
+impl Auth {
+    /// The request's credential (computed once, then read from the request's extensions).
+    pub fn of(req: &HttpRequest) -> Result<Auth, ApiError> {
+        if let Some(auth) = req.extensions().get::<Auth>() {
+            return Ok(auth.clone());
+        }
+        let token = bearer(req).ok_or_else(|| {
+            ApiError::Unauthenticated(
+                "send Authorization: Bearer <access token or API token>".into(),
+            )
+        })?;
+        let presented = if token.starts_with(API_TOKEN_PREFIX) {
+            Presented::ApiToken {
+                hash: super::token_hash(token),
+            }
+        } else {
+            let jwt = req
+                .app_data::<web::Data<JwtKeys>>()
+                .ok_or_else(|| ApiError::internal("the JWT keys are not registered"))?;
+            let claims = jwt.verify(token).ok_or_else(|| {
+                ApiError::Unauthenticated("the access token is invalid or has expired".into())
+            })?;
+            Presented::Session {
+                user_id: claims.sub,
+                family_id: claims.sid,
+            }
+        };
+        let auth = Auth {
+            presented,
+            request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()),
+        };
+        req.extensions_mut().insert(auth.clone());
+        Ok(auth)
+    }
+
+    /// The active account behind the credential, loaded on `conn`; 401 when the session was
+    /// ended, the token revoked or expired, or the account deactivated.
+    pub fn load(&self, conn: &mut DbConn) -> Result<Caller, ApiError> {
+        let caller = match &self.presented {
+            Presented::ApiToken { hash } => super::repo::caller_by_api_token(conn, hash)?,
+            Presented::Session { user_id, family_id } => {
+                super::repo::caller_by_session(conn, user_id, family_id)?
+            }
+        };
+        let mut caller = caller
+            .ok_or_else(|| ApiError::Unauthenticated("the credential is no longer valid".into()))?;
+        caller.request_id.clone_from(&self.request_id);
+        Ok(caller)
+    }
+
+    /// Loads the caller and runs read work `f` as them, in one database hop.
+    pub async fn read<T, F>(&self, db: &Db, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn, &Caller) -> Result<T, ApiError> + Send + 'static,
+    {
+        let auth = self.clone();
+        db.read(move |conn| {
+            let caller = auth.load(conn)?;
+            f(conn, &caller)
+        })
+        .await
+    }
+
+    /// Loads the caller and runs write work `f` as them, in one transaction.
+    pub async fn write<T, F>(&self, db: &Db, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn, &Caller) -> Result<T, ApiError> + Send + 'static,
+    {
+        let auth = self.clone();
+        db.write(move |conn| {
+            let caller = auth.load(conn)?;
+            f(conn, &caller)
+        })
+        .await
+    }
+}
+
+impl FromRequest for Auth {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(Auth::of(req))
+    }
+}
+
 impl FromRequest for Caller {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let db = req.app_data::<web::Data<Db>>().cloned();
-        let jwt = req.app_data::<web::Data<JwtKeys>>().cloned();
-        let token = bearer(req).map(str::to_owned);
-        let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
+        let auth = Auth::of(req);
         Box::pin(async move {
-            let (Some(db), Some(jwt)) = (db, jwt) else {
-                return Err(ApiError::internal(
-                    "the database or the JWT keys are not registered",
-                ));
-            };
-            let token = token.ok_or_else(|| {
-                ApiError::Unauthenticated(
-                    "send Authorization: Bearer <access token or API token>".into(),
-                )
-            })?;
-            let mut caller = if token.starts_with(API_TOKEN_PREFIX) {
-                let hash = super::token_hash(&token);
-                db.read(move |conn| super::repo::caller_by_api_token(conn, &hash))
-                    .await?
-            } else {
-                let claims = jwt.verify(&token).ok_or_else(|| {
-                    ApiError::Unauthenticated("the access token is invalid or has expired".into())
-                })?;
-                db.read(move |conn| super::repo::caller_by_session(conn, &claims.sub, &claims.sid))
-                    .await?
-            }
-            .ok_or_else(|| ApiError::Unauthenticated("the credential is no longer valid".into()))?;
-            caller.request_id = request_id;
-            Ok(caller)
+            let db = db.ok_or_else(|| ApiError::internal("the database is not registered"))?;
+            let auth = auth?;
+            db.read(move |conn| auth.load(conn)).await
         })
     }
 }
 
 /// Who an `Idempotency-Key` belongs to, for the idempotency middleware (which `startup` hands this
 /// function, so that `http` need not know about callers): the authenticated caller, checked as the
-/// handler will check it. A request without a working credential gets no owner.
-pub fn idempotency_owner(req: &HttpRequest) -> LocalBoxFuture<'static, Option<String>> {
-    let extract = <Caller as FromRequest>::extract(req);
-    Box::pin(async move { extract.await.ok().and_then(|c| c.idempotency_owner()) })
+/// handler will check it, inside the middleware's own database hop. A request without a working
+/// credential gets no owner.
+pub fn idempotency_owner(req: &HttpRequest) -> Option<OwnerLookup> {
+    let auth = Auth::of(req).ok()?;
+    Some(Box::new(move |conn: &mut DbConn| {
+        Ok(match auth.load(conn) {
+            Ok(caller) => caller.idempotency_owner(),
+            Err(ApiError::Unauthenticated(_)) => None,
+            Err(e) => return Err(e),
+        })
+    }))
 }

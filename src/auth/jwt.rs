@@ -93,26 +93,32 @@ mod tests {
         assert!(k.verify(&parts.join(".")).is_none());
     }
 
+    /// A token with these claims, signed with the test secret.
+    fn signed(alg: Algorithm, claims: &Claims) -> String {
+        jsonwebtoken::encode(
+            &Header::new(alg),
+            claims,
+            &EncodingKey::from_secret(b"0123456789abcdef0123456789abcdef"),
+        )
+        .unwrap()
+    }
+
+    fn claims(exp: i64, iat: i64) -> Claims {
+        Claims {
+            sub: "u".into(),
+            exp,
+            iat,
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            sid: "s".into(),
+        }
+    }
+
     #[test]
     fn rejects_tokens_that_live_longer_than_issued_ones_or_come_from_the_future() {
         let k = keys();
         let now = chrono::Utc::now().timestamp();
-        let sign = |exp: i64, iat: i64| {
-            let claims = Claims {
-                sub: "u".into(),
-                exp,
-                iat,
-                iss: ISSUER.into(),
-                aud: AUDIENCE.into(),
-                sid: "s".into(),
-            };
-            jsonwebtoken::encode(
-                &Header::new(Algorithm::HS256),
-                &claims,
-                &EncodingKey::from_secret(b"0123456789abcdef0123456789abcdef"),
-            )
-            .unwrap()
-        };
+        let sign = |exp, iat| signed(Algorithm::HS256, &claims(exp, iat));
         assert!(k.verify(&sign(now + 900, now)).is_some());
         assert!(k.verify(&sign(now + 10 * 365 * 86_400, now)).is_none());
         assert!(k.verify(&sign(now + 3_600, now + 3_000)).is_none());
@@ -122,46 +128,23 @@ mod tests {
     fn rejects_other_algorithms_and_missing_claims() {
         let k = keys();
         let now = chrono::Utc::now().timestamp();
+        let valid = claims(now + 60, now);
+        assert!(k.verify(&signed(Algorithm::HS256, &valid)).is_some());
         // HS512 with the same secret: the algorithm is pinned, so refused.
-        let claims = Claims {
-            sub: "u".into(),
-            exp: now + 60,
-            iat: now,
-            iss: ISSUER.into(),
-            aud: AUDIENCE.into(),
-            sid: "s".into(),
-        };
-        let t = jsonwebtoken::encode(
-            &Header::new(Algorithm::HS512),
-            &claims,
-            &EncodingKey::from_secret(b"0123456789abcdef0123456789abcdef"),
-        )
-        .unwrap();
-        assert!(k.verify(&t).is_none());
+        assert!(k.verify(&signed(Algorithm::HS512, &valid)).is_none());
         // Wrong audience.
-        let claims = Claims {
+        let other_audience = Claims {
             aud: "someone-else".into(),
-            ..claims
+            ..claims(now + 60, now)
         };
-        let t = jsonwebtoken::encode(
-            &Header::new(Algorithm::HS256),
-            &claims,
-            &EncodingKey::from_secret(b"0123456789abcdef0123456789abcdef"),
-        )
-        .unwrap();
-        assert!(k.verify(&t).is_none());
+        assert!(
+            k.verify(&signed(Algorithm::HS256, &other_audience))
+                .is_none()
+        );
         // Expired.
-        let claims = Claims {
-            aud: AUDIENCE.into(),
-            exp: now - 120,
-            ..claims
-        };
-        let t = jsonwebtoken::encode(
-            &Header::new(Algorithm::HS256),
-            &claims,
-            &EncodingKey::from_secret(b"0123456789abcdef0123456789abcdef"),
-        )
-        .unwrap();
-        assert!(k.verify(&t).is_none());
+        assert!(
+            k.verify(&signed(Algorithm::HS256, &claims(now - 120, now - 180)))
+                .is_none()
+        );
     }
 }

@@ -12,7 +12,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-pub use caller::{Caller, Role, Scope};
+pub use caller::{Auth, Caller, Role, Scope};
 
 /// A new random secret: 32 bytes from the OS-seeded CSPRNG, base64url.
 pub fn random_token() -> String {

@@ -22,70 +22,67 @@ use crate::schema::{
 struct CallerRow {
     id: String,
     email: String,
-    role: String,
+    role: Role,
     organisation_id: Option<String>,
     #[diesel(select_expression = o::membership_status.nullable())]
-    membership_status: Option<String>,
+    membership_status: Option<MembershipStatus>,
 }
 
-fn caller_from_row(row: CallerRow, credential: Credential) -> Result<Caller, ApiError> {
-    Ok(Caller {
+fn caller_from_row(row: CallerRow, credential: Credential) -> Caller {
+    Caller {
         user_id: row.id,
         email: row.email,
-        role: row.role.parse::<Role>()?,
+        role: row.role,
         organisation_id: row.organisation_id,
-        organisation_status: row
-            .membership_status
-            .as_deref()
-            .map(str::parse::<MembershipStatus>)
-            .transpose()?,
+        organisation_status: row.membership_status,
         credential,
         request_id: None,
-    })
-}
-
-fn active_user_row(
-    conn: &mut DbConn,
-    user_id: &str,
-    session: Option<&str>,
-) -> Result<Option<CallerRow>, ApiError> {
-    let mut q = u::table
-        .left_join(o::table)
-        .filter(u::id.eq(user_id.to_owned()))
-        .filter(u::active.eq(true))
-        .select(CallerRow::as_select())
-        .into_boxed();
-    if let Some(family) = session {
-        q = q.filter(exists(
-            rt::table.filter(
-                rt::family_id
-                    .eq(family.to_owned())
-                    // The session must be this user's: a token naming an admin's `sub` with a
-                    // representative's `sid` is refused.
-                    .and(rt::user_id.eq(user_id.to_owned()))
-                    .and(rt::revoked_at.is_null()),
-            ),
-        ));
     }
-    Ok(q.first(conn).optional()?)
 }
 
-/// The caller behind an access token, if the account is active and the session not ended.
+// The two look-ups below run on every request, so they are written for the statement cache:
+// static queries (no `into_boxed`, so diesel keeps each prepared once per connection) and no
+// `LIMIT ?` (`first` binds one, and SQLite re-plans a statement whose bound LIMIT may change the
+// plan on every execution). The user id is the primary key: at most one row comes back.
+
+/// The active account behind a session: the session (`sid`) must be open and this user's, so a
+/// token naming an admin's `sub` with a representative's `sid` is refused.
 pub fn caller_by_session(
     conn: &mut DbConn,
     user_id: &str,
     family_id: &str,
 ) -> Result<Option<Caller>, ApiError> {
-    active_user_row(conn, user_id, Some(family_id))?
-        .map(|row| {
-            caller_from_row(
-                row,
-                Credential::Session {
-                    family_id: family_id.to_owned(),
-                },
-            )
-        })
-        .transpose()
+    let open_session = exists(
+        rt::table.filter(
+            rt::family_id
+                .eq(family_id)
+                .and(rt::user_id.eq(user_id))
+                .and(rt::revoked_at.is_null()),
+        ),
+    );
+    let rows: Vec<CallerRow> = u::table
+        .left_join(o::table)
+        .filter(u::id.eq(user_id).and(u::active.eq(true)).and(open_session))
+        .select(CallerRow::as_select())
+        .load(conn)?;
+    Ok(rows.into_iter().next().map(|row| {
+        caller_from_row(
+            row,
+            Credential::Session {
+                family_id: family_id.to_owned(),
+            },
+        )
+    }))
+}
+
+/// An active account by id.
+fn active_user_row(conn: &mut DbConn, user_id: &str) -> Result<Option<CallerRow>, ApiError> {
+    let rows: Vec<CallerRow> = u::table
+        .left_join(o::table)
+        .filter(u::id.eq(user_id).and(u::active.eq(true)))
+        .select(CallerRow::as_select())
+        .load(conn)?;
+    Ok(rows.into_iter().next())
 }
 
 /// A live API token, as its use needs it.
@@ -101,13 +98,15 @@ struct LiveToken {
 /// The caller behind an API token, if it is neither revoked nor expired and its owner is active.
 pub fn caller_by_api_token(conn: &mut DbConn, hash: &str) -> Result<Option<Caller>, ApiError> {
     let now = now();
+    // token_hash is unique: at most one row, and no `LIMIT ?` (see above).
     let token: Option<LiveToken> = at::table
         .filter(at::token_hash.eq(hash))
         .filter(at::revoked_at.is_null())
         .filter(at::expires_at.is_null().or(at::expires_at.gt(now)))
         .select(LiveToken::as_select())
-        .first(conn)
-        .optional()?;
+        .load(conn)?
+        .into_iter()
+        .next();
     let Some(LiveToken {
         id: token_id,
         user_id,
@@ -117,7 +116,7 @@ pub fn caller_by_api_token(conn: &mut DbConn, hash: &str) -> Result<Option<Calle
     else {
         return Ok(None);
     };
-    let Some(row) = active_user_row(conn, &user_id, None)? else {
+    let Some(row) = active_user_row(conn, &user_id)? else {
         return Ok(None);
     };
     // Note the use at most once a minute, so tokens used in bulk cost no write per request.
@@ -127,7 +126,10 @@ pub fn caller_by_api_token(conn: &mut DbConn, hash: &str) -> Result<Option<Calle
             .execute(conn)?;
     }
     let scopes: BTreeSet<Scope> = scopes.split_whitespace().filter_map(Scope::parse).collect();
-    caller_from_row(row, Credential::ApiToken { token_id, scopes }).map(Some)
+    Ok(Some(caller_from_row(
+        row,
+        Credential::ApiToken { token_id, scopes },
+    )))
 }
 
 /// Starts a session: a new refresh-token family. Returns (family id, refresh token).

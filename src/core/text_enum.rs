@@ -11,7 +11,8 @@
 //! Each variant may carry its own attributes too (docs, `#[default]` with an outer
 //! `#[derive(Default)]`). The macro adds `ALL` (every value, in declaration order), `as_str`,
 //! `parse` (`None` for text that is no value), `FromStr` (for text read from the database: an
-//! unknown value there is an internal error) and `Display`.
+//! unknown value there is an internal error), `Display`, and diesel's `ToSql`/`FromSql` for `Text`
+//! columns, so rows read and write the enum itself.
 //!
 //! The text is taken as a raw token (`tt`), not a `literal` fragment: a `literal` fragment reaches
 //! derive macros wrapped in an invisible group that utoipa's attribute parser skips, which left the
@@ -24,7 +25,9 @@ macro_rules! text_enum {
         #[derive(
             Debug, Clone, Copy, PartialEq, Eq, Hash,
             ::serde::Serialize, ::serde::Deserialize, ::utoipa::ToSchema,
+            ::diesel::expression::AsExpression, ::diesel::deserialize::FromSqlRow,
         )]
+        #[diesel(sql_type = ::diesel::sql_types::Text)]
         pub enum $name {
             $($(#[$vm])* #[serde(rename = $text)] $variant),+
         }
@@ -54,6 +57,36 @@ macro_rules! text_enum {
                         concat!("unknown ", stringify!($name), " in database: {}"),
                         s
                     ))
+                })
+            }
+        }
+        impl<DB> ::diesel::serialize::ToSql<::diesel::sql_types::Text, DB> for $name
+        where
+            DB: ::diesel::backend::Backend,
+            str: ::diesel::serialize::ToSql<::diesel::sql_types::Text, DB>,
+        {
+            fn to_sql<'b>(
+                &'b self,
+                out: &mut ::diesel::serialize::Output<'b, '_, DB>,
+            ) -> ::diesel::serialize::Result {
+                <str as ::diesel::serialize::ToSql<::diesel::sql_types::Text, DB>>::to_sql(
+                    self.as_str(),
+                    out,
+                )
+            }
+        }
+        impl<DB> ::diesel::deserialize::FromSql<::diesel::sql_types::Text, DB> for $name
+        where
+            DB: ::diesel::backend::Backend,
+            String: ::diesel::deserialize::FromSql<::diesel::sql_types::Text, DB>,
+        {
+            fn from_sql(bytes: DB::RawValue<'_>) -> ::diesel::deserialize::Result<Self> {
+                let text =
+                    <String as ::diesel::deserialize::FromSql<::diesel::sql_types::Text, DB>>::from_sql(
+                        bytes,
+                    )?;
+                Self::parse(&text).ok_or_else(|| {
+                    format!(concat!("unknown ", stringify!($name), " in database: {}"), text).into()
                 })
             }
         }

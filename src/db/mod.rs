@@ -181,6 +181,24 @@ impl Db {
     }
 }
 
+/// Narrows a boxed query sorted by `(sort, id)` to the rows after the key `(sort value, id)` of a
+/// previous page (`PageRequest::after_two`). The plain `sort >= value` beside the exact condition
+/// lets both databases seek into the `(sort, id)` index instead of scanning from the start, so a
+/// deep page costs what the first one does.
+macro_rules! seek_after {
+    ($query:expr, $after:expr, $sort:expr, $id:expr) => {
+        match $after {
+            Some((value, id)) => $query.filter($sort.ge(value.to_owned())).filter(
+                $sort
+                    .gt(value.to_owned())
+                    .or($sort.eq(value.to_owned()).and($id.gt(id.to_owned()))),
+            ),
+            None => $query,
+        }
+    };
+}
+pub(crate) use seek_after;
+
 /// `lower(text)` on both backends, for case-insensitive search.
 pub mod functions {
     use diesel::sql_types::Text;

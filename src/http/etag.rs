@@ -15,6 +15,16 @@ pub fn etag(version: i32) -> String {
     format!("\"{version}\"")
 }
 
+/// Ends a conditional write (`… WHERE id = ? AND version = <the version read>`): when no row
+/// matched, another request changed the record since it was read, and this one answers 412.
+pub fn won_race(rows: usize) -> Result<(), ApiError> {
+    if rows == 0 {
+        Err(ApiError::PreconditionFailed)
+    } else {
+        Ok(())
+    }
+}
+
 /// The versions a write may apply to. `None` (any version) is for the service's own writes that
 /// need no precondition (a restore); a request's `If-Match: *` is refused.
 #[derive(Debug, Clone)]

@@ -30,7 +30,9 @@ const ABANDONED: TimeDelta = TimeDelta::minutes(5);
 const STORED_HEADERS: [HeaderName; 3] = [header::LOCATION, header::ETAG, header::CONTENT_TYPE];
 
 enum Claim {
-    New,
+    /// The request has no working credential: no claim, no replay; the handler answers 401.
+    Unowned,
+    New(String),
     Replay {
         status: i32,
         headers: Vec<(String, String)>,
@@ -40,27 +42,41 @@ enum Claim {
     InProgress,
 }
 
-fn claim(conn: &mut DbConn, owner: &str, key: &str, hash: &str) -> Result<Claim, ApiError> {
+/// A key as stored: the request it was first used for and, once answered, the response.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = ik)]
+struct StoredKey {
+    request_hash: String,
+    status_code: Option<i32>,
+    response_headers: Option<String>,
+    response_body: Option<String>,
+    created_at: chrono::NaiveDateTime,
+}
+
+fn claim(
+    conn: &mut DbConn,
+    owner_of: OwnerLookup,
+    key: &str,
+    hash: &str,
+) -> Result<Claim, ApiError> {
+    let Some(owner) = owner_of(conn)? else {
+        return Ok(Claim::Unowned);
+    };
+    let owner = owner.as_str();
     let now = crate::core::now();
-    type Row = (
-        String,
-        Option<i32>,
-        Option<String>,
-        Option<String>,
-        chrono::NaiveDateTime,
-    );
-    let existing: Option<Row> = ik::table
+    let existing: Option<StoredKey> = ik::table
         .filter(ik::owner.eq(owner).and(ik::idem_key.eq(key)))
-        .select((
-            ik::request_hash,
-            ik::status_code,
-            ik::response_headers,
-            ik::response_body,
-            ik::created_at,
-        ))
+        .select(StoredKey::as_select())
         .first(conn)
         .optional()?;
-    if let Some((stored_hash, status, headers, body, created)) = existing {
+    if let Some(StoredKey {
+        request_hash: stored_hash,
+        status_code: status,
+        response_headers: headers,
+        response_body: body,
+        created_at: created,
+    }) = existing
+    {
         let expired = created < now - KEEP;
         let abandoned = status.is_none() && created < now - ABANDONED;
         if !expired && !abandoned {
@@ -89,7 +105,7 @@ fn claim(conn: &mut DbConn, owner: &str, key: &str, hash: &str) -> Result<Claim,
             ik::created_at.eq(now),
         ))
         .execute(conn)?;
-    Ok(Claim::New)
+    Ok(Claim::New(owner.to_owned()))
 }
 
 /// Deletes keys older than 24 hours; run periodically.
@@ -108,13 +124,17 @@ fn replay(status: i32, headers: Vec<(String, String)>, body: String) -> HttpResp
     builder.body(body)
 }
 
-/// Finds who a request's `Idempotency-Key` belongs to (the authenticated principal), or `None`
-/// when the request has no working credential. The authentication layer provides it and `startup`
-/// registers it as app data, so this middleware needs no knowledge of callers.
+/// Finds, inside the claim's database hop, who a key belongs to: the authenticated principal, or
+/// `None` when the credential no longer works (a logged-out session, a revoked token, a
+/// deactivated account).
+pub type OwnerLookup =
+    Box<dyn FnOnce(&mut DbConn) -> Result<Option<String>, ApiError> + Send + 'static>;
+
+/// Gives a request's [`OwnerLookup`], or `None` when it carries no credential that could work. The
+/// authentication layer provides it and `startup` registers it as app data, so this middleware
+/// needs no knowledge of callers.
 #[derive(Clone, Copy)]
-pub struct IdempotencyOwner(
-    pub fn(&actix_web::HttpRequest) -> futures_util::future::LocalBoxFuture<'static, Option<String>>,
-);
+pub struct IdempotencyOwner(pub fn(&actix_web::HttpRequest) -> Option<OwnerLookup>);
 
 pub async fn idempotency(
     mut req: ServiceRequest,
@@ -149,11 +169,11 @@ pub async fn idempotency(
             .await
             .map(ServiceResponse::map_into_boxed_body);
     };
-    // Keys belong to the authenticated caller, checked as the handler will check it: a request
-    // without a working credential (none, a logged-out session, a revoked token, a deactivated
-    // account) gets no claim and no replay, and the handler answers 401.
-    let owner = (owner_of.0)(req.request()).await;
-    let Some(owner) = owner else {
+    // Keys belong to the authenticated caller, checked as the handler will check it (in the
+    // claim's own hop): a request without a working credential (none, a logged-out session, a
+    // revoked token, a deactivated account) gets no claim and no replay, and the handler answers
+    // 401.
+    let Some(owner_of) = (owner_of.0)(req.request()) else {
         return next
             .call(req)
             .await
@@ -174,15 +194,16 @@ pub async fn idempotency(
     let hash = format!("{:x}", hasher.finalize());
 
     let claimed = {
-        let (owner, key, hash) = (owner.clone(), key.clone(), hash);
-        db.write(move |conn| claim(conn, &owner, &key, &hash)).await
+        let (key, hash) = (key.clone(), hash);
+        db.write(move |conn| claim(conn, owner_of, &key, &hash))
+            .await
     };
     let in_use = || ApiError::Conflict {
         kind: crate::error::ProblemType::IdempotencyKeyInUse,
         detail: "a request with this Idempotency-Key is still being processed; retry shortly"
             .into(),
     };
-    match claimed {
+    let owner = match claimed {
         // Two first attempts raced to insert the key: the loser sees the winner's claim.
         Err(ApiError::Conflict { .. }) => return Ok(req.into_response(in_use().error_response())),
         Err(e) => return Ok(req.into_response(e.error_response())),
@@ -197,8 +218,15 @@ pub async fn idempotency(
         }) => {
             return Ok(req.into_response(replay(status, headers, body)));
         }
-        Ok(Claim::New) => {}
-    }
+        Ok(Claim::Unowned) => {
+            req.set_payload(actix_web::dev::Payload::from(body));
+            return next
+                .call(req)
+                .await
+                .map(ServiceResponse::map_into_boxed_body);
+        }
+        Ok(Claim::New(owner)) => owner,
+    };
 
     req.set_payload(actix_web::dev::Payload::from(body));
     let res = next.call(req).await;

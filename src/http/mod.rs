@@ -11,7 +11,7 @@ pub mod observe;
 pub mod pagination;
 pub mod query;
 
-pub use etag::{IfMatch, created, etag, versioned};
+pub use etag::{IfMatch, created, etag, versioned, won_race};
 pub use json::Json;
 pub use pagination::{Page, PageRequest};
 pub use query::Query;

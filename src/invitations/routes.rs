@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::model::{AcceptInvitation, CreateInvitation, Invitation, InvitationStatus};
 use super::repo::{self, InvitationFilter};
-use crate::auth::{Caller, Role, Scope};
+use crate::auth::{Auth, Role, Scope};
 use crate::core::Id;
 use crate::error::{ApiError, Problem};
 use crate::http::client_ip::client_ip;
@@ -37,15 +37,16 @@ use crate::users::model::User;
 pub async fn create_invitation(
     state: web::Data<AppState>,
     mailer: web::Data<Mailer>,
-    caller: Caller,
+    auth: Auth,
     body: Json<CreateInvitation>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_admin(Scope::UsersWrite)?;
     let req = body.into_inner();
     let mailer = mailer.clone();
-    let invitation = state
-        .db
-        .write(move |conn| repo::invite(conn, &caller, &mailer, req))
+    let invitation = auth
+        .write(&state.db, move |conn, caller| {
+            caller.require_admin(Scope::UsersWrite)?;
+            repo::invite(conn, caller, &mailer, req)
+        })
         .await?;
     state.wake_mailer();
     Ok(HttpResponse::Created()
@@ -83,19 +84,20 @@ pub struct InvitationQuery {
 #[get("/invitations")]
 pub async fn list_invitations(
     state: web::Data<AppState>,
-    caller: Caller,
+    auth: Auth,
     query: Query<InvitationQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_admin(Scope::UsersRead)?;
     let q = query.into_inner();
     let page = PageRequest::new("invitations", q.limit, q.cursor.as_deref(), 1)?;
     let filter = InvitationFilter {
         status: q.status,
         email: q.email,
     };
-    let page = state
-        .db
-        .read(move |conn| repo::list(conn, &filter, &page))
+    let page = auth
+        .read(&state.db, move |conn, caller| {
+            caller.require_admin(Scope::UsersRead)?;
+            repo::list(conn, &filter, &page)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(page))
 }
@@ -116,14 +118,15 @@ pub async fn list_invitations(
 #[post("/invitations/{id}/revoke")]
 pub async fn revoke_invitation(
     state: web::Data<AppState>,
-    caller: Caller,
+    auth: Auth,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_admin(Scope::UsersWrite)?;
     let id = Id::from(id.into_inner());
-    let invitation = state
-        .db
-        .write(move |conn| repo::revoke(conn, &caller, &id))
+    let invitation = auth
+        .write(&state.db, move |conn, caller| {
+            caller.require_admin(Scope::UsersWrite)?;
+            repo::revoke(conn, caller, &id)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(invitation))
 }

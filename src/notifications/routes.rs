@@ -10,7 +10,7 @@ use super::model::{Kind, Notification, NotificationPreferences, State};
 use super::repo::{self, NotificationFilter};
 use crate::audit;
 use crate::auth::policy;
-use crate::auth::{Caller, Scope};
+use crate::auth::{Auth, Scope};
 use crate::core::Id;
 use crate::error::{ApiError, Problem};
 use crate::http::{Json, Page, PageRequest, Query};
@@ -46,23 +46,24 @@ pub struct NotificationQuery {
 #[get("/notifications")]
 pub async fn list_notifications(
     state: web::Data<AppState>,
-    caller: Caller,
+    auth: Auth,
     query: Query<NotificationQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_scope(Scope::UsersRead)?;
     let q = query.into_inner();
     let page = PageRequest::new("notifications", q.limit, q.cursor.as_deref(), 1)?;
-    let filter = NotificationFilter {
-        user_id: policy::notification_recipients(&caller),
-        state: q.state,
-        kind: q.kind,
-        recipient: policy::notification_recipient_filter(&caller, q.recipient),
-        since: q.since.map(|t| t.naive_utc()),
-        until: q.until.map(|t| t.naive_utc()),
-    };
-    let page = state
-        .db
-        .read(move |conn| repo::list(conn, &filter, &page))
+    let page = auth
+        .read(&state.db, move |conn, caller| {
+            caller.require_scope(Scope::UsersRead)?;
+            let filter = NotificationFilter {
+                user_id: policy::notification_recipients(caller),
+                state: q.state,
+                kind: q.kind,
+                recipient: policy::notification_recipient_filter(caller, q.recipient),
+                since: q.since.map(|t| t.naive_utc()),
+                until: q.until.map(|t| t.naive_utc()),
+            };
+            repo::list(conn, &filter, &page)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(page))
 }
@@ -80,13 +81,18 @@ pub async fn list_notifications(
 #[get("/notifications/{id}")]
 pub async fn get_notification(
     state: web::Data<AppState>,
-    caller: Caller,
+    auth: Auth,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_scope(Scope::UsersRead)?;
     let id = Id::from(id.into_inner());
-    let found = state.db.read(move |conn| repo::find(conn, &id)).await?;
-    policy::see_notification(&caller, found.recipient_user_id.as_deref())?;
+    let found = auth
+        .read(&state.db, move |conn, caller| {
+            caller.require_scope(Scope::UsersRead)?;
+            let found = repo::find(conn, &id)?;
+            policy::see_notification(caller, found.recipient_user_id.as_deref())?;
+            Ok(found)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(found))
 }
 
@@ -106,19 +112,17 @@ pub async fn get_notification(
 #[post("/notifications/{id}/retry")]
 pub async fn retry_notification(
     state: web::Data<AppState>,
-    caller: Caller,
+    auth: Auth,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_admin(Scope::UsersWrite)?;
     let id = Id::from(id.into_inner());
-    let actor = caller.actor();
-    let n = state
-        .db
-        .write(move |conn| {
+    let n = auth
+        .write(&state.db, move |conn, caller| {
+            caller.require_admin(Scope::UsersWrite)?;
             let n = repo::retry(conn, &id)?;
             audit::record(
                 conn,
-                &actor,
+                &caller.actor(),
                 "notification.retried",
                 "notification",
                 &id,
@@ -144,12 +148,13 @@ pub async fn retry_notification(
 #[get("/me/notification-preferences")]
 pub async fn get_preferences(
     state: web::Data<AppState>,
-    caller: Caller,
+    auth: Auth,
 ) -> Result<HttpResponse, ApiError> {
-    policy::session_only(&caller)?;
-    let p = state
-        .db
-        .read(move |conn| repo::preferences(conn, &caller.user_id))
+    let p = auth
+        .read(&state.db, move |conn, caller| {
+            policy::session_only(caller)?;
+            repo::preferences(conn, &caller.user_id)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(p))
 }
@@ -164,15 +169,13 @@ pub async fn get_preferences(
 #[put("/me/notification-preferences")]
 pub async fn put_preferences(
     state: web::Data<AppState>,
-    caller: Caller,
+    auth: Auth,
     body: Json<NotificationPreferences>,
 ) -> Result<HttpResponse, ApiError> {
-    policy::session_only(&caller)?;
     let p = body.into_inner();
-    let actor = caller.actor();
-    let saved = state
-        .db
-        .write(move |conn| {
+    let saved = auth
+        .write(&state.db, move |conn, caller| {
+            policy::session_only(caller)?;
             let before = repo::preferences(conn, &caller.user_id)?;
             if before == p {
                 // Nothing changes: nothing is written, no audit event.
@@ -186,7 +189,7 @@ pub async fn put_preferences(
             );
             audit::record(
                 conn,
-                &actor,
+                &caller.actor(),
                 "user.preferences_changed",
                 "user",
                 &caller.user_id,

@@ -6,17 +6,17 @@ use diesel::prelude::*;
 use serde_json::json;
 
 use super::model::{
-    CreateMembershipChange, MembershipChange, MembershipStatus, Organisation, UpdateOrganisation,
-    membership_dates, validate,
+    CreateMembershipChange, HealthRegion, MembershipChange, MembershipStatus, Organisation,
+    OrganisationKind, Sector, UpdateOrganisation, membership_dates, validate,
 };
 use crate::audit::{self, diff};
 use crate::auth::Caller;
 use crate::auth::policy::{self, OrgFacts, Visibility};
 use crate::core::{Id, now};
 use crate::db::functions::lower;
-use crate::db::{DbConn, like_pattern};
+use crate::db::{DbConn, like_pattern, seek_after};
 use crate::error::ApiError;
-use crate::http::{IfMatch, Page, PageRequest};
+use crate::http::{IfMatch, Page, PageRequest, won_race};
 use crate::notifications::templates::status_label;
 use crate::notifications::{Kind, Mailer, enqueue};
 use crate::schema::{membership_changes as mc, organisations as o};
@@ -28,14 +28,14 @@ struct OrgRow {
     id: Id,
     name: String,
     short_name: Option<String>,
-    kind: String,
-    sector: String,
+    kind: OrganisationKind,
+    sector: Sector,
     org_number: Option<String>,
     country: String,
     website: Option<String>,
-    health_region: Option<String>,
+    health_region: Option<HealthRegion>,
     trial_site: bool,
-    membership_status: String,
+    membership_status: MembershipStatus,
     founding_partner: bool,
     joined_on: Option<NaiveDate>,
     left_on: Option<NaiveDate>,
@@ -45,21 +45,20 @@ struct OrgRow {
     version: i32,
 }
 
-impl TryFrom<OrgRow> for Organisation {
-    type Error = ApiError;
-    fn try_from(r: OrgRow) -> Result<Self, ApiError> {
-        Ok(Organisation {
+impl From<OrgRow> for Organisation {
+    fn from(r: OrgRow) -> Self {
+        Organisation {
             id: r.id,
             name: r.name,
             short_name: r.short_name,
-            kind: r.kind.parse()?,
-            sector: r.sector.parse()?,
+            kind: r.kind,
+            sector: r.sector,
             org_number: r.org_number,
             country: r.country,
             website: r.website,
-            health_region: r.health_region.as_deref().map(str::parse).transpose()?,
+            health_region: r.health_region,
             trial_site: r.trial_site,
-            membership_status: r.membership_status.parse()?,
+            membership_status: r.membership_status,
             founding_partner: r.founding_partner,
             joined_on: r.joined_on,
             left_on: r.left_on,
@@ -67,7 +66,43 @@ impl TryFrom<OrgRow> for Organisation {
             created_at: r.created_at.and_utc(),
             updated_at: r.updated_at.and_utc(),
             version: r.version,
-        })
+        }
+    }
+}
+
+/// The columns a create writes and a PATCH may change (the membership status and dates change
+/// only through membership changes, `archived_at` through archiving).
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = o, treat_none_as_null = true)]
+struct OrgFields<'a> {
+    name: &'a str,
+    short_name: Option<&'a str>,
+    kind: OrganisationKind,
+    sector: Sector,
+    org_number: Option<&'a str>,
+    country: &'a str,
+    website: Option<&'a str>,
+    health_region: Option<HealthRegion>,
+    trial_site: bool,
+    founding_partner: bool,
+    updated_at: NaiveDateTime,
+}
+
+impl<'a> OrgFields<'a> {
+    fn of(org: &'a Organisation, updated_at: NaiveDateTime) -> Self {
+        OrgFields {
+            name: &org.name,
+            short_name: org.short_name.as_deref(),
+            kind: org.kind,
+            sector: org.sector,
+            org_number: org.org_number.as_deref(),
+            country: &org.country,
+            website: org.website.as_deref(),
+            health_region: org.health_region,
+            trial_site: org.trial_site,
+            founding_partner: org.founding_partner,
+            updated_at,
+        }
     }
 }
 
@@ -87,8 +122,9 @@ pub fn find(conn: &mut DbConn, id: &str) -> Result<Organisation, ApiError> {
     o::table
         .filter(o::id.eq(id))
         .select(OrgRow::as_select())
-        .first::<OrgRow>(conn)?
-        .try_into()
+        .first::<OrgRow>(conn)
+        .map(Organisation::from)
+        .map_err(ApiError::from)
 }
 
 /// Loads an organisation the caller may see (404 otherwise).
@@ -137,30 +173,13 @@ pub fn create(
     diesel::insert_into(o::table)
         .values((
             o::id.eq(&org.id),
-            o::name.eq(&org.name),
-            o::short_name.eq(&org.short_name),
-            o::kind.eq(org.kind.as_str()),
-            o::sector.eq(org.sector.as_str()),
-            o::org_number.eq(&org.org_number),
-            o::country.eq(&org.country),
-            o::website.eq(&org.website),
-            o::health_region.eq(org.health_region.map(|h| h.as_str())),
-            o::trial_site.eq(org.trial_site),
-            o::membership_status.eq(org.membership_status.as_str()),
-            o::founding_partner.eq(org.founding_partner),
+            OrgFields::of(&org, t),
+            o::membership_status.eq(org.membership_status),
             o::created_at.eq(t),
-            o::updated_at.eq(t),
             o::version.eq(1),
         ))
         .execute(conn)?;
-    audit::record(
-        conn,
-        &caller.actor(),
-        "organisation.created",
-        "organisation",
-        &org.id,
-        diff(None, Some(&json!(org))),
-    )?;
+    audit::created(conn, &caller.actor(), "organisation", &org.id, &org)?;
     find(conn, &org.id)
 }
 
@@ -184,43 +203,23 @@ pub fn update(
     if_match.check(before.version)?;
     let after = patch.apply(&before);
     validate(&after)?;
-    let changes = diff(Some(&json!(before)), Some(&json!(after)));
-    if changes.as_object().is_some_and(|c| c.is_empty()) {
-        // Nothing changes (`PATCH {}`, or the same values): no new version, no audit event.
+    let Some(changes) = audit::changes(&before, &after) else {
         return Ok(before);
-    }
+    };
     check_unique(conn, &after)?;
-    let updated = diesel::update(
-        o::table
-            .filter(o::id.eq(id))
-            .filter(o::version.eq(before.version)),
-    )
-    .set((
-        o::name.eq(&after.name),
-        o::short_name.eq(&after.short_name),
-        o::kind.eq(after.kind.as_str()),
-        o::sector.eq(after.sector.as_str()),
-        o::org_number.eq(&after.org_number),
-        o::country.eq(&after.country),
-        o::website.eq(&after.website),
-        o::health_region.eq(after.health_region.map(|h| h.as_str())),
-        o::trial_site.eq(after.trial_site),
-        o::founding_partner.eq(after.founding_partner),
-        o::updated_at.eq(now()),
-        o::version.eq(before.version + 1),
-    ))
-    .execute(conn)?;
-    if updated == 0 {
-        return Err(ApiError::PreconditionFailed);
-    }
-    audit::record(
-        conn,
-        &caller.actor(),
-        "organisation.updated",
-        "organisation",
-        id,
-        changes,
+    won_race(
+        diesel::update(
+            o::table
+                .filter(o::id.eq(id))
+                .filter(o::version.eq(before.version)),
+        )
+        .set((
+            OrgFields::of(&after, now()),
+            o::version.eq(before.version + 1),
+        ))
+        .execute(conn)?,
     )?;
+    audit::updated(conn, &caller.actor(), "organisation", id, changes)?;
     find(conn, id)
 }
 
@@ -239,20 +238,19 @@ pub fn set_archived(
         return Ok(before);
     }
     let stamp = archived.then(now);
-    let updated = diesel::update(
-        o::table
-            .filter(o::id.eq(id))
-            .filter(o::version.eq(before.version)),
-    )
-    .set((
-        o::archived_at.eq(stamp),
-        o::updated_at.eq(now()),
-        o::version.eq(before.version + 1),
-    ))
-    .execute(conn)?;
-    if updated == 0 {
-        return Err(ApiError::PreconditionFailed);
-    }
+    won_race(
+        diesel::update(
+            o::table
+                .filter(o::id.eq(id))
+                .filter(o::version.eq(before.version)),
+        )
+        .set((
+            o::archived_at.eq(stamp),
+            o::updated_at.eq(now()),
+            o::version.eq(before.version + 1),
+        ))
+        .execute(conn)?,
+    )?;
     let action = if archived {
         "organisation.archived"
     } else {
@@ -272,9 +270,9 @@ pub fn set_archived(
 /// Filters for the organisation list.
 #[derive(Debug, Default, Clone)]
 pub struct OrgFilter {
-    pub kind: Option<String>,
-    pub membership_status: Option<Vec<String>>,
-    pub health_region: Option<String>,
+    pub kind: Option<OrganisationKind>,
+    pub membership_status: Option<Vec<MembershipStatus>>,
+    pub health_region: Option<HealthRegion>,
     pub trial_site: Option<bool>,
     pub founding_partner: Option<bool>,
     pub country: Option<String>,
@@ -287,14 +285,14 @@ fn filtered<'a>(vis: &Visibility, f: &OrgFilter) -> o::BoxedQuery<'a, crate::db:
     if let Some(listed) = policy::organisations_listed(vis, f.include_archived) {
         q = q.filter(listed);
     }
-    if let Some(v) = &f.kind {
-        q = q.filter(o::kind.eq(v.clone()));
+    if let Some(v) = f.kind {
+        q = q.filter(o::kind.eq(v));
     }
     if let Some(v) = &f.membership_status {
         q = q.filter(o::membership_status.eq_any(v.clone()));
     }
-    if let Some(v) = &f.health_region {
-        q = q.filter(o::health_region.eq(v.clone()));
+    if let Some(v) = f.health_region {
+        q = q.filter(o::health_region.eq(v));
     }
     if let Some(v) = f.trial_site {
         q = q.filter(o::trial_site.eq(v));
@@ -327,26 +325,17 @@ pub fn list(
     f: &OrgFilter,
     page: &PageRequest,
 ) -> Result<Page<Organisation>, ApiError> {
-    let mut q = filtered(vis, f);
-    if let Some((name, id)) = page.after_two() {
-        // The plain `name >= ?` lets both databases seek into the (name, id) index instead of
-        // scanning from the start: deep pages cost what the first one does.
-        q = q.filter(o::name.ge(name.to_owned())).filter(
-            o::name
-                .gt(name.to_owned())
-                .or(o::name.eq(name.to_owned()).and(o::id.gt(id.to_owned()))),
-        );
-    }
+    let q = seek_after!(filtered(vis, f), page.after_two(), o::name, o::id);
     let rows: Vec<OrgRow> = q
         .order((o::name.asc(), o::id.asc()))
         .limit(page.fetch())
         .select(OrgRow::as_select())
         .load(conn)?;
-    let rows = rows
-        .into_iter()
-        .map(Organisation::try_from)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(page.page(rows, |r| vec![r.name.clone(), r.id.to_string()], |r| r))
+    Ok(page.page(
+        rows,
+        |r| vec![r.name.clone(), r.id.to_string()],
+        Organisation::from,
+    ))
 }
 
 /// Every organisation matching the filters (for CSV export), sorted by name.
@@ -360,7 +349,7 @@ pub fn export(
         .limit(100_000)
         .select(OrgRow::as_select())
         .load(conn)?;
-    rows.into_iter().map(Organisation::try_from).collect()
+    Ok(rows.into_iter().map(Organisation::from).collect())
 }
 
 /// A membership change as stored.
@@ -369,8 +358,8 @@ pub fn export(
 struct ChangeRow {
     id: Id,
     organisation_id: Id,
-    from_status: String,
-    to_status: String,
+    from_status: MembershipStatus,
+    to_status: MembershipStatus,
     effective_date: NaiveDate,
     reason: String,
     decision_reference: Option<String>,
@@ -378,20 +367,19 @@ struct ChangeRow {
     recorded_at: NaiveDateTime,
 }
 
-impl TryFrom<ChangeRow> for MembershipChange {
-    type Error = ApiError;
-    fn try_from(r: ChangeRow) -> Result<Self, ApiError> {
-        Ok(MembershipChange {
+impl From<ChangeRow> for MembershipChange {
+    fn from(r: ChangeRow) -> Self {
+        MembershipChange {
             id: r.id,
             organisation_id: r.organisation_id,
-            from_status: r.from_status.parse()?,
-            to_status: r.to_status.parse()?,
+            from_status: r.from_status,
+            to_status: r.to_status,
             effective_date: r.effective_date,
             reason: r.reason,
             decision_reference: r.decision_reference,
             changed_by: r.changed_by,
             recorded_at: r.recorded_at.and_utc(),
-        })
+        }
     }
 }
 
@@ -401,8 +389,8 @@ impl TryFrom<ChangeRow> for MembershipChange {
 struct NewChange<'a> {
     id: &'a Id,
     organisation_id: &'a str,
-    from_status: &'a str,
-    to_status: &'a str,
+    from_status: MembershipStatus,
+    to_status: MembershipStatus,
     effective_date: NaiveDate,
     reason: &'a str,
     decision_reference: Option<&'a str>,
@@ -431,11 +419,7 @@ pub fn history(
         .limit(page.fetch())
         .select(ChangeRow::as_select())
         .load(conn)?;
-    let rows = rows
-        .into_iter()
-        .map(MembershipChange::try_from)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(page.page(rows, |r| vec![r.id.to_string()], |r| r))
+    Ok(page.page(rows, |r| vec![r.id.to_string()], MembershipChange::from))
 }
 
 /// Records a change of membership status (admins only): the transition must be allowed from the
@@ -473,10 +457,10 @@ pub fn change_membership(
     let updated = diesel::update(
         o::table
             .filter(o::id.eq(org_id))
-            .filter(o::membership_status.eq(from.as_str())),
+            .filter(o::membership_status.eq(from)),
     )
     .set((
-        o::membership_status.eq(req.to_status.as_str()),
+        o::membership_status.eq(req.to_status),
         o::joined_on.eq(joined),
         o::left_on.eq(left),
         o::updated_at.eq(now()),
@@ -493,8 +477,8 @@ pub fn change_membership(
         .values(NewChange {
             id: &id,
             organisation_id: org_id,
-            from_status: from.as_str(),
-            to_status: req.to_status.as_str(),
+            from_status: from,
+            to_status: req.to_status,
             effective_date: req.effective_date,
             reason: req.reason.trim(),
             decision_reference: req.decision_reference.as_deref().map(str::trim),
@@ -527,8 +511,8 @@ pub fn change_membership(
     let change = mc::table
         .filter(mc::id.eq(&id))
         .select(ChangeRow::as_select())
-        .first::<ChangeRow>(conn)?
-        .try_into()?;
+        .first::<ChangeRow>(conn)
+        .map(MembershipChange::from)?;
     Ok((change, after))
 }
 

@@ -12,7 +12,7 @@ use super::model::{
 };
 use super::repo::{self, OrgFilter};
 use crate::auth::policy;
-use crate::auth::{Caller, Scope};
+use crate::auth::{Auth, Scope};
 use crate::core::Id;
 use crate::error::{ApiError, Problem};
 use crate::http::csv::{csv_response, wants_csv};
@@ -44,31 +44,28 @@ pub struct OrganisationQuery {
 
 impl OrganisationQuery {
     fn filter(&self) -> Result<OrgFilter, ApiError> {
-        let statuses = match &self.membership_status {
-            None => None,
-            Some(raw) => Some(
+        let statuses = self
+            .membership_status
+            .as_deref()
+            .map(|raw| {
                 raw.split(',')
                     .map(str::trim)
                     .map(|s| {
-                        MembershipStatus::ALL
-                            .iter()
-                            .find(|m| m.as_str() == s)
-                            .map(|m| m.as_str().to_owned())
-                            .ok_or_else(|| {
-                                ApiError::invalid(
-                                    "membership_status",
-                                    "invalid_value",
-                                    format!("'{s}' is not a membership status"),
-                                )
-                            })
+                        MembershipStatus::parse(s).ok_or_else(|| {
+                            ApiError::invalid(
+                                "membership_status",
+                                "invalid_value",
+                                format!("'{s}' is not a membership status"),
+                            )
+                        })
                     })
-                    .collect::<Result<Vec<_>, _>>()?,
-            ),
-        };
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?;
         Ok(OrgFilter {
-            kind: self.kind.map(|k| k.as_str().to_owned()),
+            kind: self.kind,
             membership_status: statuses,
-            health_region: self.health_region.map(|h| h.as_str().to_owned()),
+            health_region: self.health_region,
             trial_site: self.trial_site,
             founding_partner: self.founding_partner,
             country: self.country.clone(),
@@ -135,24 +132,26 @@ fn csv_row(o: Organisation) -> Vec<String> {
 #[get("/organisations")]
 pub async fn list_organisations(
     state: web::Data<AppState>,
-    caller: Caller,
+    auth: Auth,
     req: HttpRequest,
     query: Query<OrganisationQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_scope(Scope::OrganisationsRead)?;
     let filter = query.filter()?;
-    let vis = policy::visibility(&caller);
     if wants_csv(&req) {
-        let rows = state
-            .db
-            .read(move |conn| repo::export(conn, &vis, &filter))
+        let rows = auth
+            .read(&state.db, move |conn, caller| {
+                caller.require_scope(Scope::OrganisationsRead)?;
+                repo::export(conn, &policy::visibility(caller), &filter)
+            })
             .await?;
         return csv_response("organisations", &CSV_HEADERS, rows.into_iter().map(csv_row));
     }
     let page = PageRequest::new("organisations", query.limit, query.cursor.as_deref(), 2)?;
-    let page = state
-        .db
-        .read(move |conn| repo::list(conn, &vis, &filter, &page))
+    let page = auth
+        .read(&state.db, move |conn, caller| {
+            caller.require_scope(Scope::OrganisationsRead)?;
+            repo::list(conn, &policy::visibility(caller), &filter, &page)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(page))
 }
@@ -173,16 +172,17 @@ pub async fn list_organisations(
 #[post("/organisations")]
 pub async fn create_organisation(
     state: web::Data<AppState>,
-    caller: Caller,
+    auth: Auth,
     body: Json<CreateOrganisation>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_admin(Scope::OrganisationsWrite)?;
     let record = body
         .into_inner()
         .into_record(Id::new(), crate::core::now().and_utc());
-    let org = state
-        .db
-        .write(move |conn| repo::create(conn, &caller, record))
+    let org = auth
+        .write(&state.db, move |conn, caller| {
+            caller.require_admin(Scope::OrganisationsWrite)?;
+            repo::create(conn, caller, record)
+        })
         .await?;
     Ok(created(
         format!("/api/v1/organisations/{}", org.id),
@@ -204,14 +204,15 @@ pub async fn create_organisation(
 #[get("/organisations/{id}")]
 pub async fn get_organisation(
     state: web::Data<AppState>,
-    caller: Caller,
+    auth: Auth,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_scope(Scope::OrganisationsRead)?;
     let id = Id::from(id.into_inner());
-    let org = state
-        .db
-        .read(move |conn| repo::get_visible(conn, &caller, &id))
+    let org = auth
+        .read(&state.db, move |conn, caller| {
+            caller.require_scope(Scope::OrganisationsRead)?;
+            repo::get_visible(conn, caller, &id)
+        })
         .await?;
     Ok(versioned(StatusCode::OK, org.version, &org))
 }
@@ -235,17 +236,18 @@ pub async fn get_organisation(
 #[patch("/organisations/{id}")]
 pub async fn update_organisation(
     state: web::Data<AppState>,
-    caller: Caller,
+    auth: Auth,
     id: web::Path<Uuid>,
     if_match: IfMatch,
     body: Json<UpdateOrganisation>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_scope(Scope::OrganisationsWrite)?;
     let id = Id::from(id.into_inner());
     let patch = body.into_inner();
-    let org = state
-        .db
-        .write(move |conn| repo::update(conn, &caller, &id, &if_match, patch))
+    let org = auth
+        .write(&state.db, move |conn, caller| {
+            caller.require_scope(Scope::OrganisationsWrite)?;
+            repo::update(conn, caller, &id, &if_match, patch)
+        })
         .await?;
     Ok(versioned(StatusCode::OK, org.version, &org))
 }
@@ -266,16 +268,16 @@ pub async fn update_organisation(
 #[delete("/organisations/{id}")]
 pub async fn archive_organisation(
     state: web::Data<AppState>,
-    caller: Caller,
+    auth: Auth,
     id: web::Path<Uuid>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_scope(Scope::OrganisationsWrite)?;
     let id = Id::from(id.into_inner());
-    state
-        .db
-        .write(move |conn| repo::set_archived(conn, &caller, &id, &if_match, true))
-        .await?;
+    auth.write(&state.db, move |conn, caller| {
+        caller.require_scope(Scope::OrganisationsWrite)?;
+        repo::set_archived(conn, caller, &id, &if_match, true)
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -292,14 +294,15 @@ pub async fn archive_organisation(
 #[post("/organisations/{id}/restore")]
 pub async fn restore_organisation(
     state: web::Data<AppState>,
-    caller: Caller,
+    auth: Auth,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_scope(Scope::OrganisationsWrite)?;
     let id = Id::from(id.into_inner());
-    let org = state
-        .db
-        .write(move |conn| repo::set_archived(conn, &caller, &id, &IfMatch(None), false))
+    let org = auth
+        .write(&state.db, move |conn, caller| {
+            caller.require_scope(Scope::OrganisationsWrite)?;
+            repo::set_archived(conn, caller, &id, &IfMatch(None), false)
+        })
         .await?;
     Ok(versioned(StatusCode::OK, org.version, &org))
 }
@@ -330,11 +333,10 @@ pub struct HistoryQuery {
 #[get("/organisations/{id}/membership-changes")]
 pub async fn list_membership_changes(
     state: web::Data<AppState>,
-    caller: Caller,
+    auth: Auth,
     id: web::Path<Uuid>,
     query: Query<HistoryQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_scope(Scope::OrganisationsRead)?;
     let id = Id::from(id.into_inner());
     let page = PageRequest::new(
         format!("organisations/{id}/membership-changes"),
@@ -342,9 +344,11 @@ pub async fn list_membership_changes(
         query.cursor.as_deref(),
         1,
     )?;
-    let page = state
-        .db
-        .read(move |conn| repo::history(conn, &caller, &id, &page))
+    let page = auth
+        .read(&state.db, move |conn, caller| {
+            caller.require_scope(Scope::OrganisationsRead)?;
+            repo::history(conn, caller, &id, &page)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(page))
 }
@@ -372,18 +376,19 @@ pub async fn list_membership_changes(
 pub async fn create_membership_change(
     state: web::Data<AppState>,
     mailer: web::Data<Mailer>,
-    caller: Caller,
+    auth: Auth,
     id: web::Path<Uuid>,
     body: Json<CreateMembershipChange>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_scope(Scope::OrganisationsWrite)?;
     let id = Id::from(id.into_inner());
     let req = body.into_inner();
     let today = chrono::Utc::now().date_naive();
     let mailer = mailer.clone();
-    let (change, org) = state
-        .db
-        .write(move |conn| repo::change_membership(conn, &caller, &mailer, &id, req, today))
+    let (change, org) = auth
+        .write(&state.db, move |conn, caller| {
+            caller.require_scope(Scope::OrganisationsWrite)?;
+            repo::change_membership(conn, caller, &mailer, &id, req, today)
+        })
         .await?;
     state.wake_mailer();
     Ok(created(

@@ -1,16 +1,15 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde_json::json;
 
 use super::model::{Person, UpdatePerson, validate};
-use crate::audit::{self, diff};
+use crate::audit;
 use crate::auth::Caller;
 use crate::auth::policy::{self, Visibility};
 use crate::core::{Id, now};
 use crate::db::functions::lower;
-use crate::db::{DbConn, MultiBackend, like_pattern};
+use crate::db::{DbConn, MultiBackend, like_pattern, seek_after};
 use crate::error::ApiError;
-use crate::http::{IfMatch, Page, PageRequest};
+use crate::http::{IfMatch, Page, PageRequest, won_race};
 use crate::schema::{organisations as o, people as p, users as u};
 
 /// A person as stored, with the id of their account (if any) from the left join on users.
@@ -47,44 +46,27 @@ impl From<PersonRow> for Person {
     }
 }
 
-/// A new person's row.
-#[derive(Insertable)]
-#[diesel(table_name = p, treat_none_as_default_value = false)]
-struct NewPerson<'a> {
-    id: &'a Id,
-    organisation_id: Option<&'a Id>,
-    name: &'a str,
-    email: &'a str,
-    title: Option<&'a str>,
-    phone: Option<&'a str>,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
-    version: i32,
-}
-
-/// What an update writes (`None` clears an optional field).
-#[derive(AsChangeset)]
+/// The columns a create writes and an update may change (`None` clears an optional field).
+#[derive(Insertable, AsChangeset)]
 #[diesel(table_name = p, treat_none_as_null = true)]
-struct PersonChanges<'a> {
+struct PersonFields<'a> {
     organisation_id: Option<&'a Id>,
     name: &'a str,
     email: &'a str,
     title: Option<&'a str>,
     phone: Option<&'a str>,
     updated_at: NaiveDateTime,
-    version: i32,
 }
 
-impl<'a> From<&'a Person> for PersonChanges<'a> {
-    fn from(person: &'a Person) -> Self {
-        PersonChanges {
+impl<'a> PersonFields<'a> {
+    fn of(person: &'a Person, updated_at: NaiveDateTime) -> Self {
+        PersonFields {
             organisation_id: person.organisation_id.as_ref(),
             name: &person.name,
             email: &person.email,
             title: person.title.as_deref(),
             phone: person.phone.as_deref(),
-            updated_at: now(),
-            version: person.version + 1,
+            updated_at,
         }
     }
 }
@@ -191,26 +173,14 @@ pub fn create(conn: &mut DbConn, caller: &Caller, person: Person) -> Result<Pers
     check_unique_email(conn, &person)?;
     let t = person.created_at.naive_utc();
     diesel::insert_into(p::table)
-        .values(NewPerson {
-            id: &person.id,
-            organisation_id: person.organisation_id.as_ref(),
-            name: &person.name,
-            email: &person.email,
-            title: person.title.as_deref(),
-            phone: person.phone.as_deref(),
-            created_at: t,
-            updated_at: t,
-            version: 1,
-        })
+        .values((
+            p::id.eq(&person.id),
+            PersonFields::of(&person, t),
+            p::created_at.eq(t),
+            p::version.eq(1),
+        ))
         .execute(conn)?;
-    audit::record(
-        conn,
-        &caller.actor(),
-        "person.created",
-        "person",
-        &person.id,
-        diff(None, Some(&json!(person))),
-    )?;
+    audit::created(conn, &caller.actor(), "person", &person.id, &person)?;
     find(conn, &person.id)
 }
 
@@ -229,33 +199,26 @@ pub fn update(
     if_match.check(before.version)?;
     let after = patch.apply(&before);
     validate(&after)?;
-    let changes = diff(Some(&json!(before)), Some(&json!(after)));
-    if changes.as_object().is_some_and(|c| c.is_empty()) {
-        // Nothing changes (`PATCH {}`, or the same values): no new version, no audit event.
+    let Some(changes) = audit::changes(&before, &after) else {
         return Ok(before);
-    }
+    };
     if after.organisation_id != before.organisation_id {
         check_organisation(conn, after.organisation_id.as_deref())?;
     }
     check_unique_email(conn, &after)?;
-    let updated = diesel::update(
-        p::table
-            .filter(p::id.eq(id))
-            .filter(p::version.eq(before.version)),
-    )
-    .set(PersonChanges::from(&after))
-    .execute(conn)?;
-    if updated == 0 {
-        return Err(ApiError::PreconditionFailed);
-    }
-    audit::record(
-        conn,
-        &caller.actor(),
-        "person.updated",
-        "person",
-        id,
-        changes,
+    won_race(
+        diesel::update(
+            p::table
+                .filter(p::id.eq(id))
+                .filter(p::version.eq(before.version)),
+        )
+        .set((
+            PersonFields::of(&after, now()),
+            p::version.eq(before.version + 1),
+        ))
+        .execute(conn)?,
     )?;
+    audit::updated(conn, &caller.actor(), "person", id, changes)?;
     find(conn, id)
 }
 
@@ -273,23 +236,15 @@ pub fn delete(
             "this person has a user account; deactivate or unlink the account first",
         ));
     }
-    let deleted = diesel::delete(
-        p::table
-            .filter(p::id.eq(id))
-            .filter(p::version.eq(before.version)),
-    )
-    .execute(conn)?;
-    if deleted == 0 {
-        return Err(ApiError::PreconditionFailed);
-    }
-    audit::record(
-        conn,
-        &caller.actor(),
-        "person.deleted",
-        "person",
-        id,
-        diff(Some(&json!(before)), None),
+    won_race(
+        diesel::delete(
+            p::table
+                .filter(p::id.eq(id))
+                .filter(p::version.eq(before.version)),
+        )
+        .execute(conn)?,
     )?;
+    audit::deleted(conn, &caller.actor(), "person", id, &before)?;
     Ok(())
 }
 
@@ -339,16 +294,7 @@ pub fn list(
     f: &PeopleFilter,
     page: &PageRequest,
 ) -> Result<Page<Person>, ApiError> {
-    let mut q = filtered(vis, f);
-    if let Some((name, id)) = page.after_two() {
-        // The plain `name >= ?` lets both databases seek into the (name, id) index instead of
-        // scanning from the start: deep pages cost what the first one does.
-        q = q.filter(p::name.ge(name.to_owned())).filter(
-            p::name
-                .gt(name.to_owned())
-                .or(p::name.eq(name.to_owned()).and(p::id.gt(id.to_owned()))),
-        );
-    }
+    let q = seek_after!(filtered(vis, f), page.after_two(), p::name, p::id);
     let rows: Vec<PersonRow> = q
         .order((p::name.asc(), p::id.asc()))
         .limit(page.fetch())

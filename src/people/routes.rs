@@ -8,9 +8,10 @@ use uuid::Uuid;
 
 use super::model::{CreatePerson, Person, UpdatePerson};
 use super::repo::{self, PeopleFilter};
-use crate::auth::policy::{self, Visibility};
-use crate::auth::{Caller, Scope};
+use crate::auth::policy;
+use crate::auth::{Auth, Caller, Scope};
 use crate::core::Id;
+use crate::db::DbConn;
 use crate::error::{ApiError, Problem};
 use crate::http::csv::{csv_response, wants_csv};
 use crate::http::{IfMatch, Json, Page, PageRequest, Query, created, versioned};
@@ -55,25 +56,45 @@ fn csv_row(p: Person) -> Vec<String> {
     ]
 }
 
+/// What a caller's list of people covers: their visibility, and for `/organisations/{id}/people`
+/// (`of`), a 404 unless they see that organisation.
+fn scoped(
+    conn: &mut DbConn,
+    caller: &Caller,
+    of: Option<&Id>,
+    filter: PeopleFilter,
+) -> Result<(policy::Visibility, PeopleFilter), ApiError> {
+    caller.require_scope(Scope::PeopleRead)?;
+    if let Some(org_id) = of {
+        crate::organisations::repo::get_visible(conn, caller, org_id)?;
+    }
+    Ok((policy::visibility(caller), filter))
+}
+
 async fn respond_list(
     state: &AppState,
+    auth: Auth,
     req: &HttpRequest,
     list: String,
-    vis: Visibility,
+    of: Option<Id>,
     filter: PeopleFilter,
     query: &PeopleQuery,
 ) -> Result<HttpResponse, ApiError> {
     if wants_csv(req) {
-        let rows = state
-            .db
-            .read(move |conn| repo::export(conn, &vis, &filter))
+        let rows = auth
+            .read(&state.db, move |conn, caller| {
+                let (vis, filter) = scoped(conn, caller, of.as_ref(), filter)?;
+                repo::export(conn, &vis, &filter)
+            })
             .await?;
         return csv_response("people", &CSV_HEADERS, rows.into_iter().map(csv_row));
     }
     let page = PageRequest::new(list, query.limit, query.cursor.as_deref(), 2)?;
-    let page = state
-        .db
-        .read(move |conn| repo::list(conn, &vis, &filter, &page))
+    let page = auth
+        .read(&state.db, move |conn, caller| {
+            let (vis, filter) = scoped(conn, caller, of.as_ref(), filter)?;
+            repo::list(conn, &vis, &filter, &page)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(page))
 }
@@ -102,21 +123,12 @@ fn filter_of(query: &PeopleQuery) -> Result<PeopleFilter, ApiError> {
 #[get("/people")]
 pub async fn list_people(
     state: web::Data<AppState>,
-    caller: Caller,
+    auth: Auth,
     req: HttpRequest,
     query: Query<PeopleQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_scope(Scope::PeopleRead)?;
     let filter = filter_of(&query)?;
-    respond_list(
-        &state,
-        &req,
-        "people".into(),
-        policy::visibility(&caller),
-        filter,
-        &query,
-    )
-    .await
+    respond_list(&state, auth, &req, "people".into(), None, filter, &query).await
 }
 
 /// People of an organisation
@@ -132,31 +144,16 @@ pub async fn list_people(
 #[get("/organisations/{id}/people")]
 pub async fn list_organisation_people(
     state: web::Data<AppState>,
-    caller: Caller,
+    auth: Auth,
     req: HttpRequest,
     id: web::Path<Uuid>,
     query: Query<PeopleQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_scope(Scope::PeopleRead)?;
     let id = Id::from(id.into_inner());
-    let c = caller.clone();
-    let org_id = id.clone();
-    state
-        .db
-        .read(move |conn| crate::organisations::repo::get_visible(conn, &c, &org_id))
-        .await?;
     let list = format!("organisations/{id}/people");
     let mut filter = filter_of(&query)?;
-    filter.organisation_id = Some(id);
-    respond_list(
-        &state,
-        &req,
-        list,
-        policy::visibility(&caller),
-        filter,
-        &query,
-    )
-    .await
+    filter.organisation_id = Some(id.clone());
+    respond_list(&state, auth, &req, list, Some(id), filter, &query).await
 }
 
 /// Add a person
@@ -175,22 +172,23 @@ pub async fn list_organisation_people(
 #[post("/people")]
 pub async fn create_person(
     state: web::Data<AppState>,
-    caller: Caller,
+    auth: Auth,
     body: Json<CreatePerson>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_scope(Scope::PeopleWrite)?;
     let body = body.into_inner();
-    let org = match &body.organisation_id {
-        Some(id) => Some(id.clone()),
-        None => policy::default_organisation_of_new_person(&caller)
-            .as_deref()
-            .map(Id::from_stored)
-            .transpose()?,
-    };
-    let record = body.into_record(Id::new(), org, crate::core::now().and_utc());
-    let person = state
-        .db
-        .write(move |conn| repo::create(conn, &caller, record))
+    let (id, at) = (Id::new(), crate::core::now().and_utc());
+    let person = auth
+        .write(&state.db, move |conn, caller| {
+            caller.require_scope(Scope::PeopleWrite)?;
+            let org = match &body.organisation_id {
+                Some(id) => Some(id.clone()),
+                None => policy::default_organisation_of_new_person(caller)
+                    .as_deref()
+                    .map(Id::from_stored)
+                    .transpose()?,
+            };
+            repo::create(conn, caller, body.into_record(id, org, at))
+        })
         .await?;
     Ok(created(
         format!("/api/v1/people/{}", person.id),
@@ -212,14 +210,15 @@ pub async fn create_person(
 #[get("/people/{id}")]
 pub async fn get_person(
     state: web::Data<AppState>,
-    caller: Caller,
+    auth: Auth,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_scope(Scope::PeopleRead)?;
     let id = Id::from(id.into_inner());
-    let person = state
-        .db
-        .read(move |conn| repo::get_visible(conn, &caller, &id))
+    let person = auth
+        .read(&state.db, move |conn, caller| {
+            caller.require_scope(Scope::PeopleRead)?;
+            repo::get_visible(conn, caller, &id)
+        })
         .await?;
     Ok(versioned(StatusCode::OK, person.version, &person))
 }
@@ -239,17 +238,18 @@ pub async fn get_person(
 #[patch("/people/{id}")]
 pub async fn update_person(
     state: web::Data<AppState>,
-    caller: Caller,
+    auth: Auth,
     id: web::Path<Uuid>,
     if_match: IfMatch,
     body: Json<UpdatePerson>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_scope(Scope::PeopleWrite)?;
     let id = Id::from(id.into_inner());
     let patch = body.into_inner();
-    let person = state
-        .db
-        .write(move |conn| repo::update(conn, &caller, &id, &if_match, patch))
+    let person = auth
+        .write(&state.db, move |conn, caller| {
+            caller.require_scope(Scope::PeopleWrite)?;
+            repo::update(conn, caller, &id, &if_match, patch)
+        })
         .await?;
     Ok(versioned(StatusCode::OK, person.version, &person))
 }
@@ -270,16 +270,16 @@ pub async fn update_person(
 #[delete("/people/{id}")]
 pub async fn delete_person(
     state: web::Data<AppState>,
-    caller: Caller,
+    auth: Auth,
     id: web::Path<Uuid>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_scope(Scope::PeopleWrite)?;
     let id = Id::from(id.into_inner());
-    state
-        .db
-        .write(move |conn| repo::delete(conn, &caller, &id, &if_match))
-        .await?;
+    auth.write(&state.db, move |conn, caller| {
+        caller.require_scope(Scope::PeopleWrite)?;
+        repo::delete(conn, caller, &id, &if_match)
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

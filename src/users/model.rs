@@ -4,7 +4,7 @@ use utoipa::ToSchema;
 
 use crate::auth::policy::Standing;
 use crate::auth::{Role, Scope};
-use crate::core::Id;
+use crate::core::{Id, text_enum};
 use crate::notifications::Language;
 use crate::organisations::model::{MembershipStatus, patch_field};
 
@@ -90,6 +90,16 @@ pub struct OrganisationSummary {
     pub membership_status: MembershipStatus,
 }
 
+text_enum!(
+    /// How the caller authenticated: a login session, or an API token.
+    AuthenticatedWith {
+        Session = "session",
+        ApiToken = "api_token",
+        /// The service itself (command line and seeding); never seen over HTTP.
+        System = "system",
+    }
+);
+
 /// The caller, with what they may do.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Me {
@@ -99,8 +109,7 @@ pub struct Me {
     pub standing: Standing,
     pub can_read_consortium: bool,
     pub can_write_consortium: bool,
-    /// `session`, or `api_token` when called with a token.
-    pub authenticated_with: String,
+    pub authenticated_with: AuthenticatedWith,
     /// The scopes this credential carries.
     pub scopes: Vec<Scope>,
 }

@@ -2,7 +2,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::json;
 
-use super::model::{CreateUser, Me, OrganisationSummary, UpdateUser, User};
+use super::model::{AuthenticatedWith, CreateUser, Me, OrganisationSummary, UpdateUser, User};
 use crate::audit::{self, diff};
 use crate::auth::caller::Credential;
 use crate::auth::password::check_password_rules;
@@ -12,7 +12,7 @@ use crate::core::{Actor, Id, now};
 use crate::db::functions::lower;
 use crate::db::{DbConn, like_pattern};
 use crate::error::ApiError;
-use crate::http::{IfMatch, Page, PageRequest};
+use crate::http::{IfMatch, Page, PageRequest, won_race};
 use crate::notifications::templates::role_label;
 use crate::notifications::{Kind, Mailer, enqueue};
 use crate::schema::{organisations as o, people as p, users as u};
@@ -342,24 +342,23 @@ pub fn update(
             "this is the last active admin; make another admin first",
         ));
     }
-    let updated = diesel::update(
-        u::table
-            .filter(u::id.eq(id))
-            .filter(u::version.eq(before.version)),
-    )
-    .set(UserChanges {
-        display_name: &name,
-        role: role.as_str(),
-        organisation_id: org.as_ref(),
-        person_id: person.as_ref(),
-        language: language.as_str(),
-        updated_at: now(),
-        version: before.version + 1,
-    })
-    .execute(conn)?;
-    if updated == 0 {
-        return Err(ApiError::PreconditionFailed);
-    }
+    won_race(
+        diesel::update(
+            u::table
+                .filter(u::id.eq(id))
+                .filter(u::version.eq(before.version)),
+        )
+        .set(UserChanges {
+            display_name: &name,
+            role: role.as_str(),
+            organisation_id: org.as_ref(),
+            person_id: person.as_ref(),
+            language: language.as_str(),
+            updated_at: now(),
+            version: before.version + 1,
+        })
+        .execute(conn)?,
+    )?;
     if person != before.person_id {
         touch_person(conn, before.person_id.as_ref())?;
         touch_person(conn, person.as_ref())?;
@@ -461,9 +460,15 @@ pub fn me(conn: &mut DbConn, caller: &Caller) -> Result<Me, ApiError> {
     };
     let standing = policy::standing(caller);
     let (authenticated_with, scopes) = match &caller.credential {
-        Credential::Session { .. } => ("session", Scope::allowed_for(caller.role).to_vec()),
-        Credential::ApiToken { scopes, .. } => ("api_token", scopes.iter().copied().collect()),
-        Credential::System => ("system", Scope::ALL.to_vec()),
+        Credential::Session { .. } => (
+            AuthenticatedWith::Session,
+            Scope::allowed_for(caller.role).to_vec(),
+        ),
+        Credential::ApiToken { scopes, .. } => (
+            AuthenticatedWith::ApiToken,
+            scopes.iter().copied().collect(),
+        ),
+        Credential::System => (AuthenticatedWith::System, Scope::ALL.to_vec()),
     };
     Ok(Me {
         user,
@@ -471,7 +476,7 @@ pub fn me(conn: &mut DbConn, caller: &Caller) -> Result<Me, ApiError> {
         standing,
         can_read_consortium: policy::can_read_consortium(caller),
         can_write_consortium: policy::can_write_consortium(caller),
-        authenticated_with: authenticated_with.into(),
+        authenticated_with,
         scopes,
     })
 }

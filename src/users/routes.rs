@@ -12,7 +12,7 @@ use super::repo::{self, UserFilter};
 use super::service::{self, When};
 use super::tokens;
 use crate::auth::policy;
-use crate::auth::{Caller, Role, Scope};
+use crate::auth::{Auth, Caller, Role, Scope};
 use crate::core::Id;
 use crate::error::{ApiError, Problem};
 use crate::http::{IfMatch, Json, Page, PageRequest, Query, created, versioned};
@@ -44,10 +44,9 @@ pub struct UserQuery {
 #[get("/users")]
 pub async fn list_users(
     state: web::Data<AppState>,
-    caller: Caller,
+    auth: Auth,
     query: Query<UserQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_admin(Scope::UsersRead)?;
     let q = query.into_inner();
     let page = PageRequest::new("users", q.limit, q.cursor.as_deref(), 1)?;
     let filter = UserFilter {
@@ -56,9 +55,11 @@ pub async fn list_users(
         active: q.active,
         q: q.q,
     };
-    let page = state
-        .db
-        .read(move |conn| repo::list(conn, &filter, &page))
+    let page = auth
+        .read(&state.db, move |conn, caller| {
+            caller.require_admin(Scope::UsersRead)?;
+            repo::list(conn, &filter, &page)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(page))
 }
@@ -107,12 +108,16 @@ pub async fn create_user(
 #[get("/users/{id}")]
 pub async fn get_user(
     state: web::Data<AppState>,
-    caller: Caller,
+    auth: Auth,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_admin(Scope::UsersRead)?;
     let id = Id::from(id.into_inner());
-    let user = state.db.read(move |conn| repo::find(conn, &id)).await?;
+    let user = auth
+        .read(&state.db, move |conn, caller| {
+            caller.require_admin(Scope::UsersRead)?;
+            repo::find(conn, &id)
+        })
+        .await?;
     Ok(versioned(StatusCode::OK, user.version, &user))
 }
 
@@ -134,18 +139,19 @@ pub async fn get_user(
 pub async fn update_user(
     state: web::Data<AppState>,
     mailer: web::Data<Mailer>,
-    caller: Caller,
+    auth: Auth,
     id: web::Path<Uuid>,
     if_match: IfMatch,
     body: Json<UpdateUser>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_admin(Scope::UsersWrite)?;
     let id = Id::from(id.into_inner());
     let req = body.into_inner();
     let mailer = mailer.clone();
-    let user = state
-        .db
-        .write(move |conn| repo::update(conn, &caller, &mailer, &id, &if_match, req))
+    let user = auth
+        .write(&state.db, move |conn, caller| {
+            caller.require_admin(Scope::UsersWrite)?;
+            repo::update(conn, caller, &mailer, &id, &if_match, req)
+        })
         .await?;
     state.wake_mailer();
     Ok(versioned(StatusCode::OK, user.version, &user))
@@ -167,14 +173,25 @@ pub async fn update_user(
 #[post("/users/{id}/deactivate")]
 pub async fn deactivate_user(
     state: web::Data<AppState>,
-    caller: Caller,
+    auth: Auth,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_admin(Scope::UsersWrite)?;
-    let id = Id::from(id.into_inner());
-    let user = state
-        .db
-        .write(move |conn| repo::set_active(conn, &caller, &id, false))
+    set_active(&state, auth, id.into_inner(), false).await
+}
+
+/// Deactivates or reactivates an account (admins).
+async fn set_active(
+    state: &AppState,
+    auth: Auth,
+    id: Uuid,
+    active: bool,
+) -> Result<HttpResponse, ApiError> {
+    let id = Id::from(id);
+    let user = auth
+        .write(&state.db, move |conn, caller| {
+            caller.require_admin(Scope::UsersWrite)?;
+            repo::set_active(conn, caller, &id, active)
+        })
         .await?;
     Ok(versioned(StatusCode::OK, user.version, &user))
 }
@@ -192,16 +209,10 @@ pub async fn deactivate_user(
 #[post("/users/{id}/reactivate")]
 pub async fn reactivate_user(
     state: web::Data<AppState>,
-    caller: Caller,
+    auth: Auth,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_admin(Scope::UsersWrite)?;
-    let id = Id::from(id.into_inner());
-    let user = state
-        .db
-        .write(move |conn| repo::set_active(conn, &caller, &id, true))
-        .await?;
-    Ok(versioned(StatusCode::OK, user.version, &user))
+    set_active(&state, auth, id.into_inner(), true).await
 }
 
 /// Create an API token
@@ -220,15 +231,16 @@ pub async fn reactivate_user(
 pub async fn create_api_token(
     state: web::Data<AppState>,
     mailer: web::Data<Mailer>,
-    caller: Caller,
+    auth: Auth,
     body: Json<CreateApiToken>,
 ) -> Result<HttpResponse, ApiError> {
-    policy::session_only(&caller)?;
     let req = body.into_inner();
     let mailer = mailer.clone();
-    let token = state
-        .db
-        .write(move |conn| tokens::create_token(conn, &caller, &mailer, req))
+    let token = auth
+        .write(&state.db, move |conn, caller| {
+            policy::session_only(caller)?;
+            tokens::create_token(conn, caller, &mailer, req)
+        })
         .await?;
     state.wake_mailer();
     Ok(HttpResponse::Created()
@@ -258,14 +270,15 @@ pub struct TokenQuery {
 #[get("/api-tokens")]
 pub async fn list_api_tokens(
     state: web::Data<AppState>,
-    caller: Caller,
+    auth: Auth,
     query: Query<TokenQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    policy::session_only(&caller)?;
     let page = PageRequest::new("api-tokens", query.limit, query.cursor.as_deref(), 1)?;
-    let page = state
-        .db
-        .read(move |conn| tokens::list_tokens(conn, &caller, &page))
+    let page = auth
+        .read(&state.db, move |conn, caller| {
+            policy::session_only(caller)?;
+            tokens::list_tokens(conn, caller, &page)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(page))
 }
@@ -283,15 +296,15 @@ pub async fn list_api_tokens(
 #[delete("/api-tokens/{id}")]
 pub async fn revoke_api_token(
     state: web::Data<AppState>,
-    caller: Caller,
+    auth: Auth,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    policy::session_only(&caller)?;
     let id = Id::from(id.into_inner());
-    state
-        .db
-        .write(move |conn| tokens::revoke_token(conn, &caller, &id))
-        .await?;
+    auth.write(&state.db, move |conn, caller| {
+        policy::session_only(caller)?;
+        tokens::revoke_token(conn, caller, &id)
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -145,14 +145,13 @@ fn access_is_decided_only_in_the_policy_module() {
             .unwrap()
             .to_string_lossy()
             .into_owned();
-        // The policy itself; where `is_admin` and the membership values are defined; the demo
-        // data and the e-mail templates' sample values, which decide nothing.
+        // The policy itself; where `is_admin` and the membership values are defined; the e-mail
+        // templates' sample values, which decide nothing.
         if matches!(
             rel.as_str(),
             "auth/policy.rs"
                 | "auth/caller.rs"
                 | "core/membership.rs"
-                | "seed.rs"
                 | "notifications/templates.rs"
         ) {
             continue;

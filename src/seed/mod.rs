@@ -1,0 +1,192 @@
+//! `connect seed demo`: the consortium as it stood in 2021-2022, from the public announcements, so a
+//! newcomer has real-looking data to explore. `connect seed bulk N`: N synthetic organisations for
+//! benchmarks.
+
+use chrono::NaiveDate;
+use diesel::prelude::*;
+use serde::Deserialize;
+
+use crate::auth::Caller;
+use crate::core::{Id, new_id, now};
+use crate::db::{Db, write_tx};
+use crate::error::ApiError;
+use crate::organisations::model::{
+    CreateMembershipChange, CreateOrganisation, HealthRegion, MembershipStatus, OrganisationKind,
+    Sector,
+};
+use crate::organisations::repo;
+use crate::schema::organisations as o;
+
+/// One organisation of the demo data set (`demo.toml`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoOrg {
+    name: String,
+    short_name: String,
+    kind: OrganisationKind,
+    sector: Sector,
+    website: Option<String>,
+    health_region: Option<HealthRegion>,
+    #[serde(default)]
+    trial_site: bool,
+    status: MembershipStatus,
+    founding_partner: bool,
+    joined: NaiveDate,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoData {
+    organisation: Vec<DemoOrg>,
+}
+
+fn demo_orgs() -> Result<Vec<DemoOrg>, ApiError> {
+    toml::from_str::<DemoData>(include_str!("demo.toml"))
+        .map(|d| d.organisation)
+        .map_err(|e| ApiError::internal(format!("the demo data set is invalid: {e}")))
+}
+
+/// Loads the demo data set into an empty register. Returns how many organisations it added.
+pub async fn demo(
+    db: &Db,
+    mailer: std::sync::Arc<crate::notifications::Mailer>,
+) -> Result<usize, ApiError> {
+    db.write(move |conn| {
+        let existing: i64 = o::table.count().get_result(conn)?;
+        if existing > 0 {
+            return Err(ApiError::conflict(
+                "the register is not empty; demo data is loaded into a new database only",
+            ));
+        }
+        let caller = Caller::system();
+        let orgs = demo_orgs()?;
+        let today = chrono::Utc::now().date_naive();
+        for d in &orgs {
+            let record = CreateOrganisation {
+                name: d.name.clone(),
+                short_name: Some(d.short_name.clone()),
+                kind: d.kind,
+                sector: d.sector,
+                org_number: None,
+                country: Some("NO".into()),
+                website: d.website.clone(),
+                health_region: d.health_region,
+                trial_site: d.trial_site,
+                founding_partner: d.founding_partner,
+            }
+            .into_record(Id::new(), crate::core::now().and_utc());
+            let created = repo::create(conn, &caller, record)?;
+            if d.status != MembershipStatus::None {
+                let change = CreateMembershipChange {
+                    to_status: d.status,
+                    effective_date: d.joined,
+                    reason: if d.founding_partner {
+                        "Founding member of CONNECT".into()
+                    } else {
+                        "Joined CONNECT".into()
+                    },
+                    decision_reference: None,
+                };
+                repo::change_membership(conn, &caller, &mailer, &created.id, change, today)?;
+            }
+        }
+        Ok(orgs.len())
+    })
+    .await
+}
+
+/// Inserts `n` synthetic organisations (a third of them partners) for benchmarks, in batches.
+pub fn bulk(db: &Db, n: usize) -> Result<usize, ApiError> {
+    let mut conn = db.pool().get().map_err(ApiError::from_pool)?;
+    let kinds = [
+        OrganisationKind::Pharma,
+        OrganisationKind::Biotech,
+        OrganisationKind::Hospital,
+        OrganisationKind::University,
+        OrganisationKind::Technology,
+        OrganisationKind::Other,
+    ];
+    let mut done = 0;
+    while done < n {
+        let batch = (n - done).min(1000);
+        write_tx(&mut conn, |conn| {
+            for i in done..done + batch {
+                let t = now();
+                let kind = kinds[i % kinds.len()];
+                diesel::insert_into(o::table)
+                    .values((
+                        o::id.eq(new_id()),
+                        o::name.eq(format!("Bench Organisation {i:06}")),
+                        o::kind.eq(kind.as_str()),
+                        o::sector.eq(Sector::Private.as_str()),
+                        o::country.eq("NO"),
+                        o::health_region.eq((kind == OrganisationKind::Hospital)
+                            .then_some(HealthRegion::SouthEast.as_str())),
+                        o::trial_site.eq(kind == OrganisationKind::Hospital),
+                        o::membership_status.eq(if i % 3 == 0 {
+                            MembershipStatus::Partner
+                        } else {
+                            MembershipStatus::None
+                        }
+                        .as_str()),
+                        o::founding_partner.eq(false),
+                        o::created_at.eq(t),
+                        o::updated_at.eq(t),
+                        o::version.eq(1),
+                    ))
+                    .execute(conn)?;
+            }
+            Ok(())
+        })?;
+        done += batch;
+    }
+    Ok(done)
+}
+
+/// Queues `n` rendered messages (to synthetic addresses) for benchmarks, in batches.
+pub fn bulk_notifications(
+    db: &Db,
+    mailer: &crate::notifications::Mailer,
+    n: usize,
+) -> Result<usize, ApiError> {
+    use crate::notifications::{Kind, Language, Recipient, enqueue};
+    let mut conn = db.pool().get().map_err(ApiError::from_pool)?;
+    let mut done = 0;
+    while done < n {
+        let batch = (n - done).min(1000);
+        write_tx(&mut conn, |conn| {
+            for i in done..done + batch {
+                let to = Recipient {
+                    email: format!("bench-{i:06}@example.org"),
+                    name: Some(format!("Bench Recipient {i}")),
+                    user_id: None,
+                    language: if i % 2 == 0 {
+                        Language::Nb
+                    } else {
+                        Language::En
+                    },
+                };
+                enqueue(
+                    conn,
+                    mailer,
+                    Kind::PasswordChanged,
+                    &to,
+                    serde_json::json!({"changed_at": "2026-11-23 10:15 UTC"}),
+                )?;
+            }
+            Ok(())
+        })?;
+        done += batch;
+    }
+    Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_demo_data_set_reads() {
+        let orgs = super::demo_orgs().unwrap();
+        assert_eq!(orgs.len(), 23);
+        assert!(orgs.iter().any(|o| o.name == "Oslo Cancer Cluster"));
+    }
+}
