@@ -109,15 +109,7 @@ pub fn invite(
         None,
     )?;
     v.finish()?;
-    let taken: i64 = u::table
-        .filter(u::email.eq(&email))
-        .count()
-        .get_result(conn)?;
-    if taken > 0 {
-        return Err(ApiError::conflict(format!(
-            "an account for {email} already exists"
-        )));
-    }
+    crate::users::repo::check_email_free(conn, &email)?;
     let token = random_token();
     let t = now();
     let expires = t + VALID_FOR;

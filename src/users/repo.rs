@@ -205,8 +205,14 @@ pub fn validate_new(conn: &mut DbConn, id: &str, req: &CreateUser) -> Result<Str
         req.person_id.as_deref(),
     )?;
     v.finish()?;
+    check_email_free(conn, &email)?;
+    Ok(email)
+}
+
+/// 409 when an account (of any state) has this e-mail address: one address, one account.
+pub fn check_email_free(conn: &mut DbConn, email: &str) -> Result<(), ApiError> {
     let taken: i64 = u::table
-        .filter(u::email.eq(&email))
+        .filter(u::email.eq(email))
         .count()
         .get_result(conn)?;
     if taken > 0 {
@@ -214,7 +220,7 @@ pub fn validate_new(conn: &mut DbConn, id: &str, req: &CreateUser) -> Result<Str
             "an account for {email} already exists"
         )));
     }
-    Ok(email)
+    Ok(())
 }
 
 /// Inserts an account whose request was validated and whose password was hashed.
