@@ -10,6 +10,8 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use futures_util::StreamExt;
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
+use utoipa::PartialSchema;
+use utoipa::openapi::{RefOr, Schema};
 
 use super::MAX_BODY_BYTES;
 use crate::error::{ApiError, FieldError, ProblemType};
@@ -61,8 +63,106 @@ pub async fn read_body(
     Ok(body.freeze())
 }
 
-/// Deserialises a JSON body, mapping serde's errors to problems with field paths.
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+/// Deserialises a JSON body, mapping serde's errors to problems with field paths. When a field is
+/// missing, unknown or of the wrong type, every such field of the top-level object is named at
+/// once: serde stops at the first, so the rest are found by comparing the object with the body
+/// type's schema (its required properties, its known properties and their JSON types).
+pub fn parse_json<T: DeserializeOwned + PartialSchema>(bytes: &[u8]) -> Result<T, ApiError> {
+    parse_json_first(bytes).map_err(|e| match e {
+        ApiError::Validation(mut errors) => {
+            if let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) {
+                for more in schema_errors(&T::schema(), &value) {
+                    if !errors.iter().any(|e| e.field == more.field) {
+                        errors.push(more);
+                    }
+                }
+            }
+            ApiError::Validation(errors)
+        }
+        other => other,
+    })
+}
+
+/// Every missing required property, unknown property and property of the wrong JSON type of a
+/// top-level object, judged against an inline object schema (nested and referenced schemas are
+/// left to serde, which names the first error in them).
+fn schema_errors(schema: &RefOr<Schema>, value: &serde_json::Value) -> Vec<FieldError> {
+    let (RefOr::T(Schema::Object(object)), serde_json::Value::Object(fields)) = (schema, value)
+    else {
+        return Vec::new();
+    };
+    let mut errors = Vec::new();
+    for name in &object.required {
+        if !fields.contains_key(name) {
+            errors.push(FieldError::new(
+                name,
+                "required",
+                format!("missing field `{name}`"),
+            ));
+        }
+    }
+    for (name, v) in fields {
+        match object.properties.get(name) {
+            None => errors.push(FieldError::new(
+                name,
+                "unknown_field",
+                format!("unknown field `{name}`"),
+            )),
+            Some(property) => {
+                if let Some(expected) = type_mismatch(property, v) {
+                    errors.push(FieldError::new(
+                        name,
+                        "invalid_type",
+                        format!("invalid type, expected {expected}"),
+                    ));
+                }
+            }
+        }
+    }
+    errors
+}
+
+/// The expected JSON type when `value` cannot be of the property's (inline) schema's type.
+fn type_mismatch(property: &RefOr<Schema>, value: &serde_json::Value) -> Option<&'static str> {
+    use utoipa::openapi::schema::{SchemaType, Type};
+    let types: Vec<Type> = match property {
+        RefOr::T(Schema::Object(o)) => match &o.schema_type {
+            SchemaType::Type(t) => vec![t.clone()],
+            SchemaType::Array(ts) => ts.clone(),
+            SchemaType::AnyValue => return None,
+        },
+        RefOr::T(Schema::Array(a)) => match &a.schema_type {
+            SchemaType::Type(t) => vec![t.clone()],
+            SchemaType::Array(ts) => ts.clone(),
+            SchemaType::AnyValue => return None,
+        },
+        _ => return None,
+    };
+    let fits = |t: &Type| match t {
+        Type::Object => value.is_object(),
+        Type::String => value.is_string(),
+        Type::Integer => value.is_i64() || value.is_u64(),
+        Type::Number => value.is_number(),
+        Type::Boolean => value.is_boolean(),
+        Type::Array => value.is_array(),
+        Type::Null => value.is_null(),
+    };
+    if types.is_empty() || types.iter().any(fits) {
+        return None;
+    }
+    let name = |t: &Type| match t {
+        Type::Object => "an object",
+        Type::String => "a string",
+        Type::Integer => "an integer",
+        Type::Number => "a number",
+        Type::Boolean => "a boolean",
+        Type::Array => "an array",
+        Type::Null => "null",
+    };
+    types.iter().find(|t| **t != Type::Null).map(name)
+}
+
+fn parse_json_first<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::bad_request(
             ProblemType::InvalidJson,
@@ -153,7 +253,7 @@ fn json_error(path: &str, e: &serde_json::Error) -> ApiError {
     }
 }
 
-impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+impl<T: DeserializeOwned + PartialSchema + 'static> FromRequest for Json<T> {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
@@ -174,15 +274,16 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
 mod tests {
     use super::*;
 
-    #[derive(Debug, serde::Deserialize)]
+    #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
     #[serde(deny_unknown_fields)]
     #[allow(dead_code)]
     struct Body {
         name: String,
         inner: Option<Inner>,
         owner: Option<crate::core::Id>,
+        count: Option<i32>,
     }
-    #[derive(Debug, serde::Deserialize)]
+    #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
     #[serde(deny_unknown_fields)]
     #[allow(dead_code)]
     struct Inner {
@@ -214,6 +315,27 @@ mod tests {
         assert_eq!(
             (e.field.as_str(), e.code.as_str()),
             ("inner.n", "invalid_type")
+        );
+    }
+
+    #[test]
+    fn every_missing_unknown_and_mistyped_field_is_named_at_once() {
+        let errors = match parse_json::<Body>(br#"{"colour":1,"count":"7","owner":"x"}"#) {
+            Err(ApiError::Validation(e)) => e,
+            other => panic!("{other:?}"),
+        };
+        let mut found: Vec<(&str, &str)> = errors
+            .iter()
+            .map(|e| (e.field.as_str(), e.code.as_str()))
+            .collect();
+        found.sort_unstable();
+        assert_eq!(
+            found,
+            [
+                ("colour", "unknown_field"),
+                ("count", "invalid_type"),
+                ("name", "required"),
+            ]
         );
     }
 

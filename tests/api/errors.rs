@@ -132,6 +132,69 @@ async fn missing_and_mistyped_fields_are_named_in_the_errors() {
 }
 
 #[tokio::test]
+async fn every_missing_unknown_and_mistyped_field_is_named_at_once() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let res = app.post(ORGS, &admin, &json!({})).await;
+    let problem = assert_problem(res, 422, "validation-failed").await;
+    let mut found: Vec<(String, String)> = problem["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            (
+                e["field"].as_str().unwrap_or_default().to_owned(),
+                e["code"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    found.sort();
+    let expected = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(f, c)| ((*f).to_owned(), (*c).to_owned()))
+            .collect()
+    };
+    assert_eq!(
+        found,
+        expected(&[
+            ("kind", "required"),
+            ("name", "required"),
+            ("sector", "required")
+        ])
+    );
+    let res = app
+        .post(
+            ORGS,
+            &admin,
+            &json!({"name": 42, "short_name": true, "colour": "blue", "sector": "private"}),
+        )
+        .await;
+    let problem = assert_problem(res, 422, "validation-failed").await;
+    let mut found: Vec<(String, String)> = problem["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            (
+                e["field"].as_str().unwrap_or_default().to_owned(),
+                e["code"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        expected(&[
+            ("colour", "unknown_field"),
+            ("kind", "required"),
+            ("name", "invalid_type"),
+            ("short_name", "invalid_type")
+        ])
+    );
+}
+
+#[tokio::test]
 async fn a_body_over_64_kib_is_413_payload_too_large() {
     let app = spawn_app().await;
     let admin = app.admin_token().await;
