@@ -64,6 +64,7 @@ pub fn api_scope() -> utoipa_actix_web::scope::Scope<
     utoipa_actix_web::scope("/api/v1")
         .wrap(from_fn(idempotency))
         .wrap(from_fn(conditional_get))
+        .wrap(from_fn(crate::http::accept::negotiate))
         .configure(crate::accounts::routes::configure)
         .configure(crate::users::routes::configure)
         .configure(crate::organisations::routes::configure)

@@ -1,5 +1,6 @@
 //! Cross-cutting HTTP machinery, one implementation each, used the same way by every module.
 
+pub mod accept;
 pub mod client_ip;
 pub mod conditional;
 pub mod csv;

@@ -624,3 +624,43 @@ async fn a_chunked_body_over_64_kib_is_413_too() {
         "{response}"
     );
 }
+
+#[tokio::test]
+async fn an_accept_header_admitting_nothing_the_api_sends_is_406() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let get = |path: &str, accept: &str| {
+        app.client
+            .get(app.url(path))
+            .bearer_auth(&admin)
+            .header("Accept", accept.to_owned())
+            .send()
+    };
+    let res = get(ORGS, "application/xml").await.unwrap();
+    let problem = assert_problem(res, 406, "not-acceptable").await;
+    assert!(problem["detail"].is_string());
+    // CSV only where a list offers it.
+    let res = get("/api/v1/users", "text/csv").await.unwrap();
+    assert_problem(res, 406, "not-acceptable").await;
+    for accept in [
+        "application/json",
+        "*/*",
+        "application/*",
+        "application/problem+json",
+        "text/html, application/xhtml+xml, */*;q=0.8",
+    ] {
+        let res = get(ORGS, accept).await.unwrap();
+        assert_eq!(res.status(), 200, "{accept}");
+    }
+    let res = get(ORGS, "text/csv").await.unwrap();
+    assert_eq!(res.status(), 200);
+    // The browsers' pages are not negotiated.
+    let res = app
+        .client
+        .get(app.url("/docs/"))
+        .header("Accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
