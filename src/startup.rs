@@ -91,6 +91,31 @@ pub fn declared_openapi() -> utoipa::openapi::OpenApi {
     api
 }
 
+/// What start-up tells the operator: how to create the first admin when no account exists, and
+/// that links in e-mail will name the bound address when the service listens beyond this machine
+/// without `CONNECT_PUBLIC_URL`.
+pub fn startup_notes(settings: &Settings, any_account: bool) -> Vec<String> {
+    let mut notes = Vec::new();
+    if !any_account {
+        notes.push(
+            "no account exists yet: create the first admin with `connect admin create-user \
+             --email <address>` (it reads the password from standard input), or start with \
+             CONNECT_ADMIN_EMAIL and CONNECT_ADMIN_PASSWORD set"
+                .to_owned(),
+        );
+    }
+    if !settings.bind.ip().is_loopback()
+        && settings.public_url == format!("http://{}", settings.bind)
+    {
+        notes.push(format!(
+            "listening on {} without CONNECT_PUBLIC_URL: links in e-mail will start {}; set \
+             CONNECT_PUBLIC_URL to the address users reach the service at",
+            settings.bind, settings.public_url
+        ));
+    }
+    notes
+}
+
 pub struct Application {
     port: u16,
     server: Server,
@@ -126,6 +151,14 @@ impl Application {
                 .map_err(|e| {
                     StartupError(format!("cannot create the first admin: {}", describe(&e)))
                 })?;
+        }
+        match crate::users::service::any_account(&db).await {
+            Ok(any) => {
+                for note in startup_notes(&settings, any) {
+                    tracing::warn!("{note}");
+                }
+            }
+            Err(e) => tracing::warn!(error = %describe(&e), "cannot count the accounts"),
         }
         let metrics = Metrics::new().map_err(|e| StartupError(format!("metrics: {e}")))?;
         let mailer = crate::notifications::Mailer::new(&settings.public_url, &settings.mail_from)
@@ -266,4 +299,41 @@ fn spawn_housekeeping(state: web::Data<AppState>) {
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn settings(vars: &[(&str, &str)]) -> Settings {
+        let env: BTreeMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        match Settings::from_sources(&env) {
+            Ok(s) => s,
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+
+    #[test]
+    fn start_up_says_how_to_make_the_first_admin_and_warns_of_links_to_0_0_0_0() {
+        let local = settings(&[]);
+        assert!(startup_notes(&local, true).is_empty());
+        let notes = startup_notes(&local, false);
+        assert_eq!(notes.len(), 1);
+        assert!(notes[0].contains("connect admin create-user"));
+        assert!(notes[0].contains("CONNECT_ADMIN_EMAIL"));
+        let open = settings(&[("CONNECT_BIND", "0.0.0.0:8080")]);
+        let notes = startup_notes(&open, true);
+        assert_eq!(notes.len(), 1);
+        assert!(notes[0].contains("CONNECT_PUBLIC_URL"));
+        assert!(notes[0].contains("http://0.0.0.0:8080"));
+        let named = settings(&[
+            ("CONNECT_BIND", "0.0.0.0:8080"),
+            ("CONNECT_PUBLIC_URL", "https://connect.example.org"),
+        ]);
+        assert!(startup_notes(&named, true).is_empty());
+    }
 }

@@ -60,6 +60,12 @@ pub async fn create_user(
     .await
 }
 
+/// Whether any account exists (start-up says how to make the first one when none does).
+pub async fn any_account(db: &Db) -> Result<bool, ApiError> {
+    db.read(|conn| Ok(u::table.count().get_result::<i64>(conn)? > 0))
+        .await
+}
+
 /// Creates the first admin from `CONNECT_ADMIN_EMAIL`/`CONNECT_ADMIN_PASSWORD` when no account
 /// exists; true when it did.
 pub async fn ensure_first_admin(
