@@ -161,6 +161,11 @@ impl Application {
             Err(e) => tracing::warn!(error = %describe(&e), "cannot count the accounts"),
         }
         let metrics = Metrics::new().map_err(|e| StartupError(format!("metrics: {e}")))?;
+        metrics.know_mail_kinds(
+            crate::notifications::model::Kind::ALL
+                .iter()
+                .map(|k| k.as_str()),
+        );
         let mailer = crate::notifications::Mailer::new(&settings.public_url, &settings.mail_from)
             .map_err(StartupError)?;
         let state = web::Data::new(AppState {

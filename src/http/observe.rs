@@ -227,6 +227,15 @@ impl Metrics {
         }
     }
 
+    /// Makes the sent and failed counters of every kind exist at zero, so a scrape sees them
+    /// before the first message of a kind is sent or given up on (Prometheus' convention).
+    pub fn know_mail_kinds<'a>(&self, kinds: impl IntoIterator<Item = &'a str>) {
+        for kind in kinds {
+            self.mail_sent.with_label_values(&[kind]);
+            self.mail_failed.with_label_values(&[kind]);
+        }
+    }
+
     pub fn mail_sent(&self, kind: &str) {
         self.mail_sent.with_label_values(&[kind]).inc();
     }

@@ -976,6 +976,25 @@ fn metric(text: &str, name: &str) -> Option<f64> {
 }
 
 #[tokio::test]
+async fn mail_counters_of_every_kind_exist_at_zero_before_the_first_message() {
+    let app = spawn_app().await;
+    let text = app.get_anon("/metrics").await.text().await.unwrap();
+    for kind in [
+        "invitation",
+        "password_reset",
+        "password_changed",
+        "role_changed",
+        "api_token_created",
+        "membership_changed",
+    ] {
+        for counter in ["sent", "failed"] {
+            let name = format!("connect_notifications_{counter}_total{{kind=\"{kind}\"}}");
+            assert_eq!(metric(&text, &name), Some(0.0), "{name} in {text}");
+        }
+    }
+}
+
+#[tokio::test]
 async fn metrics_count_sent_and_failed_messages_and_show_the_backlog() {
     let smtp = SmtpServer::start();
     let app = spawn_mail_app(&smtp).await;
