@@ -140,14 +140,28 @@ impl Settings {
     pub fn from_sources(env: &BTreeMap<String, String>) -> Result<Self, ConfigErrors> {
         let mut values: BTreeMap<String, String> = BTreeMap::new();
         let mut errors = Vec::new();
+        // The settings the file gave, by variable, with the key as written there: a problem with
+        // one is reported as `<file>: <key>`, as the operator wrote it.
+        let mut from_file: BTreeMap<String, String> = BTreeMap::new();
         if let Some(path) = env.get("CONNECT_CONFIG") {
             match read_toml(Path::new(path)) {
-                Ok(file) => values.extend(file),
+                Ok(file) => {
+                    for (written, value) in file {
+                        let var = format!("CONNECT_{}", written.to_uppercase());
+                        if KEYS.iter().any(|(k, _)| *k == var) && var != "CONNECT_CONFIG" {
+                            from_file.insert(var.clone(), format!("{path}: {written}"));
+                            values.insert(var, value);
+                        } else {
+                            errors.push(unknown_file_key(path, &written));
+                        }
+                    }
+                }
                 Err(e) => errors.push(format!("CONNECT_CONFIG: {e}")),
             }
         }
         for (k, v) in env {
             if k != "CONNECT_CONFIG" {
+                from_file.remove(k);
                 values.insert(k.clone(), v.clone());
             }
         }
@@ -294,6 +308,15 @@ impl Settings {
         };
 
         if !errors.is_empty() {
+            let errors = errors
+                .into_iter()
+                .map(|e| match e.split_once(':') {
+                    Some((var, rest)) if from_file.contains_key(var) => {
+                        format!("{}:{rest}", from_file[var])
+                    }
+                    _ => e,
+                })
+                .collect();
             return Err(ConfigErrors(errors));
         }
         Ok(Settings {
@@ -397,21 +420,47 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     file.write_all(contents.as_bytes())
 }
 
-fn read_toml(path: &Path) -> Result<BTreeMap<String, String>, String> {
+/// A key of the configuration file that names no setting, as written there, with the keys the
+/// file takes (a variable's name written in the file is pointed at its file form).
+fn unknown_file_key(path: &str, written: &str) -> String {
+    let known: Vec<String> = KEYS
+        .iter()
+        .filter(|(k, _)| *k != "CONNECT_CONFIG")
+        .filter_map(|(k, _)| k.strip_prefix("CONNECT_").map(str::to_lowercase))
+        .collect();
+    let hint = written
+        .to_uppercase()
+        .strip_prefix("CONNECT_")
+        .map(str::to_lowercase)
+        .filter(|k| known.contains(k))
+        .map(|k| format!("; in the file write `{k}`, without the CONNECT_ prefix"))
+        .unwrap_or_default();
+    format!(
+        "{path}: {written}: unknown setting{hint} (known: {})",
+        known.join(", ")
+    )
+}
+
+fn read_toml(path: &Path) -> Result<Vec<(String, String)>, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
         format!("{} is not valid TOML: {}", path.display(), e.message())
     })?;
-    let mut out = BTreeMap::new();
+    let mut out = Vec::new();
     for (k, v) in table {
         let value = match v {
             toml::Value::String(s) => s,
             toml::Value::Integer(i) => i.to_string(),
             toml::Value::Boolean(b) => b.to_string(),
-            other => return Err(format!("{k}: unsupported value {other}")),
+            other => {
+                return Err(format!(
+                    "{}: {k}: unsupported value {other}",
+                    path.display()
+                ));
+            }
         };
-        out.insert(format!("CONNECT_{}", k.to_uppercase()), value);
+        out.push((k, value));
     }
     Ok(out)
 }
@@ -483,6 +532,39 @@ mod tests {
         assert!(text.contains("CONNECT_WORKERS"));
         assert!(text.contains("CONNECT_NOPE: unknown setting"));
         assert!(!text.contains("pw"));
+    }
+
+    #[test]
+    fn problems_in_the_file_name_the_file_and_the_key_as_written_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("connect.toml");
+        std::fs::write(
+            &path,
+            "nope = 1\nCONNECT_BIND = \"0.0.0.0:80\"\nworkers = 0\nlog_format = \"xml\"\n",
+        )
+        .unwrap();
+        let file = path.display().to_string();
+        let e = Settings::from_sources(&env(&[
+            ("CONNECT_CONFIG", file.as_str()),
+            ("CONNECT_LOG_FORMAT", "yaml"),
+        ]))
+        .unwrap_err();
+        let text = e.to_string();
+        assert_eq!(e.0.len(), 4, "{text}");
+        assert!(
+            text.contains(&format!("{file}: nope: unknown setting")),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!(
+                "{file}: CONNECT_BIND: unknown setting; in the file write `bind`"
+            )),
+            "{text}"
+        );
+        assert!(text.contains(&format!("{file}: workers:")), "{text}");
+        // The environment wins, and its problem names the variable.
+        assert!(text.contains("CONNECT_LOG_FORMAT: 'yaml'"), "{text}");
+        assert!(!text.contains("CONNECT_NOPE") && !text.contains("CONNECT_CONNECT_BIND"));
     }
 
     #[test]
