@@ -19,6 +19,12 @@ pub fn wants_csv(req: &HttpRequest) -> bool {
         })
 }
 
+/// A time as the JSON answers write it (RFC 3339 in UTC with `Z`, as serde writes chrono's
+/// times), so a CSV export and the JSON of the same record agree.
+pub fn csv_time(t: &chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
 /// Writes rows as CSV with a header line; the response is offered as a download named `name`.
 ///
 /// Against formula injection (OWASP's CSV-injection advice): every cell is quoted, so a
@@ -71,7 +77,16 @@ pub fn neutralise(cell: String) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::neutralise;
+    use super::{csv_time, neutralise};
+
+    #[test]
+    fn times_are_written_as_the_json_writes_them() {
+        let t = chrono::DateTime::parse_from_rfc3339("2026-11-23T10:05:00.123456+00:00")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        assert_eq!(csv_time(&t), serde_json::to_value(t).unwrap());
+        assert_eq!(csv_time(&t), "2026-11-23T10:05:00.123456Z");
+    }
 
     #[test]
     fn formulas_are_neutralised_and_phone_numbers_kept() {

@@ -15,7 +15,7 @@ use crate::auth::policy;
 use crate::auth::{Auth, Scope};
 use crate::core::Id;
 use crate::error::{ApiError, Problem};
-use crate::http::csv::{csv_response, wants_csv};
+use crate::http::csv::{csv_response, csv_time, wants_csv};
 use crate::http::{IfMatch, Json, Page, PageRequest, Query, created, versioned};
 use crate::notifications::Mailer;
 use crate::state::AppState;
@@ -111,8 +111,8 @@ fn csv_row(o: Organisation) -> Vec<String> {
         o.founding_partner.to_string(),
         opt(o.joined_on.map(|d| d.to_string())),
         opt(o.left_on.map(|d| d.to_string())),
-        opt(o.archived_at.map(|d| d.to_rfc3339())),
-        o.updated_at.to_rfc3339(),
+        opt(o.archived_at.as_ref().map(csv_time)),
+        csv_time(&o.updated_at),
     ]
 }
 

@@ -13,7 +13,7 @@ use crate::auth::{Auth, Caller, Scope};
 use crate::core::Id;
 use crate::db::DbConn;
 use crate::error::{ApiError, Problem};
-use crate::http::csv::{csv_response, wants_csv};
+use crate::http::csv::{csv_response, csv_time, wants_csv};
 use crate::http::{IfMatch, Json, Page, PageRequest, Query, created, versioned};
 use crate::state::AppState;
 
@@ -52,7 +52,7 @@ fn csv_row(p: Person) -> Vec<String> {
         p.title.unwrap_or_default(),
         p.phone.unwrap_or_default(),
         p.user_id.is_some().to_string(),
-        p.updated_at.to_rfc3339(),
+        csv_time(&p.updated_at),
     ]
 }
 

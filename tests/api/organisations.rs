@@ -919,6 +919,20 @@ async fn csv_export_shows_only_what_the_caller_may_see() {
     assert_eq!(rows[1][1], "Zulu");
 }
 
+#[tokio::test]
+async fn csv_times_are_written_as_the_json_writes_them() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let org = app.create_org(&admin, "Timeco", "pharma").await;
+    let res = app.get_csv("/api/v1/organisations", &admin).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let rows = csv_rows(&res.text().await.unwrap());
+    let updated = rows[0].iter().position(|h| h == "updated_at").unwrap();
+    assert_eq!(rows[1][1], "Timeco");
+    assert_eq!(rows[1][updated], org["updated_at"].as_str().unwrap());
+    assert!(rows[1][updated].ends_with('Z'), "{rows:?}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Membership changes
 
