@@ -35,15 +35,12 @@ text_enum!(
         ApiTokenCreated = "api_token_created",
         /// The person's organisation changed membership status (optional).
         MembershipChanged = "membership_changed",
-        /// A reminder of a coming meeting (optional).
-        MeetingReminder = "meeting_reminder",
-        /// An agreement's patient cap is nearly used up (optional).
-        CapAlert = "cap_alert",
     }
 );
 
 impl Kind {
-    /// The kinds a template exists for (the optional meeting and cap kinds arrive with their modules).
+    /// The kinds a template exists for (every kind: a kind arrives with the module that sends it,
+    /// as meeting reminders and patient-cap alerts will).
     pub const TEMPLATED: [Kind; 6] = [
         Kind::Invitation,
         Kind::PasswordReset,
@@ -53,11 +50,7 @@ impl Kind {
         Kind::MembershipChanged,
     ];
     /// The kinds a person may opt out of.
-    pub const OPTIONAL: [Kind; 3] = [
-        Kind::MembershipChanged,
-        Kind::MeetingReminder,
-        Kind::CapAlert,
-    ];
+    pub const OPTIONAL: [Kind; 1] = [Kind::MembershipChanged];
 
     pub fn is_optional(self) -> bool {
         Kind::OPTIONAL.contains(&self)
@@ -116,13 +109,9 @@ pub struct Notification {
 /// Which optional messages a person receives, and in which language all of them come.
 #[derive(Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"language": "en", "membership_changed": true, "meeting_reminder": true, "cap_alert": false}))]
+#[schema(example = json!({"language": "en", "membership_changed": true}))]
 pub struct NotificationPreferences {
     pub language: Language,
     /// Your organisation's membership status changed.
     pub membership_changed: bool,
-    /// A meeting you are invited to is coming up.
-    pub meeting_reminder: bool,
-    /// An agreement of your organisation has nearly used up its patient cap.
-    pub cap_alert: bool,
 }

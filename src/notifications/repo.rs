@@ -396,8 +396,6 @@ pub fn preferences(conn: &mut DbConn, user_id: &str) -> Result<NotificationPrefe
     Ok(NotificationPreferences {
         language: language.parse()?,
         membership_changed: wants(conn, user_id, Kind::MembershipChanged)?,
-        meeting_reminder: wants(conn, user_id, Kind::MeetingReminder)?,
-        cap_alert: wants(conn, user_id, Kind::CapAlert)?,
     })
 }
 
@@ -420,25 +418,21 @@ pub fn set_preferences(
         u::version.eq(u::version + 1),
     ))
     .execute(conn)?;
-    for (kind, enabled) in [
-        (Kind::MembershipChanged, p.membership_changed),
-        (Kind::MeetingReminder, p.meeting_reminder),
-        (Kind::CapAlert, p.cap_alert),
-    ] {
-        diesel::delete(
-            np::table
-                .filter(np::user_id.eq(user_id))
-                .filter(np::kind.eq(kind.as_str())),
-        )
+    // Stored preferences of kinds no longer offered are left alone and never read.
+    let (kind, enabled) = (Kind::MembershipChanged, p.membership_changed);
+    diesel::delete(
+        np::table
+            .filter(np::user_id.eq(user_id))
+            .filter(np::kind.eq(kind.as_str())),
+    )
+    .execute(conn)?;
+    diesel::insert_into(np::table)
+        .values((
+            np::user_id.eq(user_id),
+            np::kind.eq(kind.as_str()),
+            np::enabled.eq(enabled),
+            np::updated_at.eq(t),
+        ))
         .execute(conn)?;
-        diesel::insert_into(np::table)
-            .values((
-                np::user_id.eq(user_id),
-                np::kind.eq(kind.as_str()),
-                np::enabled.eq(enabled),
-                np::updated_at.eq(t),
-            ))
-            .execute(conn)?;
-    }
     Ok(())
 }

@@ -305,7 +305,7 @@ pub fn sample(kind: Kind) -> Value {
             "scopes": "organisations:read, people:read", "created_at": "2026-11-23 10:15 UTC",
             "expires_at": "2027-11-23 00:00 UTC",
         }),
-        Kind::MembershipChanged | Kind::MeetingReminder | Kind::CapAlert => json!({
+        Kind::MembershipChanged => json!({
             "name": "Kari Nordmann", "organisation": "Roche Norge AS", "from_status": "observer",
             "to_status": "partner", "to_status_code": "partner", "effective_date": "2026-11-23",
         }),

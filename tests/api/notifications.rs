@@ -522,7 +522,7 @@ async fn representatives_hear_of_membership_changes_in_their_language_unless_opt
     set_preferences(
         &app,
         &quiet,
-        &json!({"language": "en", "membership_changed": false, "meeting_reminder": true, "cap_alert": true}),
+        &json!({"language": "en", "membership_changed": false}),
     )
     .await;
     let res = app
@@ -578,7 +578,7 @@ async fn representatives_hear_of_membership_changes_in_their_language_unless_opt
     set_preferences(
         &app,
         &quiet,
-        &json!({"language": "en", "membership_changed": true, "meeting_reminder": true, "cap_alert": true}),
+        &json!({"language": "en", "membership_changed": true}),
     )
     .await;
     app.change_status(&admin, &org_id, "partner", "2024-06-01")
@@ -601,7 +601,7 @@ async fn users_hear_of_password_and_role_changes_even_when_opted_out() {
     app.set_status(&admin, &org_id, "partner").await;
     let (en_id, en_token) = rep_in(&app, &admin, &org_id, "en@lillestrom.test", "en").await;
     let (nb_id, _) = rep_in(&app, &admin, &org_id, "nb@lillestrom.test", "nb").await;
-    let all_off = json!({"language": "en", "membership_changed": false, "meeting_reminder": false, "cap_alert": false});
+    let all_off = json!({"language": "en", "membership_changed": false});
     set_preferences(&app, &en_token, &all_off).await;
     assert_eq!(
         app.get_ok("/api/v1/me/notification-preferences", &en_token)
@@ -1085,4 +1085,55 @@ async fn metrics_count_sent_and_failed_messages_and_show_the_backlog() {
         Some(1.0),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn preferences_offer_only_kinds_something_sends_and_stored_old_ones_do_not_break_them() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let me = app.me(&admin).await;
+    let user_id = me["user"]["id"].as_str().unwrap().to_owned();
+    // A preference stored by an older version for a kind no longer offered.
+    let mut conn = app.db_conn();
+    write_tx(&mut conn, |conn| {
+        use connect::schema::notification_preferences as np;
+        diesel::insert_into(np::table)
+            .values((
+                np::user_id.eq(&user_id),
+                np::kind.eq("meeting_reminder"),
+                np::enabled.eq(false),
+                np::updated_at.eq(connect::core::now()),
+            ))
+            .execute(conn)?;
+        Ok(())
+    })
+    .unwrap();
+    let prefs = app
+        .get_ok("/api/v1/me/notification-preferences", &admin)
+        .await;
+    let keys: BTreeSet<&str> = prefs
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, BTreeSet::from(["language", "membership_changed"]));
+    set_preferences(
+        &app,
+        &admin,
+        &json!({"language": "en", "membership_changed": false}),
+    )
+    .await;
+    let res = app
+        .send_json(
+            reqwest::Method::PUT,
+            "/api/v1/me/notification-preferences",
+            &admin,
+            None,
+            Some(&json!({"language": "en", "membership_changed": true, "meeting_reminder": true})),
+        )
+        .await;
+    let problem = assert_problem(res, 422, "validation-failed").await;
+    assert_eq!(problem["errors"][0]["field"], "meeting_reminder");
+    assert_eq!(problem["errors"][0]["code"], "unknown_field");
 }

@@ -382,9 +382,7 @@ const MATRIX: &[Cell] = &[
     cell(
         "PUT",
         "/api/v1/me/notification-preferences",
-        Some(
-            r#"{"language": "en", "membership_changed": true, "meeting_reminder": true, "cap_alert": false}"#,
-        ),
+        Some(r#"{"language": "en", "membership_changed": true}"#),
         ALL_200,
     ),
     cell(

@@ -683,8 +683,7 @@ async fn every_enum_value_the_spec_lists_for_an_input_is_accepted_where_it_is_us
 
     // My preferences, in each language.
     for language in inputs.take("PUT /api/v1/me/notification-preferences body.language") {
-        let body = json!({"language": language, "membership_changed": true,
-            "meeting_reminder": false, "cap_alert": false});
+        let body = json!({"language": language, "membership_changed": true});
         let res = app
             .send_json(
                 Method::PUT,
