@@ -80,6 +80,8 @@ pub struct ResetAccount {
     #[diesel(column_name = id)]
     pub user_id: String,
     pub email: String,
+    /// The account's language (the reset page is shown in it).
+    pub language: String,
 }
 
 /// The account a valid, unused, unexpired reset token belongs to.

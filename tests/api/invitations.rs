@@ -479,3 +479,33 @@ async fn an_invitation_link_used_five_times_at_once_creates_one_account() {
     assert_eq!(users.len(), 1, "{users:?}");
     app.login("race@invite.test", NEW_PASSWORD).await;
 }
+
+#[tokio::test]
+async fn the_invitation_page_is_in_the_invitations_language_with_the_other_a_click_away() {
+    let smtp = SmtpServer::start();
+    let app = spawn_mail_app(&smtp).await;
+    let admin = app.admin_token().await;
+    let res = app
+        .post(
+            "/api/v1/invitations",
+            &admin,
+            &json!({"email": "ola@bokmal.test", "display_name": "Ola", "role": "admin", "language": "nb"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let mail = smtp.wait_for_to("ola@bokmal.test", 1).await.remove(0);
+    let token = mail.link_token("/invitations/");
+    let app = &app;
+    let page = |query: &'static str| {
+        let path = format!("/invitations/{token}{query}");
+        async move { app.get_anon(&path).await.text().await.unwrap() }
+    };
+    let nb = page("").await;
+    assert!(nb.contains("<html lang=\"nb\">"), "{nb}");
+    assert!(nb.contains("Opprett kontoen min"), "{nb}");
+    assert!(nb.contains("href=\"?lang=en\""), "{nb}");
+    let en = page("?lang=en").await;
+    assert!(en.contains("<html lang=\"en\">"), "{en}");
+    assert!(en.contains("Create my account"), "{en}");
+    assert!(en.contains("href=\"?lang=nb\""), "{en}");
+}

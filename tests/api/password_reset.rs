@@ -369,3 +369,31 @@ async fn guessing_the_current_password_is_throttled_like_a_login() {
         .await;
     assert_problem(res, 429, "too-many-requests").await;
 }
+
+#[tokio::test]
+async fn the_reset_page_is_in_the_accounts_language() {
+    let smtp = SmtpServer::start();
+    let app = spawn_mail_app(&smtp).await;
+    let admin = app.admin_token().await;
+    let email = "kari@bokmal.test";
+    user_with_language(&app, &admin, email, "nb").await;
+    assert_eq!(ask_reset(&app, email).await.status(), StatusCode::ACCEPTED);
+    let mail = smtp.wait_for_to(email, 1).await.remove(0);
+    let token = mail.link_token("/password-reset/");
+    let nb = app
+        .get_anon(&format!("/password-reset/{token}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(nb.contains("<html lang=\"nb\">"), "{nb}");
+    assert!(nb.contains("Lagre det nye passordet"), "{nb}");
+    assert!(nb.contains("href=\"?lang=en\""), "{nb}");
+    let en = app
+        .get_anon(&format!("/password-reset/{token}?lang=en"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(en.contains("Save the new password"), "{en}");
+}
