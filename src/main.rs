@@ -1,4 +1,5 @@
-//! The `connect` command line: `serve` (default), `migrate`, `admin create-user`, `openapi`, `seed`.
+//! The `connect` command line: `serve` (default), `migrate`, `admin create-user`, `openapi`, `seed`,
+//! `mail links`.
 
 use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
@@ -32,6 +33,28 @@ enum Command {
     Seed {
         #[command(subcommand)]
         command: SeedCommand,
+    },
+    /// Read the e-mail written under <data_dir>/mail/ when no SMTP server is configured.
+    Mail {
+        #[command(subcommand)]
+        command: MailCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum MailCommand {
+    /// Print each message's recipient, subject, date and links (decoded whole), newest first.
+    Links {
+        /// Only messages to this address.
+        #[arg(long)]
+        to: Option<String>,
+        /// Only the N newest messages.
+        #[arg(long)]
+        last: Option<usize>,
+        /// Wait up to this many seconds for a matching message (the mail worker writes a message
+        /// about a second after the change that caused it).
+        #[arg(long, default_value_t = 0)]
+        wait: u64,
     },
 }
 
@@ -120,6 +143,9 @@ fn main() -> ExitCode {
                 },
         } => create_user(&settings, email, &role, organisation, name),
         Command::Seed { command } => seed(&settings, command),
+        Command::Mail {
+            command: MailCommand::Links { to, last, wait },
+        } => mail_links(&settings, to.as_deref(), last, wait),
         Command::Openapi => ExitCode::SUCCESS,
     }
 }
@@ -257,4 +283,47 @@ fn seed(settings: &Settings, command: SeedCommand) -> ExitCode {
         }
         Err(e) => fail(e),
     }
+}
+
+fn mail_links(settings: &Settings, to: Option<&str>, last: Option<usize>, wait: u64) -> ExitCode {
+    let dir = settings.data_dir.join("mail");
+    if settings.smtp_url.is_some() {
+        eprintln!(
+            "connect: CONNECT_SMTP_URL is set, so mail goes to the SMTP server; {} holds only what was written before",
+            dir.display()
+        );
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(wait);
+    let mails = loop {
+        let mut mails = match connect::notifications::mailbox::read_dir(&dir) {
+            Ok(m) => m,
+            Err(e) => return fail(format!("cannot read {}: {e}", dir.display())),
+        };
+        if let Some(to) = to {
+            mails.retain(|m| m.is_to(to));
+        }
+        if !mails.is_empty() || std::time::Instant::now() >= deadline {
+            break mails;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    if mails.is_empty() {
+        return fail(format!(
+            "no messages{} in {}",
+            to.map(|t| format!(" to {t}")).unwrap_or_default(),
+            dir.display()
+        ));
+    }
+    for (i, mail) in mails.iter().take(last.unwrap_or(usize::MAX)).enumerate() {
+        if i > 0 {
+            println!();
+        }
+        println!("To: {}", mail.to);
+        println!("Subject: {}", mail.subject);
+        println!("Date: {}", mail.date);
+        for link in mail.links() {
+            println!("{link}");
+        }
+    }
+    ExitCode::SUCCESS
 }
