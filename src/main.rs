@@ -70,14 +70,17 @@ enum AdminCommand {
         /// The organisation id (representatives only).
         #[arg(long)]
         organisation: Option<String>,
-        #[arg(long, default_value = "Administrator")]
-        name: String,
+        /// The display name e-mails use (default for an admin: from the e-mail's local part,
+        /// `kari.nordmann@…` → `Kari Nordmann`; required for a representative).
+        #[arg(long)]
+        name: Option<String>,
     },
 }
 
 #[derive(Subcommand)]
 enum SeedCommand {
-    /// The CONNECT partners as announced in 2020-2022 (into an empty database).
+    /// The CONNECT partners as announced in 2020-2022, beside what the register holds (names it
+    /// already has are skipped).
     Demo,
     /// Synthetic data for benchmarks: organisations, and pending e-mails in the outbox.
     Bulk {
@@ -180,11 +183,21 @@ fn create_user(
     email: String,
     role: &str,
     organisation: Option<String>,
-    name: String,
+    name: Option<String>,
 ) -> ExitCode {
     let Some(role) = Role::parse(role) else {
         let roles: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
         return fail(format!("--role '{role}' must be {}", roles.join(", ")));
+    };
+    let name = match name {
+        Some(name) => name,
+        None if role == Role::Admin => connect::users::model::name_from_email(&email),
+        None => {
+            return fail(format!(
+                "--name is required for a {}: invitations and the register show it",
+                role.as_str()
+            ));
+        }
     };
     let organisation = match organisation
         .as_deref()
@@ -250,11 +263,21 @@ fn seed(settings: &Settings, command: SeedCommand) -> ExitCode {
     };
     let result = match command {
         SeedCommand::Demo => {
-            match connect::notifications::Mailer::new(&settings.public_url, &settings.mail_from) {
-                Ok(mailer) => actix_web::rt::System::new()
-                    .block_on(connect::seed::demo(&db, std::sync::Arc::new(mailer))),
+            let mailer = match connect::notifications::Mailer::new(
+                &settings.public_url,
+                &settings.mail_from,
+            ) {
+                Ok(m) => m,
                 Err(e) => return fail(e),
-            }
+            };
+            actix_web::rt::System::new()
+                .block_on(connect::seed::demo(&db, std::sync::Arc::new(mailer)))
+                .map(|seeded| {
+                    format!(
+                        "added {} organisations; skipped {} whose name the register already has",
+                        seeded.added, seeded.skipped
+                    )
+                })
         }
         SeedCommand::Bulk {
             organisations,
@@ -272,13 +295,13 @@ fn seed(settings: &Settings, command: SeedCommand) -> ExitCode {
                 if mails > 0 {
                     println!("queued {mails} e-mails");
                 }
-                Ok(orgs)
+                Ok(format!("added {orgs} organisations"))
             })
         }
     };
     match result {
-        Ok(n) => {
-            println!("added {n} organisations");
+        Ok(summary) => {
+            println!("{summary}");
             ExitCode::SUCCESS
         }
         Err(e) => fail(e),

@@ -46,22 +46,41 @@ fn demo_orgs() -> Result<Vec<DemoOrg>, ApiError> {
         .map_err(|e| ApiError::internal(format!("the demo data set is invalid: {e}")))
 }
 
-/// Loads the demo data set into an empty register. Returns how many organisations it added.
+/// What `connect seed demo` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seeded {
+    pub added: usize,
+    /// Demo organisations whose name the register already had (compared case-insensitively, as
+    /// names are unique).
+    pub skipped: usize,
+}
+
+/// Loads the demo data set beside whatever the register holds: an organisation whose name is
+/// already taken (by an earlier seed, or by a record of one's own) is skipped, the rest are added
+/// with their membership history.
 pub async fn demo(
     db: &Db,
     mailer: std::sync::Arc<crate::notifications::Mailer>,
-) -> Result<usize, ApiError> {
+) -> Result<Seeded, ApiError> {
     db.write(move |conn| {
-        let existing: i64 = o::table.count().get_result(conn)?;
-        if existing > 0 {
-            return Err(ApiError::conflict(
-                "the register is not empty; demo data is loaded into a new database only",
-            ));
-        }
+        let taken: std::collections::HashSet<String> = o::table
+            .select(o::name)
+            .load::<String>(conn)?
+            .into_iter()
+            .map(|n| n.to_lowercase())
+            .collect();
         let caller = Caller::system();
         let orgs = demo_orgs()?;
         let today = chrono::Utc::now().date_naive();
+        let mut seeded = Seeded {
+            added: 0,
+            skipped: 0,
+        };
         for d in &orgs {
+            if taken.contains(&d.name.to_lowercase()) {
+                seeded.skipped += 1;
+                continue;
+            }
             let record = CreateOrganisation {
                 name: d.name.clone(),
                 short_name: Some(d.short_name.clone()),
@@ -89,8 +108,9 @@ pub async fn demo(
                 };
                 repo::change_membership(conn, &caller, &mailer, &created.id, change, today)?;
             }
+            seeded.added += 1;
         }
-        Ok(orgs.len())
+        Ok(seeded)
     })
     .await
 }

@@ -158,3 +158,41 @@ pub struct CreateApiToken {
     /// Optional expiry (in the future).
     pub expires_at: Option<DateTime<Utc>>,
 }
+
+/// A display name for an account created without one (`connect admin create-user --email …`):
+/// the e-mail's local part, its `.`, `_`, `-` and `+` taken as spaces and each word capitalised
+/// (`kari.nordmann@…` → `Kari Nordmann`), so e-mails it sends name a person rather than a role.
+pub fn name_from_email(email: &str) -> String {
+    let local = email.trim().split('@').next().unwrap_or("");
+    let words: Vec<String> = local
+        .split(['.', '_', '-', '+'])
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut chars = w.chars();
+            chars
+                .next()
+                .map(|first| first.to_uppercase().chain(chars).collect())
+                .unwrap_or_default()
+        })
+        .collect();
+    if words.is_empty() {
+        email.trim().to_owned()
+    } else {
+        words.join(" ")
+    }
+}
+
+#[cfg(test)]
+mod name_tests {
+    #[test]
+    fn a_name_is_made_from_the_e_mail_local_part() {
+        use super::name_from_email;
+        assert_eq!(
+            name_from_email("kari.nordmann@example.org"),
+            "Kari Nordmann"
+        );
+        assert_eq!(name_from_email("admin@oslocancercluster.no"), "Admin");
+        assert_eq!(name_from_email("øyvind_ås-berg@x.no"), "Øyvind Ås Berg");
+        assert_eq!(name_from_email("@x.no"), "@x.no");
+    }
+}

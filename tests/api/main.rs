@@ -7,6 +7,7 @@ mod helpers;
 
 mod architecture;
 mod auth;
+mod cli;
 mod conditional;
 mod database;
 mod errors;

@@ -11,32 +11,38 @@ fn mailer() -> std::sync::Arc<connect::notifications::Mailer> {
     )
 }
 
+/// A connection to the test app's database, as `connect seed` opens one.
+async fn database(app: &TestApp) -> connect::db::Db {
+    let url = app.database_url.clone();
+    tokio::task::spawn_blocking(move || {
+        let env = [
+            ("CONNECT_DATABASE_URL".to_string(), url),
+            (
+                "CONNECT_JWT_SECRET".to_string(),
+                "test-secret-test-secret-test-secret-0123".to_string(),
+            ),
+        ]
+        .into_iter()
+        .collect();
+        let settings = connect::config::Settings::from_sources(&env).unwrap();
+        connect::startup::connect_database(&settings).unwrap()
+    })
+    .await
+    .unwrap()
+}
+
 #[tokio::test]
 async fn demo_data_loads_once_with_history() {
     let app = spawn_app().await;
-    let db = {
-        let url = app.database_url.clone();
-        tokio::task::spawn_blocking(move || {
-            let env = [
-                ("CONNECT_DATABASE_URL".to_string(), url),
-                (
-                    "CONNECT_JWT_SECRET".to_string(),
-                    "test-secret-test-secret-test-secret-0123".to_string(),
-                ),
-            ]
-            .into_iter()
-            .collect();
-            let settings = connect::config::Settings::from_sources(&env).unwrap();
-            connect::startup::connect_database(&settings).unwrap()
-        })
-        .await
-        .unwrap()
-    };
-    let added = connect::seed::demo(&db, mailer()).await.unwrap();
-    assert!(added > 20, "{added}");
-    assert!(
-        connect::seed::demo(&db, mailer()).await.is_err(),
-        "demo data loads into an empty register only"
+    let db = database(&app).await;
+    let seeded = connect::seed::demo(&db, mailer()).await.unwrap();
+    assert_eq!(seeded.added, 23);
+    assert_eq!(seeded.skipped, 0);
+    let again = connect::seed::demo(&db, mailer()).await.unwrap();
+    assert_eq!(
+        (again.added, again.skipped),
+        (0, 23),
+        "a second seed adds nothing and says so"
     );
 
     let admin = app.admin_token().await;
@@ -75,4 +81,37 @@ async fn demo_data_loads_once_with_history() {
         .await
         .unwrap();
     assert_eq!(history["items"][0]["to_status"], "partner");
+}
+
+#[tokio::test]
+async fn demo_data_loads_beside_existing_records_and_skips_names_taken() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    // One of the demo's names, in another case: names are unique case-insensitively.
+    let own = app.create_org(&admin, "ROCHE NORGE AS", "pharma").await;
+    app.create_org(&admin, "Nordlys Onkologi AS", "biotech")
+        .await;
+    let db = database(&app).await;
+    let seeded = connect::seed::demo(&db, mailer()).await.unwrap();
+    assert_eq!((seeded.added, seeded.skipped), (22, 1));
+
+    let all = app
+        .list_items("/api/v1/organisations?limit=200", &admin)
+        .await;
+    assert_eq!(all.len(), 24);
+    let roche: Vec<&Value> = all
+        .iter()
+        .filter(|o| {
+            o["name"]
+                .as_str()
+                .unwrap()
+                .eq_ignore_ascii_case("roche norge as")
+        })
+        .collect();
+    assert_eq!(roche.len(), 1);
+    assert_eq!(
+        roche[0]["id"], own["id"],
+        "the record of one's own is kept as it was"
+    );
+    assert_eq!(roche[0]["membership_status"], "none");
 }
