@@ -17,6 +17,8 @@ async fn connect(app: &TestApp, args: &[&str], stdin: &str) -> Output {
     tokio::task::spawn_blocking(move || {
         let mut child = Command::new(env!("CARGO_BIN_EXE_connect"))
             .args(&args)
+            // Nothing of the suite's own environment (`CONNECT_TEST_DATABASE` is no setting).
+            .env_clear()
             .env("CONNECT_DATABASE_URL", database_url)
             .env("CONNECT_DATA_DIR", data_dir)
             .env(
