@@ -67,7 +67,8 @@ pub async fn any_account(db: &Db) -> Result<bool, ApiError> {
 }
 
 /// Creates the first admin from `CONNECT_ADMIN_EMAIL`/`CONNECT_ADMIN_PASSWORD` when no account
-/// exists; true when it did.
+/// exists; true when it did. It is named from the e-mail (`grete.hansen@…` → `Grete Hansen`), as
+/// `connect admin create-user` names an admin given no `--name`.
 pub async fn ensure_first_admin(
     db: &Db,
     hasher: &PasswordHasher,
@@ -76,7 +77,7 @@ pub async fn ensure_first_admin(
 ) -> Result<bool, ApiError> {
     let req = CreateUser {
         email: email.to_owned(),
-        display_name: "Administrator".into(),
+        display_name: super::model::name_from_email(email),
         role: crate::auth::Role::Admin,
         organisation_id: None,
         person_id: None,
