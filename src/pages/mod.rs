@@ -3,6 +3,9 @@
 //! Each is served in its recipient's language (the invitation's, or the account's for a reset),
 //! or in the one `?lang=nb|en` asks for; each links to the other language.
 
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 
@@ -37,7 +40,66 @@ async fn language(
         .unwrap_or(Language::En)
 }
 
-fn page(html: &'static str) -> HttpResponse {
+/// The two pages in both languages, rendered once from `layout.html`, the page's template and
+/// `texts.toml`.
+struct Rendered {
+    invitation: [String; 2],
+    reset: [String; 2],
+}
+
+fn rendered() -> Result<&'static Rendered, &'static str> {
+    static PAGES: OnceLock<Result<Rendered, String>> = OnceLock::new();
+    PAGES
+        .get_or_init(|| {
+            let texts: toml::Table = include_str!("texts.toml")
+                .parse()
+                .map_err(|e| format!("texts.toml: {e}"))?;
+            let both = |name, template| -> Result<[String; 2], String> {
+                Ok([
+                    render(&texts, name, template, Language::En)?,
+                    render(&texts, name, template, Language::Nb)?,
+                ])
+            };
+            Ok(Rendered {
+                invitation: both("accept-invitation", include_str!("accept-invitation.html"))?,
+                reset: both("reset-password", include_str!("reset-password.html"))?,
+            })
+        })
+        .as_ref()
+        .map_err(String::as_str)
+}
+
+/// Renders a page in `lang`: its template (which extends `layout.html`) with `t`, the page's
+/// texts and the language's shared ones.
+fn render(
+    texts: &toml::Table,
+    name: &str,
+    template: &str,
+    lang: Language,
+) -> Result<String, String> {
+    let of_lang = texts
+        .get(lang.as_str())
+        .and_then(toml::Value::as_table)
+        .ok_or_else(|| format!("texts.toml has no [{lang}]"))?;
+    let mut t: BTreeMap<&str, &toml::Value> = of_lang
+        .iter()
+        .filter(|(_, v)| !v.is_table())
+        .map(|(k, v)| (k.as_str(), v))
+        .collect();
+    if let Some(own) = of_lang.get(name).and_then(toml::Value::as_table) {
+        t.extend(own.iter().map(|(k, v)| (k.as_str(), v)));
+    }
+    let mut env = minijinja::Environment::new();
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    env.add_template("layout.html", include_str!("layout.html"))
+        .and_then(|()| env.add_template("page.html", template))
+        .and_then(|()| env.get_template("page.html"))
+        .and_then(|page| page.render(minijinja::context! { lang => lang.as_str(), t => t }))
+        .map_err(|e| format!("{name} ({lang}): {e}"))
+}
+
+fn page(html: &str) -> HttpResponse {
+    let html = html.to_owned();
     HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -62,9 +124,10 @@ pub async fn accept_invitation_page(
             .ok()
             .map(|i| i.language)
     };
-    match language(&req, &state, token.into_inner(), of_token).await {
-        Language::Nb => page(include_str!("accept-invitation.nb.html")),
-        Language::En => page(include_str!("accept-invitation.html")),
+    let lang = language(&req, &state, token.into_inner(), of_token).await;
+    match rendered() {
+        Ok(pages) => page(&pages.invitation[usize::from(lang == Language::Nb)]),
+        Err(e) => HttpResponse::from_error(crate::error::ApiError::internal(e)),
     }
 }
 
@@ -80,8 +143,27 @@ pub async fn reset_password_page(
             .ok()
             .and_then(|a| a.language.parse().ok())
     };
-    match language(&req, &state, token.into_inner(), of_token).await {
-        Language::Nb => page(include_str!("reset-password.nb.html")),
-        Language::En => page(include_str!("reset-password.html")),
+    let lang = language(&req, &state, token.into_inner(), of_token).await;
+    match rendered() {
+        Ok(pages) => page(&pages.reset[usize::from(lang == Language::Nb)]),
+        Err(e) => HttpResponse::from_error(crate::error::ApiError::internal(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_pages_render_in_both_languages_with_every_text() {
+        let pages = rendered().unwrap();
+        for html in pages.invitation.iter().chain(&pages.reset) {
+            assert!(!html.contains("{{"), "a placeholder is left: {html}");
+            assert!(html.starts_with("<!DOCTYPE html>"));
+        }
+        assert!(pages.invitation[1].contains("<html lang=\"nb\">"));
+        assert!(pages.invitation[1].contains("Opprett kontoen min"));
+        assert!(pages.reset[0].contains("Save the new password"));
+        assert!(pages.reset[0].contains("href=\"?lang=nb\""));
     }
 }
