@@ -15,6 +15,7 @@ pub mod auth;
 pub mod config;
 pub mod core;
 pub mod db;
+pub mod drugs;
 pub mod error;
 pub mod files;
 pub mod http;

@@ -145,6 +145,7 @@ pub fn base() -> OpenApi {
             ("api-tokens", "Tokens for machines"),
             ("organisations", "The partner register and membership"),
             ("people", "Contacts at the organisations"),
+            ("drugs", "Drugs the companies contribute"),
             ("invitations", "Inviting people to accounts"),
             ("notifications", "E-mails and their delivery"),
             ("audit", "Who changed what"),

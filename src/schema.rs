@@ -53,6 +53,31 @@ diesel::table! {
 }
 
 diesel::table! {
+    drugs (id) {
+        id -> Text,
+        organisation_id -> Text,
+        generic_name -> Text,
+        brand_name -> Nullable<Text>,
+        atc_code -> Nullable<Text>,
+        form -> Nullable<Text>,
+        strength -> Nullable<Text>,
+        status -> Text,
+        available_from -> Nullable<Date>,
+        notes -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    drug_targets (drug_id, target) {
+        drug_id -> Text,
+        target -> Text,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Text,
         email -> Text,
@@ -206,6 +231,8 @@ diesel::table! {
 
 diesel::joinable!(membership_changes -> organisations (organisation_id));
 diesel::joinable!(people -> organisations (organisation_id));
+diesel::joinable!(drugs -> organisations (organisation_id));
+diesel::joinable!(drug_targets -> drugs (drug_id));
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
@@ -215,6 +242,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     organisations,
     membership_changes,
     people,
+    drugs,
+    drug_targets,
     users,
     refresh_tokens,
     api_tokens,

@@ -69,6 +69,7 @@ pub fn api_scope() -> utoipa_actix_web::scope::Scope<
         .configure(crate::users::routes::configure)
         .configure(crate::organisations::routes::configure)
         .configure(crate::people::routes::configure)
+        .configure(crate::drugs::routes::configure)
         .configure(crate::audit::routes::configure)
         .configure(crate::notifications::routes::configure)
         .configure(crate::invitations::routes::configure)

@@ -37,6 +37,8 @@ text_enum!(
         OrganisationsWrite = "organisations:write",
         PeopleRead = "people:read",
         PeopleWrite = "people:write",
+        DrugsRead = "drugs:read",
+        DrugsWrite = "drugs:write",
         UsersRead = "users:read",
         UsersWrite = "users:write",
         AuditRead = "audit:read",
@@ -53,6 +55,8 @@ impl Scope {
             }
             Scope::PeopleRead => "read contact persons",
             Scope::PeopleWrite => "create, edit and delete contact persons",
+            Scope::DrugsRead => "read the drugs companies contribute",
+            Scope::DrugsWrite => "register and edit a company's drugs",
             Scope::UsersRead => "read accounts and invitations",
             Scope::UsersWrite => "manage accounts and invitations, and retry notifications",
             Scope::AuditRead => "read the audit trail",

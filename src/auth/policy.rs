@@ -20,10 +20,10 @@ use diesel::prelude::*;
 use diesel::sql_types::Bool;
 
 use super::caller::{Caller, Credential, Role, Scope};
-use crate::core::{MembershipStatus, text_enum};
+use crate::core::{DrugStatus, MembershipStatus, text_enum};
 use crate::db::MultiBackend;
 use crate::error::ApiError;
-use crate::schema::organisations as o;
+use crate::schema::{drugs as d, organisations as o};
 
 text_enum!(
     /// What the caller's organisation standing allows (representatives' rights follow it).
@@ -224,6 +224,51 @@ pub fn edit_admin_only_fields(caller: &Caller, fields: &[&str]) -> Result<(), Ap
     }
 }
 
+/// The facts about a drug the policy looks at.
+pub struct DrugFacts<'a> {
+    pub organisation_id: &'a str,
+    pub status: DrugStatus,
+}
+
+/// A company's own drugs are visible to its representatives (whatever its standing) and to
+/// admins; another company's drug only once it is available, and then only to those who may read
+/// the consortium (partners' and observers' representatives).
+pub fn drug_visible(caller: &Caller, drug: &DrugFacts<'_>) -> bool {
+    match visibility(caller) {
+        Visibility::All => true,
+        Visibility::Members { own } => {
+            own.as_deref() == Some(drug.organisation_id) || drug.status == DrugStatus::Available
+        }
+        Visibility::Own { own } => own.as_deref() == Some(drug.organisation_id),
+    }
+}
+
+/// 404 unless the caller may see the drug.
+pub fn see_drug(caller: &Caller, drug: &DrugFacts<'_>) -> Result<(), ApiError> {
+    if drug_visible(caller, drug) {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
+
+/// Registering or editing a drug: admins, or the company's own representatives while it is a
+/// partner (drugs are consortium records, [`can_write_consortium`]).
+pub fn edit_drug(caller: &Caller, organisation_id: &str) -> Result<(), ApiError> {
+    if caller.is_admin() || (is_own(caller, Some(organisation_id)) && can_write_consortium(caller))
+    {
+        Ok(())
+    } else if is_own(caller, Some(organisation_id)) {
+        Err(ApiError::forbidden(
+            "only a partner company's representatives may register and edit its drugs",
+        ))
+    } else {
+        Err(ApiError::forbidden(
+            "only the secretariat or the company's own representatives may register and edit its drugs",
+        ))
+    }
+}
+
 /// Whose notifications a caller lists: everyone's for admins (`None`), otherwise their own.
 pub fn notification_recipients(caller: &Caller) -> Option<String> {
     (!caller.is_admin()).then(|| caller.user_id.clone())
@@ -274,6 +319,8 @@ impl Scope {
                 Scope::OrganisationsWrite,
                 Scope::PeopleRead,
                 Scope::PeopleWrite,
+                Scope::DrugsRead,
+                Scope::DrugsWrite,
             ],
         }
     }
@@ -364,5 +411,23 @@ pub fn people_listed(vis: &Visibility) -> Option<PeopleListed> {
             own: own.clone().unwrap_or_default(),
             others: None,
         }),
+    }
+}
+
+/// A condition on `drugs`, built here so lists filter by the same rules as single reads.
+pub type DrugCondition = Box<dyn BoxableExpression<d::table, MultiBackend, SqlType = Bool>>;
+
+/// The drugs a list shows, as SQL: the same rule as [`drug_visible`]. `None`: every drug.
+pub fn drugs_listed(vis: &Visibility) -> Option<DrugCondition> {
+    match vis {
+        Visibility::All => None,
+        Visibility::Members { own } => Some(Box::new(
+            d::organisation_id
+                .eq(own.clone().unwrap_or_default())
+                .or(d::status.eq(DrugStatus::Available)),
+        )),
+        Visibility::Own { own } => Some(Box::new(
+            d::organisation_id.eq(own.clone().unwrap_or_default()),
+        )),
     }
 }

@@ -1,15 +1,17 @@
 //! The shared vocabulary every other module speaks, below everything else: ids, the clock, the
-//! enum ↔ text mechanism, membership status and the actor of a change. It depends on nothing in
+//! enum ↔ text mechanism, membership and drug status, and the actor of a change. It depends on nothing in
 //! the crate but `error`, so any module may use it without creating a cycle.
 
 mod actor;
 mod clock;
+mod drug_status;
 mod ids;
 mod membership;
 mod text_enum;
 
 pub use actor::Actor;
 pub use clock::{now, rfc3339};
+pub use drug_status::DrugStatus;
 pub use ids::{INVALID_ID, Id, InvalidId, new_id};
 pub use membership::MembershipStatus;
 pub(crate) use text_enum::text_enum;

@@ -19,6 +19,7 @@ const LAYERS: &[&[&str]] = &[
     &["notifications"],
     &["organisations"],
     &["people"],
+    &["drugs"],
     &["users"],
     &["invitations"],
     &["accounts"],

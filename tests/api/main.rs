@@ -10,6 +10,7 @@ mod auth;
 mod cli;
 mod conditional;
 mod database;
+mod drugs;
 mod errors;
 mod idempotency;
 mod invitations;

@@ -1,4 +1,4 @@
-//! The access policy, cell by cell: every organisation, people, users and audit route against
+//! The access policy, cell by cell: every organisation, people, drugs, users and audit route against
 //! every role, with the exact status each must answer. What a caller may not see answers 404;
 //! what they see but may not change, and admin-only endpoints, answer 403.
 //!
@@ -28,7 +28,8 @@ struct Cell {
     /// organisation), `{member}` (a partner), `{applicant}`, `{trial}` (a hospital that is a trial
     /// site but no member), `{archived}` (an archived partner), `{disposable}` (a partner the row
     /// archives and restores), `{missing}` (no such id), `{own_person}`, `{member_person}`,
-    /// `{applicant_person}`, `{trial_person}`, `{fresh_*_person}` (a contact created just for
+    /// `{applicant_person}`, `{trial_person}`, `{own_drug}` (proposed), `{member_drug}`
+    /// (available), `{member_proposed_drug}`, `{fresh_*_person}` (a contact created just for
     /// this cell), `{user}` (another account), `{me}` (the caller's account), `{n}` (unique).
     path: &'static str,
     body: Option<&'static str>,
@@ -320,6 +321,42 @@ const MATRIX: &[Cell] = &[
         "/api/v1/people/{fresh_applicant_person}",
         None,
         [204, 404, 404, 404, 404, 404],
+    ),
+    // --- drugs: a company's own (proposed) drug is seen by its representatives whatever their
+    // standing; another company's only once available, and only by members
+    cell("GET", "/api/v1/drugs", None, ALL_200),
+    cell("GET", "/api/v1/drugs/{own_drug}", None, ALL_200),
+    cell("GET", "/api/v1/drugs/{member_drug}", None, MEMBERS_200),
+    cell("GET", "/api/v1/drugs/{member_proposed_drug}", None, HIDDEN),
+    cell(
+        "POST",
+        "/api/v1/drugs",
+        Some(r#"{"organisation_id": "{own}", "generic_name": "owninib{n}"}"#),
+        [201, 201, 403, 403, 403, 403],
+    ),
+    cell(
+        "POST",
+        "/api/v1/drugs",
+        Some(r#"{"organisation_id": "{member}", "generic_name": "memberinib{n}"}"#),
+        [201, 403, 403, 404, 404, 404],
+    ),
+    cell(
+        "PATCH",
+        "/api/v1/drugs/{own_drug}",
+        Some(r#"{"notes": "Edited {n}"}"#),
+        [200, 200, 403, 403, 403, 403],
+    ),
+    cell(
+        "PATCH",
+        "/api/v1/drugs/{member_drug}",
+        Some(r#"{"notes": "Edited {n}"}"#),
+        [200, 403, 403, 404, 404, 404],
+    ),
+    cell(
+        "PATCH",
+        "/api/v1/drugs/{member_proposed_drug}",
+        Some(r#"{"notes": "Edited {n}"}"#),
+        HIDDEN,
     ),
     // --- users (admin only, even for one's own account)
     cell("GET", "/api/v1/users", None, ADMIN_200),
@@ -615,6 +652,31 @@ async fn world(role: &str) -> World {
         (rep.token, rep.organisation_id, rep.user_id)
     };
     vars.insert("own_person", person(own.clone(), "p@own.test").await);
+    let drug = |org: String, name: &'static str, status: &'static str| {
+        let app = &app;
+        let admin = &admin;
+        async move {
+            let res = app
+                .post(
+                    "/api/v1/drugs",
+                    admin,
+                    &json!({"organisation_id": org, "generic_name": name, "status": status,
+                            "available_from": "2026-01-01"}),
+                )
+                .await;
+            assert_eq!(res.status(), StatusCode::CREATED);
+            id_of(&res.json::<Value>().await.unwrap())
+        }
+    };
+    vars.insert("own_drug", drug(own.clone(), "ownatinib", "proposed").await);
+    vars.insert(
+        "member_drug",
+        drug(member.clone(), "mikatinib", "available").await,
+    );
+    vars.insert(
+        "member_proposed_drug",
+        drug(member.clone(), "mikanib", "proposed").await,
+    );
     vars.insert("own", own);
     vars.insert("me", me);
     vars.insert("member", member);

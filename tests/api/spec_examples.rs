@@ -585,6 +585,36 @@ async fn every_enum_value_the_spec_lists_for_an_input_is_accepted_where_it_is_us
     )
     .await;
 
+    // Drugs: registered with each status, listed by it, edited to each.
+    let maker = id_of(&app.create_org(&admin, "Drugmaker", "pharma").await);
+    for status in inputs.take("POST /api/v1/drugs body.status") {
+        let body = json!({"organisation_id": maker, "generic_name": format!("{status}inib"),
+            "status": status, "available_from": "2026-01-01"});
+        let drug = accepted(app.post("/api/v1/drugs", &admin, &body).await, &status).await;
+        assert_eq!(drug["status"], status);
+    }
+    for status in inputs.take("GET /api/v1/drugs query.status") {
+        let items = app
+            .list_items(&format!("/api/v1/drugs?status={status}"), &admin)
+            .await;
+        assert!(!items.is_empty(), "status={status}");
+        assert!(
+            items.iter().all(|d| d["status"] == status),
+            "status={status}"
+        );
+    }
+    let body = json!({"organisation_id": maker, "generic_name": "editinib"});
+    let mut drug = accepted(app.post("/api/v1/drugs", &admin, &body).await, "drug").await;
+    let drug_path = format!("/api/v1/drugs/{}", id_of(&drug));
+    for status in inputs.take("PATCH /api/v1/drugs/{id} body.status") {
+        let body = json!({"status": status, "available_from": "2026-01-01"});
+        let res = app
+            .patch(&drug_path, &admin, Some(&version_tag(&drug)), &body)
+            .await;
+        drug = accepted(res, &format!("drug status {status}")).await;
+        assert_eq!(drug["status"], status);
+    }
+
     // Users: created with each role and language, edited to each, listed by role.
     let rep_org = id_of(&app.create_org(&admin, "Represented", "pharma").await);
     let org_for = |role: &str| (role != "admin").then(|| rep_org.clone());

@@ -1,0 +1,2 @@
+DROP TABLE drug_targets;
+DROP TABLE drugs;
