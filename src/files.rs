@@ -40,16 +40,22 @@ pub fn private_parents(file: &Path) -> io::Result<()> {
     }
 }
 
-/// Opens `path` for writing, creating it `0600` and truncating it; an existing file is narrowed
-/// to `0600` first, so nothing is ever written while others can read it.
-pub fn create_private(path: &Path) -> io::Result<File> {
+/// Open options whose file, if they create one, is created `0600`; the caller sets the rest.
+pub fn private_options() -> OpenOptions {
     let mut options = OpenOptions::new();
-    options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(FILE_MODE);
     }
+    options
+}
+
+/// Opens `path` for writing, creating it `0600` and truncating it; an existing file is narrowed
+/// to `0600` first, so nothing is ever written while others can read it.
+pub fn create_private(path: &Path) -> io::Result<File> {
+    let mut options = private_options();
+    options.write(true).create(true).truncate(true);
     if path.exists() {
         restrict(path)?;
     }
@@ -59,14 +65,13 @@ pub fn create_private(path: &Path) -> io::Result<File> {
 /// Creates an empty `path` `0600` when it does not exist yet (so that whatever opens it next, a
 /// database for one, finds it private), and narrows an existing one to `0600`. Never truncates.
 pub fn touch_private(path: &Path) -> io::Result<()> {
-    let mut options = OpenOptions::new();
-    options.write(true).create(true).truncate(false);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(FILE_MODE);
-    }
-    drop(options.open(path)?);
+    drop(
+        private_options()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)?,
+    );
     restrict(path)
 }
 

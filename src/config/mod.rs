@@ -407,17 +407,15 @@ pub fn redact_url(url: &str) -> String {
     url.to_owned()
 }
 
+/// Writes a new file `0600` (never an existing one: two processes generating a secret at once
+/// cannot both write it).
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path)?;
-    file.write_all(contents.as_bytes())
+    crate::files::private_options()
+        .write(true)
+        .create_new(true)
+        .open(path)?
+        .write_all(contents.as_bytes())
 }
 
 /// A key of the configuration file that names no setting, as written there, with the keys the

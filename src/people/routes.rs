@@ -71,11 +71,18 @@ fn scoped(
     Ok((policy::visibility(caller), filter))
 }
 
+/// The list a cursor is bound to: all people, or one organisation's.
+fn list_name(of: Option<&Id>) -> String {
+    of.map_or_else(
+        || "people".to_owned(),
+        |id| format!("organisations/{id}/people"),
+    )
+}
+
 async fn respond_list(
     state: &AppState,
     auth: Auth,
     req: &HttpRequest,
-    list: String,
     of: Option<Id>,
     filter: PeopleFilter,
     query: &PeopleQuery,
@@ -89,7 +96,12 @@ async fn respond_list(
             .await?;
         return csv_response("people", &CSV_HEADERS, rows.into_iter().map(csv_row));
     }
-    let page = PageRequest::new(list, query.limit, query.cursor.as_deref(), 2)?;
+    let page = PageRequest::new(
+        list_name(of.as_ref()),
+        query.limit,
+        query.cursor.as_deref(),
+        2,
+    )?;
     let page = auth
         .read(&state.db, move |conn, caller| {
             let (vis, filter) = scoped(conn, caller, of.as_ref(), filter)?;
@@ -128,7 +140,7 @@ pub async fn list_people(
     query: Query<PeopleQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let filter = filter_of(&query)?;
-    respond_list(&state, auth, &req, "people".into(), None, filter, &query).await
+    respond_list(&state, auth, &req, None, filter, &query).await
 }
 
 /// People of an organisation
@@ -150,10 +162,9 @@ pub async fn list_organisation_people(
     query: Query<PeopleQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let id = Id::from(id.into_inner());
-    let list = format!("organisations/{id}/people");
     let mut filter = filter_of(&query)?;
     filter.organisation_id = Some(id.clone());
-    respond_list(&state, auth, &req, list, Some(id), filter, &query).await
+    respond_list(&state, auth, &req, Some(id), filter, &query).await
 }
 
 /// Add a person
