@@ -116,6 +116,21 @@ problem_types! {
         CONFLICT,
         "A request with this Idempotency-Key is still in progress"
     ),
+    CapReached = (
+        "cap-reached",
+        CONFLICT,
+        "A patient cap is reached: the agreement's, the drug's or the cohort stage's"
+    ),
+    InvalidTransition = (
+        "invalid-transition",
+        CONFLICT,
+        "The record's status does not allow this change"
+    ),
+    NotTakingPatients = (
+        "not-taking-patients",
+        CONFLICT,
+        "The agreement or cohort takes no new patients now"
+    ),
     PreconditionFailed = (
         "precondition-failed",
         PRECONDITION_FAILED,
@@ -228,6 +243,14 @@ impl ApiError {
     pub fn conflict(detail: impl Into<String>) -> Self {
         Self::Conflict {
             kind: ProblemType::Conflict,
+            detail: detail.into(),
+        }
+    }
+
+    /// 409 with a problem type of its own (`cap-reached`, `invalid-transition`, …).
+    pub fn conflict_of(kind: ProblemType, detail: impl Into<String>) -> Self {
+        Self::Conflict {
+            kind,
             detail: detail.into(),
         }
     }

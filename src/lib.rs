@@ -10,8 +10,11 @@
 //!   (thin handlers), `model` (API types and rules) and `repo` (database access);
 //! - `db` chooses SQLite or PostgreSQL by URL and runs the embedded migrations.
 pub mod accounts;
+pub mod agreements;
+pub mod allocations;
 pub mod audit;
 pub mod auth;
+pub mod cohorts;
 pub mod config;
 pub mod core;
 pub mod db;

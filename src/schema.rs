@@ -78,6 +78,136 @@ diesel::table! {
 }
 
 diesel::table! {
+    agreements (id) {
+        id -> Text,
+        organisation_id -> Text,
+        reference -> Text,
+        title -> Text,
+        status -> Text,
+        signed_on -> Nullable<Date>,
+        effective_from -> Nullable<Date>,
+        effective_to -> Nullable<Date>,
+        patient_cap -> Integer,
+        patients_used -> Integer,
+        funded_weeks -> Integer,
+        documents -> Text,
+        notes -> Nullable<Text>,
+        cap_80_notified_at -> Nullable<Timestamp>,
+        cap_100_notified_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    agreement_drugs (agreement_id, drug_id) {
+        agreement_id -> Text,
+        drug_id -> Text,
+        patient_cap -> Nullable<Integer>,
+        patients_used -> Integer,
+        cap_80_notified_at -> Nullable<Timestamp>,
+        cap_100_notified_at -> Nullable<Timestamp>,
+        added_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    agreement_events (id) {
+        id -> Text,
+        agreement_id -> Text,
+        kind -> Text,
+        from_status -> Nullable<Text>,
+        to_status -> Text,
+        reason -> Nullable<Text>,
+        decision_reference -> Nullable<Text>,
+        changes -> Nullable<Text>,
+        actor_user_id -> Nullable<Text>,
+        occurred_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    cohorts (id) {
+        id -> Text,
+        agreement_id -> Text,
+        drug_id -> Text,
+        organisation_id -> Text,
+        tumour_type -> Text,
+        alteration -> Text,
+        stage -> Text,
+        status -> Text,
+        stage1_size -> Integer,
+        stage2_size -> Integer,
+        stage2_target -> Integer,
+        expansion_target -> Integer,
+        expansion_size -> Nullable<Integer>,
+        stage_limit -> Integer,
+        enrolled -> Integer,
+        closed_reason -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    cohort_events (id) {
+        id -> Text,
+        cohort_id -> Text,
+        from_stage -> Nullable<Text>,
+        to_stage -> Text,
+        from_status -> Nullable<Text>,
+        to_status -> Text,
+        reason -> Nullable<Text>,
+        enrolled -> Integer,
+        benefits -> Integer,
+        actor_user_id -> Nullable<Text>,
+        occurred_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    allocations (id) {
+        id -> Text,
+        agreement_id -> Text,
+        organisation_id -> Text,
+        drug_id -> Text,
+        site_id -> Text,
+        cohort_id -> Text,
+        trial_code -> Text,
+        cohort_stage -> Text,
+        started_on -> Date,
+        evaluation_due -> Date,
+        outcome -> Text,
+        evaluated_on -> Nullable<Date>,
+        status -> Text,
+        withdrawn_reason -> Nullable<Text>,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    allocation_funding (allocation_id, from_date, payer) {
+        allocation_id -> Text,
+        payer -> Text,
+        from_date -> Date,
+        to_date -> Nullable<Date>,
+    }
+}
+
+diesel::table! {
+    scheduled_runs (job, period) {
+        job -> Text,
+        period -> Text,
+        ran_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Text,
         email -> Text,
@@ -233,6 +363,17 @@ diesel::joinable!(membership_changes -> organisations (organisation_id));
 diesel::joinable!(people -> organisations (organisation_id));
 diesel::joinable!(drugs -> organisations (organisation_id));
 diesel::joinable!(drug_targets -> drugs (drug_id));
+diesel::joinable!(agreements -> organisations (organisation_id));
+diesel::joinable!(agreement_drugs -> agreements (agreement_id));
+diesel::joinable!(agreement_drugs -> drugs (drug_id));
+diesel::joinable!(agreement_events -> agreements (agreement_id));
+diesel::joinable!(cohorts -> agreements (agreement_id));
+diesel::joinable!(cohorts -> drugs (drug_id));
+diesel::joinable!(cohort_events -> cohorts (cohort_id));
+diesel::joinable!(allocations -> agreements (agreement_id));
+diesel::joinable!(allocations -> drugs (drug_id));
+diesel::joinable!(allocations -> cohorts (cohort_id));
+diesel::joinable!(allocation_funding -> allocations (allocation_id));
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
@@ -243,6 +384,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     membership_changes,
     people,
     drugs,
+    agreements,
+    agreement_drugs,
+    agreement_events,
+    cohorts,
+    cohort_events,
+    allocations,
+    allocation_funding,
+    scheduled_runs,
     drug_targets,
     users,
     refresh_tokens,

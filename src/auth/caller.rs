@@ -39,6 +39,10 @@ text_enum!(
         PeopleWrite = "people:write",
         DrugsRead = "drugs:read",
         DrugsWrite = "drugs:write",
+        AgreementsRead = "agreements:read",
+        AgreementsWrite = "agreements:write",
+        AllocationsRead = "allocations:read",
+        AllocationsWrite = "allocations:write",
         UsersRead = "users:read",
         UsersWrite = "users:write",
         AuditRead = "audit:read",
@@ -57,6 +61,12 @@ impl Scope {
             Scope::PeopleWrite => "create, edit and delete contact persons",
             Scope::DrugsRead => "read the drugs companies contribute",
             Scope::DrugsWrite => "register and edit a company's drugs",
+            Scope::AgreementsRead => "read drug-supply agreements, their usage, and cohorts",
+            Scope::AgreementsWrite => "draft, submit and manage drug-supply agreements and cohorts",
+            Scope::AllocationsRead => "read patient allocations (pseudonymous patient-level data)",
+            Scope::AllocationsWrite => {
+                "start patients under agreements and record their evaluations"
+            }
             Scope::UsersRead => "read accounts and invitations",
             Scope::UsersWrite => "manage accounts and invitations, and retry notifications",
             Scope::AuditRead => "read the audit trail",

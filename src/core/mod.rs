@@ -1,5 +1,5 @@
 //! The shared vocabulary every other module speaks, below everything else: ids, the clock, the
-//! enum ↔ text mechanism, membership and drug status, and the actor of a change. It depends on nothing in
+//! enum ↔ text mechanism, membership, drug, agreement, cohort and allocation status, and the actor of a change. It depends on nothing in
 //! the crate but `error`, so any module may use it without creating a cycle.
 
 mod actor;
@@ -8,6 +8,7 @@ mod drug_status;
 mod ids;
 mod membership;
 mod text_enum;
+mod trial;
 
 pub use actor::Actor;
 pub use clock::{now, rfc3339};
@@ -15,3 +16,4 @@ pub use drug_status::DrugStatus;
 pub use ids::{INVALID_ID, Id, InvalidId, new_id};
 pub use membership::MembershipStatus;
 pub(crate) use text_enum::text_enum;
+pub use trial::{AgreementStatus, AllocationStatus, CohortStage, CohortStatus, Outcome, Payer};

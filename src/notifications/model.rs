@@ -35,22 +35,40 @@ text_enum!(
         ApiTokenCreated = "api_token_created",
         /// The person's organisation changed membership status (optional).
         MembershipChanged = "membership_changed",
+        /// A drug-supply agreement of the person's company changed status (optional).
+        AgreementStatusChanged = "agreement_status_changed",
+        /// 80 % or 100 % of an agreement's or a drug's patient cap is used (optional).
+        CapThreshold = "cap_threshold",
+        /// A cohort changed stage or status (optional).
+        CohortStageChanged = "cohort_stage_changed",
+        /// The weekly digest of week-16 evaluations falling due (optional).
+        EvaluationsDue = "evaluations_due",
     }
 );
 
 impl Kind {
     /// The kinds a template exists for (every kind: a kind arrives with the module that sends it,
-    /// as meeting reminders and patient-cap alerts will).
-    pub const TEMPLATED: [Kind; 6] = [
+    /// as meeting reminders will).
+    pub const TEMPLATED: [Kind; 10] = [
         Kind::Invitation,
         Kind::PasswordReset,
         Kind::PasswordChanged,
         Kind::RoleChanged,
         Kind::ApiTokenCreated,
         Kind::MembershipChanged,
+        Kind::AgreementStatusChanged,
+        Kind::CapThreshold,
+        Kind::CohortStageChanged,
+        Kind::EvaluationsDue,
     ];
     /// The kinds a person may opt out of.
-    pub const OPTIONAL: [Kind; 1] = [Kind::MembershipChanged];
+    pub const OPTIONAL: [Kind; 5] = [
+        Kind::MembershipChanged,
+        Kind::AgreementStatusChanged,
+        Kind::CapThreshold,
+        Kind::CohortStageChanged,
+        Kind::EvaluationsDue,
+    ];
 
     pub fn is_optional(self) -> bool {
         Kind::OPTIONAL.contains(&self)
@@ -109,9 +127,45 @@ pub struct Notification {
 /// Which optional messages a person receives, and in which language all of them come.
 #[derive(Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"language": "en", "membership_changed": true}))]
+#[schema(example = json!({
+    "language": "en", "membership_changed": true, "agreement_status_changed": true,
+    "cap_threshold": true, "cohort_stage_changed": false, "evaluations_due": true,
+}))]
 pub struct NotificationPreferences {
     pub language: Language,
     /// Your organisation's membership status changed.
     pub membership_changed: bool,
+    /// An agreement of your company changed status (default on when left out).
+    #[serde(default = "on")]
+    #[schema(default = true)]
+    pub agreement_status_changed: bool,
+    /// 80 % or 100 % of a patient cap of your company's agreement is used (default on).
+    #[serde(default = "on")]
+    #[schema(default = true)]
+    pub cap_threshold: bool,
+    /// A cohort under your company's agreement changed stage (default on).
+    #[serde(default = "on")]
+    #[schema(default = true)]
+    pub cohort_stage_changed: bool,
+    /// The weekly digest of week-16 evaluations falling due (default on).
+    #[serde(default = "on")]
+    #[schema(default = true)]
+    pub evaluations_due: bool,
+}
+
+fn on() -> bool {
+    true
+}
+
+impl NotificationPreferences {
+    /// Each optional kind with whether it is wanted.
+    pub fn choices(&self) -> [(Kind, bool); 5] {
+        [
+            (Kind::MembershipChanged, self.membership_changed),
+            (Kind::AgreementStatusChanged, self.agreement_status_changed),
+            (Kind::CapThreshold, self.cap_threshold),
+            (Kind::CohortStageChanged, self.cohort_stage_changed),
+            (Kind::EvaluationsDue, self.evaluations_due),
+        ]
+    }
 }

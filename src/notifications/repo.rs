@@ -78,6 +78,32 @@ pub fn representatives(
     rows.into_iter().map(Recipient::try_from).collect()
 }
 
+/// The secretariat: every active admin account.
+pub fn secretariat(conn: &mut DbConn) -> Result<Vec<Recipient>, ApiError> {
+    let rows: Vec<RecipientRow> = u::table
+        .filter(u::role.eq(crate::auth::Role::Admin))
+        .filter(u::active.eq(true))
+        .order(u::id.asc())
+        .select(RecipientRow::as_select())
+        .load(conn)?;
+    rows.into_iter().map(Recipient::try_from).collect()
+}
+
+/// A company's representatives and the secretariat, each once: who hears about its agreements,
+/// caps and cohorts.
+pub fn company_and_secretariat(
+    conn: &mut DbConn,
+    organisation_id: &str,
+) -> Result<Vec<Recipient>, ApiError> {
+    let mut all = representatives(conn, organisation_id)?;
+    for admin in secretariat(conn)? {
+        if !all.iter().any(|r| r.email == admin.email) {
+            all.push(admin);
+        }
+    }
+    Ok(all)
+}
+
 /// Whether a user receives an optional kind (no row: yes).
 pub fn wants(conn: &mut DbConn, user_id: &str, kind: Kind) -> Result<bool, ApiError> {
     if !kind.is_optional() {
@@ -396,6 +422,10 @@ pub fn preferences(conn: &mut DbConn, user_id: &str) -> Result<NotificationPrefe
     Ok(NotificationPreferences {
         language: language.parse()?,
         membership_changed: wants(conn, user_id, Kind::MembershipChanged)?,
+        agreement_status_changed: wants(conn, user_id, Kind::AgreementStatusChanged)?,
+        cap_threshold: wants(conn, user_id, Kind::CapThreshold)?,
+        cohort_stage_changed: wants(conn, user_id, Kind::CohortStageChanged)?,
+        evaluations_due: wants(conn, user_id, Kind::EvaluationsDue)?,
     })
 }
 
@@ -419,20 +449,21 @@ pub fn set_preferences(
     ))
     .execute(conn)?;
     // Stored preferences of kinds no longer offered are left alone and never read.
-    let (kind, enabled) = (Kind::MembershipChanged, p.membership_changed);
-    diesel::delete(
-        np::table
-            .filter(np::user_id.eq(user_id))
-            .filter(np::kind.eq(kind.as_str())),
-    )
-    .execute(conn)?;
-    diesel::insert_into(np::table)
-        .values((
-            np::user_id.eq(user_id),
-            np::kind.eq(kind.as_str()),
-            np::enabled.eq(enabled),
-            np::updated_at.eq(t),
-        ))
+    for (kind, enabled) in p.choices() {
+        diesel::delete(
+            np::table
+                .filter(np::user_id.eq(user_id))
+                .filter(np::kind.eq(kind.as_str())),
+        )
         .execute(conn)?;
+        diesel::insert_into(np::table)
+            .values((
+                np::user_id.eq(user_id),
+                np::kind.eq(kind.as_str()),
+                np::enabled.eq(enabled),
+                np::updated_at.eq(t),
+            ))
+            .execute(conn)?;
+    }
     Ok(())
 }

@@ -15,6 +15,102 @@ use crate::error::ApiError;
 /// Every template file, embedded at build time and checked at start-up.
 pub const TEMPLATES: &[(&str, &str)] = &[
     (
+        "agreement_status_changed.en.html",
+        include_str!("templates/agreement_status_changed.en.html"),
+    ),
+    (
+        "agreement_status_changed.en.subject.txt",
+        include_str!("templates/agreement_status_changed.en.subject.txt"),
+    ),
+    (
+        "agreement_status_changed.en.txt",
+        include_str!("templates/agreement_status_changed.en.txt"),
+    ),
+    (
+        "agreement_status_changed.nb.html",
+        include_str!("templates/agreement_status_changed.nb.html"),
+    ),
+    (
+        "agreement_status_changed.nb.subject.txt",
+        include_str!("templates/agreement_status_changed.nb.subject.txt"),
+    ),
+    (
+        "agreement_status_changed.nb.txt",
+        include_str!("templates/agreement_status_changed.nb.txt"),
+    ),
+    (
+        "cap_threshold.en.html",
+        include_str!("templates/cap_threshold.en.html"),
+    ),
+    (
+        "cap_threshold.en.subject.txt",
+        include_str!("templates/cap_threshold.en.subject.txt"),
+    ),
+    (
+        "cap_threshold.en.txt",
+        include_str!("templates/cap_threshold.en.txt"),
+    ),
+    (
+        "cap_threshold.nb.html",
+        include_str!("templates/cap_threshold.nb.html"),
+    ),
+    (
+        "cap_threshold.nb.subject.txt",
+        include_str!("templates/cap_threshold.nb.subject.txt"),
+    ),
+    (
+        "cap_threshold.nb.txt",
+        include_str!("templates/cap_threshold.nb.txt"),
+    ),
+    (
+        "cohort_stage_changed.en.html",
+        include_str!("templates/cohort_stage_changed.en.html"),
+    ),
+    (
+        "cohort_stage_changed.en.subject.txt",
+        include_str!("templates/cohort_stage_changed.en.subject.txt"),
+    ),
+    (
+        "cohort_stage_changed.en.txt",
+        include_str!("templates/cohort_stage_changed.en.txt"),
+    ),
+    (
+        "cohort_stage_changed.nb.html",
+        include_str!("templates/cohort_stage_changed.nb.html"),
+    ),
+    (
+        "cohort_stage_changed.nb.subject.txt",
+        include_str!("templates/cohort_stage_changed.nb.subject.txt"),
+    ),
+    (
+        "cohort_stage_changed.nb.txt",
+        include_str!("templates/cohort_stage_changed.nb.txt"),
+    ),
+    (
+        "evaluations_due.en.html",
+        include_str!("templates/evaluations_due.en.html"),
+    ),
+    (
+        "evaluations_due.en.subject.txt",
+        include_str!("templates/evaluations_due.en.subject.txt"),
+    ),
+    (
+        "evaluations_due.en.txt",
+        include_str!("templates/evaluations_due.en.txt"),
+    ),
+    (
+        "evaluations_due.nb.html",
+        include_str!("templates/evaluations_due.nb.html"),
+    ),
+    (
+        "evaluations_due.nb.subject.txt",
+        include_str!("templates/evaluations_due.nb.subject.txt"),
+    ),
+    (
+        "evaluations_due.nb.txt",
+        include_str!("templates/evaluations_due.nb.txt"),
+    ),
+    (
         "api_token_created.en.html",
         include_str!("templates/api_token_created.en.html"),
     ),
@@ -304,6 +400,29 @@ pub fn sample(kind: Kind) -> Value {
             "name": "Kari Nordmann", "token_name": "website sync", "token_prefix": "cnt_AbCd",
             "scopes": "organisations:read, people:read", "created_at": "2026-11-23 10:15 UTC",
             "expires_at": "2027-11-23 00:00 UTC",
+        }),
+        Kind::AgreementStatusChanged => json!({
+            "name": "Kari Nordmann", "organisation": "Roche Norge AS", "reference": "CONNECT-ROCHE-2021",
+            "title": "Drug supply to IMPRESS-Norway", "from_status": "submitted", "to_status": "active",
+            "reason": "Approved by the board", "link": "https://connect.example/api/v1/agreements/x",
+        }),
+        Kind::CapThreshold => json!({
+            "name": "Kari Nordmann", "organisation": "Novartis Norge AS", "reference": "CONNECT-NOVARTIS-2021",
+            "drug": "dabrafenib", "used": 80, "cap": 100, "percent": 80,
+            "link": "https://connect.example/api/v1/agreements/x/usage",
+        }),
+        Kind::CohortStageChanged => json!({
+            "name": "Kari Nordmann", "organisation": "Roche Norge AS",
+            "cohort": "non-small cell lung cancer, ALK fusion", "drug": "alectinib",
+            "reference": "CONNECT-ROCHE-2021", "from_stage": "stage_1", "from_status": "open",
+            "to_stage": "stage_2", "to_status": "open", "reason": "1 of 8 patients with clinical benefit",
+            "enrolled": 8, "benefits": 1, "link": "https://connect.example/api/v1/cohorts/x",
+        }),
+        Kind::EvaluationsDue => json!({
+            "name": "Kari Nordmann", "organisation": "Roche Norge AS", "week_of": "2026-12-07",
+            "overdue": [{"trial_code": "IMPRESS-0042", "site": "Oslo universitetssykehus HF", "drug": "alectinib", "reference": "CONNECT-ROCHE-2021", "due": "2026-12-01"}],
+            "due": [{"trial_code": "IMPRESS-0043", "site": "Haukeland universitetssjukehus", "drug": "alectinib", "reference": "CONNECT-ROCHE-2021", "due": "2026-12-10"}],
+            "link": "https://connect.example/api/v1/agreements/usage",
         }),
         Kind::MembershipChanged => json!({
             "name": "Kari Nordmann", "organisation": "Roche Norge AS", "from_status": "observer",

@@ -19,6 +19,10 @@ use diesel::expression::BoxableExpression;
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
 
+mod agreements;
+
+pub use agreements::*;
+
 use super::caller::{Caller, Credential, Role, Scope};
 use crate::core::{DrugStatus, MembershipStatus, text_enum};
 use crate::db::MultiBackend;
@@ -69,7 +73,7 @@ fn can_edit_own(caller: &Caller) -> bool {
     )
 }
 
-fn is_own(caller: &Caller, organisation_id: Option<&str>) -> bool {
+pub(super) fn is_own(caller: &Caller, organisation_id: Option<&str>) -> bool {
     organisation_id.is_some() && caller.organisation_id.as_deref() == organisation_id
 }
 
@@ -321,6 +325,10 @@ impl Scope {
                 Scope::PeopleWrite,
                 Scope::DrugsRead,
                 Scope::DrugsWrite,
+                Scope::AgreementsRead,
+                Scope::AgreementsWrite,
+                Scope::AllocationsRead,
+                Scope::AllocationsWrite,
             ],
         }
     }

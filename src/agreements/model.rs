@@ -1,0 +1,1 @@
+//! The API types of `agreements` and their rules.

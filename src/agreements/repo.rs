@@ -1,0 +1,1 @@
+//! `agreements` in the database.

@@ -1,0 +1,1 @@
+//! The API types of `allocations` and their rules.

@@ -1,0 +1,1 @@
+//! `allocations` in the database.

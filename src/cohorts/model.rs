@@ -1,0 +1,1 @@
+//! The API types of `cohorts` and their rules.

@@ -1,0 +1,1 @@
+//! `cohorts` in the database.
