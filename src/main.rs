@@ -274,8 +274,8 @@ fn seed(settings: &Settings, command: SeedCommand) -> ExitCode {
                 .block_on(connect::seed::demo(&db, std::sync::Arc::new(mailer)))
                 .map(|seeded| {
                     format!(
-                        "added {} organisations; skipped {} whose name the register already has",
-                        seeded.added, seeded.skipped
+                        "added {} organisations and {} drugs; skipped {} organisations whose name the register already has",
+                        seeded.added, seeded.drugs, seeded.skipped
                     )
                 })
         }

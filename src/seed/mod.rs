@@ -1,4 +1,5 @@
-//! `connect seed demo`: the consortium as it stood in 2021-2022, from the public announcements, so a
+//! `connect seed demo`: the consortium as it stood in 2021-2022, from the public announcements (its
+//! partners and the drugs Roche and Novartis contribute), so a
 //! newcomer has real-looking data to explore. `connect seed bulk N`: N synthetic organisations for
 //! benchmarks.
 
@@ -7,8 +8,11 @@ use diesel::prelude::*;
 use serde::Deserialize;
 
 use crate::auth::Caller;
+use crate::core::DrugStatus;
 use crate::core::{Id, new_id, now};
-use crate::db::{Db, write_tx};
+use crate::db::functions::lower;
+use crate::db::{Db, DbConn, write_tx};
+use crate::drugs::model::CreateDrug;
 use crate::error::ApiError;
 use crate::organisations::model::{
     CreateMembershipChange, CreateOrganisation, HealthRegion, MembershipStatus, OrganisationKind,
@@ -34,16 +38,77 @@ struct DemoOrg {
     joined: NaiveDate,
 }
 
+/// One drug of the demo data set, named by its company's name.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoDrug {
+    company: String,
+    generic_name: String,
+    brand_name: Option<String>,
+    atc_code: Option<String>,
+    form: Option<String>,
+    strength: Option<String>,
+    #[serde(default)]
+    targets: Vec<String>,
+    status: DrugStatus,
+    available_from: Option<NaiveDate>,
+    notes: Option<String>,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct DemoData {
     organisation: Vec<DemoOrg>,
+    drug: Vec<DemoDrug>,
 }
 
-fn demo_orgs() -> Result<Vec<DemoOrg>, ApiError> {
+fn demo_data() -> Result<DemoData, ApiError> {
     toml::from_str::<DemoData>(include_str!("demo.toml"))
-        .map(|d| d.organisation)
         .map_err(|e| ApiError::internal(format!("the demo data set is invalid: {e}")))
+}
+
+/// The id of the organisation with this name (names are unique, case-insensitively).
+fn organisation_named(conn: &mut DbConn, name: &str) -> Result<Id, ApiError> {
+    o::table
+        .filter(lower(o::name).eq(name.to_lowercase()))
+        .select(o::id)
+        .load::<Id>(conn)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::internal(format!("the demo data names no organisation {name}")))
+}
+
+/// Adds the demo drugs whose company has no drug of that generic name yet; returns how many.
+fn demo_drugs(conn: &mut DbConn, caller: &Caller, drugs: &[DemoDrug]) -> Result<usize, ApiError> {
+    let mut added = 0;
+    for d in drugs {
+        let company = organisation_named(conn, &d.company)?;
+        let exists = crate::schema::drugs::table
+            .filter(crate::schema::drugs::organisation_id.eq(&company))
+            .filter(lower(crate::schema::drugs::generic_name).eq(d.generic_name.to_lowercase()))
+            .count()
+            .get_result::<i64>(conn)?
+            > 0;
+        if exists {
+            continue;
+        }
+        let record = CreateDrug {
+            organisation_id: company,
+            generic_name: d.generic_name.clone(),
+            brand_name: d.brand_name.clone(),
+            atc_code: d.atc_code.clone(),
+            form: d.form.clone(),
+            strength: d.strength.clone(),
+            targets: d.targets.clone(),
+            status: Some(d.status),
+            available_from: d.available_from,
+            notes: d.notes.clone(),
+        }
+        .into_record(Id::new(), crate::core::now().and_utc());
+        crate::drugs::repo::create(conn, caller, record)?;
+        added += 1;
+    }
+    Ok(added)
 }
 
 /// What `connect seed demo` did.
@@ -53,6 +118,8 @@ pub struct Seeded {
     /// Demo organisations whose name the register already had (compared case-insensitively, as
     /// names are unique).
     pub skipped: usize,
+    /// Demo drugs added (a company's drug of the same generic name is left as it is).
+    pub drugs: usize,
 }
 
 /// Loads the demo data set beside whatever the register holds: an organisation whose name is
@@ -70,13 +137,15 @@ pub async fn demo(
             .map(|n| n.to_lowercase())
             .collect();
         let caller = Caller::system();
-        let orgs = demo_orgs()?;
+        let data = demo_data()?;
+        let orgs = &data.organisation;
         let today = chrono::Utc::now().date_naive();
         let mut seeded = Seeded {
             added: 0,
             skipped: 0,
+            drugs: 0,
         };
-        for d in &orgs {
+        for d in orgs {
             if taken.contains(&d.name.to_lowercase()) {
                 seeded.skipped += 1;
                 continue;
@@ -110,6 +179,7 @@ pub async fn demo(
             }
             seeded.added += 1;
         }
+        seeded.drugs = demo_drugs(conn, &caller, &data.drug)?;
         Ok(seeded)
     })
     .await
@@ -205,8 +275,17 @@ pub fn bulk_notifications(
 mod tests {
     #[test]
     fn the_demo_data_set_reads() {
-        let orgs = super::demo_orgs().unwrap();
-        assert_eq!(orgs.len(), 23);
-        assert!(orgs.iter().any(|o| o.name == "Oslo Cancer Cluster"));
+        let data = super::demo_data().unwrap();
+        assert_eq!(data.organisation.len(), 23);
+        assert!(data.organisation.iter().any(|o| o.name == "Oslo Cancer Cluster"));
+        // Every drug's company is in the data set, and is a pharma company.
+        for d in &data.drug {
+            let company = data.organisation.iter().find(|o| o.name == d.company);
+            assert!(
+                company.is_some_and(|c| c.kind == super::OrganisationKind::Pharma),
+                "{}",
+                d.generic_name
+            );
+        }
     }
 }

@@ -38,14 +38,42 @@ async fn demo_data_loads_once_with_history() {
     let seeded = connect::seed::demo(&db, mailer()).await.unwrap();
     assert_eq!(seeded.added, 23);
     assert_eq!(seeded.skipped, 0);
+    assert_eq!(seeded.drugs, 14, "Roche's eight and Novartis's six");
     let again = connect::seed::demo(&db, mailer()).await.unwrap();
     assert_eq!(
-        (again.added, again.skipped),
-        (0, 23),
+        (again.added, again.skipped, again.drugs),
+        (0, 23, 0),
         "a second seed adds nothing and says so"
     );
 
+    // The drugs, findable as a site would look for them: every protein kinase inhibitor on offer.
     let admin = app.admin_token().await;
+    let kinase: Value = app
+        .get("/api/v1/drugs?atc=L01E&status=available&limit=200", &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<&str> = kinase["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["generic_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "alectinib",
+            "alpelisib",
+            "capmatinib",
+            "cobimetinib",
+            "dabrafenib",
+            "entrectinib",
+            "trametinib",
+            "vemurafenib"
+        ]
+    );
+
     let page: Value = app
         .get("/api/v1/organisations?membership_status=observer", &admin)
         .await
