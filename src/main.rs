@@ -82,13 +82,18 @@ enum SeedCommand {
     /// The CONNECT partners as announced in 2020-2022, beside what the register holds (names it
     /// already has are skipped).
     Demo,
-    /// Synthetic data for benchmarks: organisations, and pending e-mails in the outbox.
+    /// Synthetic data for benchmarks: organisations, pending e-mails in the outbox, and patients
+    /// under an agreement.
     Bulk {
         #[arg(long, default_value_t = 10_000)]
         organisations: usize,
         /// Pending messages to put in the outbox (to measure draining and a backlog's effect).
         #[arg(long, default_value_t = 0)]
         notifications: usize,
+        /// Patients started under one synthetic active agreement (to measure usage and lists at
+        /// scale); prints the ids a benchmark needs to start more.
+        #[arg(long, default_value_t = 0)]
+        allocations: usize,
     },
 }
 
@@ -282,6 +287,7 @@ fn seed(settings: &Settings, command: SeedCommand) -> ExitCode {
         SeedCommand::Bulk {
             organisations,
             notifications,
+            allocations,
         } => {
             let mailer = match connect::notifications::Mailer::new(
                 &settings.public_url,
@@ -294,6 +300,13 @@ fn seed(settings: &Settings, command: SeedCommand) -> ExitCode {
                 let mails = connect::seed::bulk_notifications(&db, &mailer, notifications)?;
                 if mails > 0 {
                     println!("queued {mails} e-mails");
+                }
+                if allocations > 0 {
+                    let b = connect::seed::bulk_allocations(&db, allocations)?;
+                    println!(
+                        "added {} allocations under agreement {} (drug {}, site {}, open cohort {})",
+                        b.added, b.agreement_id, b.drug_id, b.site_id, b.cohort_id
+                    );
                 }
                 Ok(format!("added {orgs} organisations"))
             })

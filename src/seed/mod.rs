@@ -9,9 +9,9 @@ use serde::Deserialize;
 
 use crate::auth::Caller;
 use crate::core::DrugStatus;
-use crate::core::{Id, new_id, now};
+use crate::core::Id;
 use crate::db::functions::lower;
-use crate::db::{Db, DbConn, write_tx};
+use crate::db::{Db, DbConn};
 use crate::drugs::model::CreateDrug;
 use crate::error::ApiError;
 use crate::organisations::model::{
@@ -19,7 +19,11 @@ use crate::organisations::model::{
     Sector,
 };
 use crate::organisations::repo;
+
+mod bulk;
+
 use crate::schema::organisations as o;
+pub use bulk::{BulkAllocations, bulk, bulk_allocations, bulk_notifications};
 
 /// One organisation of the demo data set (`demo.toml`).
 #[derive(Deserialize)]
@@ -185,99 +189,17 @@ pub async fn demo(
     .await
 }
 
-/// Inserts `n` synthetic organisations (a third of them partners) for benchmarks, in batches.
-pub fn bulk(db: &Db, n: usize) -> Result<usize, ApiError> {
-    let mut conn = db.pool().get().map_err(ApiError::from_pool)?;
-    let kinds = [
-        OrganisationKind::Pharma,
-        OrganisationKind::Biotech,
-        OrganisationKind::Hospital,
-        OrganisationKind::University,
-        OrganisationKind::Technology,
-        OrganisationKind::Other,
-    ];
-    let mut done = 0;
-    while done < n {
-        let batch = (n - done).min(1000);
-        write_tx(&mut conn, |conn| {
-            for i in done..done + batch {
-                let t = now();
-                let kind = kinds[i % kinds.len()];
-                diesel::insert_into(o::table)
-                    .values((
-                        o::id.eq(new_id()),
-                        o::name.eq(format!("Bench Organisation {i:06}")),
-                        o::kind.eq(kind.as_str()),
-                        o::sector.eq(Sector::Private.as_str()),
-                        o::country.eq("NO"),
-                        o::health_region.eq((kind == OrganisationKind::Hospital)
-                            .then_some(HealthRegion::SouthEast.as_str())),
-                        o::trial_site.eq(kind == OrganisationKind::Hospital),
-                        o::membership_status.eq(if i % 3 == 0 {
-                            MembershipStatus::Partner
-                        } else {
-                            MembershipStatus::None
-                        }
-                        .as_str()),
-                        o::founding_partner.eq(false),
-                        o::created_at.eq(t),
-                        o::updated_at.eq(t),
-                        o::version.eq(1),
-                    ))
-                    .execute(conn)?;
-            }
-            Ok(())
-        })?;
-        done += batch;
-    }
-    Ok(done)
-}
-
-/// Queues `n` rendered messages (to synthetic addresses) for benchmarks, in batches.
-pub fn bulk_notifications(
-    db: &Db,
-    mailer: &crate::notifications::Mailer,
-    n: usize,
-) -> Result<usize, ApiError> {
-    use crate::notifications::{Kind, Language, Recipient, enqueue};
-    let mut conn = db.pool().get().map_err(ApiError::from_pool)?;
-    let mut done = 0;
-    while done < n {
-        let batch = (n - done).min(1000);
-        write_tx(&mut conn, |conn| {
-            for i in done..done + batch {
-                let to = Recipient {
-                    email: format!("bench-{i:06}@example.org"),
-                    name: Some(format!("Bench Recipient {i}")),
-                    user_id: None,
-                    language: if i % 2 == 0 {
-                        Language::Nb
-                    } else {
-                        Language::En
-                    },
-                };
-                enqueue(
-                    conn,
-                    mailer,
-                    Kind::PasswordChanged,
-                    &to,
-                    serde_json::json!({"changed_at": "2026-11-23 10:15 UTC"}),
-                )?;
-            }
-            Ok(())
-        })?;
-        done += batch;
-    }
-    Ok(done)
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
     fn the_demo_data_set_reads() {
         let data = super::demo_data().unwrap();
         assert_eq!(data.organisation.len(), 23);
-        assert!(data.organisation.iter().any(|o| o.name == "Oslo Cancer Cluster"));
+        assert!(
+            data.organisation
+                .iter()
+                .any(|o| o.name == "Oslo Cancer Cluster")
+        );
         // Every drug's company is in the data set, and is a pharma company.
         for d in &data.drug {
             let company = data.organisation.iter().find(|o| o.name == d.company);
