@@ -416,13 +416,19 @@ async fn agreements_cover_only_their_company_s_own_drugs() {
         .await;
     assert_field_error(res, "patient_cap", "below_drug_cap").await;
 
-    let res = app
-        .delete(&format!("{drugs}/{own2}"), &roche.token, None)
-        .await;
+    // Removing needs the agreement's version, which the covered drug's ETag carries.
+    let one = format!("{drugs}/{own2}");
+    let res = app.delete(&one, &roche.token, None).await;
+    assert_problem(res, 428, "precondition-required").await;
+    let res = app.delete(&one, &roche.token, Some("\"1\"")).await;
+    assert_problem(res, 412, "precondition-failed").await;
+    let tag = app.current_etag(&one, &roche.token).await;
+    assert_eq!(tag, "\"3\"");
+    let res = app.delete(&one, &roche.token, Some(&tag)).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    let res = app
-        .delete(&format!("{drugs}/{own2}"), &roche.token, None)
-        .await;
+    let res = app.get(&one, &roche.token).await;
+    assert_problem(res, 404, "not-found").await;
+    let res = app.delete(&one, &roche.token, Some("\"4\"")).await;
     assert_problem(res, 404, "not-found").await;
     // Another company's representative sees none of it.
     let res = app
@@ -439,7 +445,9 @@ async fn agreements_cover_only_their_company_s_own_drugs() {
         201,
     )
     .await;
-    let res = app.delete(&format!("{drugs}/{own}"), &admin, None).await;
+    let res = app
+        .delete(&format!("{drugs}/{own}"), &admin, Some("\"4\""))
+        .await;
     assert_problem(res, 409, "conflict").await;
 
     // Once in force, drugs change by amendment only.
@@ -462,7 +470,10 @@ async fn agreements_cover_only_their_company_s_own_drugs() {
     let res = app.post(&drugs, &admin, &json!({"drug_id": own2})).await;
     let body = assert_problem(res, 409, "invalid-transition").await;
     assert!(body["detail"].as_str().unwrap().contains("/amendments"));
-    let res = app.delete(&format!("{drugs}/{own}"), &admin, None).await;
+    let tag = app.current_etag(&format!("{drugs}/{own}"), &admin).await;
+    let res = app
+        .delete(&format!("{drugs}/{own}"), &admin, Some(&tag))
+        .await;
     assert_problem(res, 409, "invalid-transition").await;
 }
 
