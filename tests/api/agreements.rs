@@ -778,3 +778,48 @@ async fn every_member_sees_the_summary_without_caps_or_usage() {
         .await;
     assert_problem(res, 403, "forbidden").await;
 }
+
+#[tokio::test]
+async fn of_two_racing_transitions_one_wins_and_the_other_is_refused() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let roche = app.rep(&admin, "Roche", "partner").await;
+    let drug = add_drug(&app, &roche.token, &roche.organisation_id, "alectinib").await;
+    for round in 0..3 {
+        let a = draft(
+            &app,
+            &admin,
+            &roche.organisation_id,
+            &format!("RACE-{round}"),
+        )
+        .await;
+        let path = agreement_path(&a);
+        post_ok(
+            &app,
+            &format!("{path}/drugs"),
+            &admin,
+            json!({"drug_id": drug}),
+            201,
+        )
+        .await;
+        post_ok(&app, &format!("{path}/submit"), &admin, json!({}), 200).await;
+        let activate = format!("{path}/activate");
+        let (b1, b2) = (json!({"reason": "one"}), json!({"reason": "two"}));
+        let (one, two) = tokio::join!(
+            app.post(&activate, &admin, &b1),
+            app.post(&activate, &admin, &b2),
+        );
+        let mut statuses = [one.status().as_u16(), two.status().as_u16()];
+        statuses.sort();
+        assert_eq!(statuses, [200, 409]);
+        let history = app.get_ok(&format!("{path}/history"), &admin).await;
+        let activated = history["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == "activated")
+            .count();
+        assert_eq!(activated, 1);
+        assert_eq!(app.get_ok(&path, &admin).await["version"], 4);
+    }
+}
