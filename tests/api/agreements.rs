@@ -741,6 +741,23 @@ async fn every_member_sees_the_summary_without_caps_or_usage() {
     let drug = add_drug(&app, &roche.token, &roche.organisation_id, "alectinib").await;
     let a = active_agreement(&app, &admin, &roche.organisation_id, &drug, "R-1").await;
     draft(&app, &roche.token, &roche.organisation_id, "R-2").await;
+    // A proposed drug, covered too, stays the company's business.
+    let proposed = app
+        .post(
+            "/api/v1/drugs",
+            &roche.token,
+            &json!({"organisation_id": roche.organisation_id, "generic_name": "secretinib"}),
+        )
+        .await;
+    let proposed = id_of(&proposed.json().await.unwrap());
+    post_ok(
+        &app,
+        &format!("{}/amendments", agreement_path(&a)),
+        &admin,
+        json!({"reason": "Added", "drugs": [{"drug_id": proposed, "patient_cap": null}]}),
+        201,
+    )
+    .await;
     post_ok(
         &app,
         "/api/v1/cohorts",
