@@ -5,9 +5,11 @@
 
 mod helpers;
 
+mod agreements;
 mod architecture;
 mod auth;
 mod cli;
+mod cohorts;
 mod conditional;
 mod database;
 mod drugs;
