@@ -301,6 +301,8 @@ pub fn bulk_allocations(db: &Db, n: usize) -> Result<BulkAllocations, ApiError> 
         })?;
         done += batch;
     }
+    // Statistics for the planner, as autovacuum (off on the benchmark machine) would gather.
+    diesel::sql_query("ANALYZE").execute(&mut conn)?;
     Ok(BulkAllocations {
         added: done,
         agreement_id: agreement,
