@@ -5,6 +5,7 @@
 
 mod helpers;
 
+mod allocations;
 mod architecture;
 mod auth;
 mod cli;

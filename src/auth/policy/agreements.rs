@@ -178,3 +178,18 @@ pub fn act_for_site(caller: &Caller, site_id: &str) -> Result<(), ApiError> {
         ))
     }
 }
+
+/// The allocations list of one agreement: admins and the owning company see it whole; a trial
+/// site's representatives see their own site's patients under it (`caller_is_site`: the caller's
+/// organisation is a trial site); anyone else gets 404, as for the agreement itself.
+pub fn see_agreement_allocations(
+    caller: &Caller,
+    company_id: &str,
+    caller_is_site: bool,
+) -> Result<(), ApiError> {
+    if agreement_visible(caller, company_id) || caller_is_site {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
