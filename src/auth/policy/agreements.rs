@@ -13,7 +13,7 @@
 
 use super::{Visibility, can_read_consortium, can_write_consortium, is_own, visibility};
 use crate::auth::caller::Caller;
-use crate::core::MembershipStatus;
+use crate::core::{AgreementStatus, MembershipStatus};
 use crate::error::ApiError;
 
 // ---- Agreements -----------------------------------------------------------------------------
@@ -51,6 +51,22 @@ pub fn draft_agreement(caller: &Caller, company_id: &str) -> Result<(), ApiError
         Err(ApiError::forbidden(
             "only the secretariat or the company's own representatives may draft an agreement",
         ))
+    }
+}
+
+/// Editing an agreement's terms or its covered drugs: while it is a draft, those who may draft
+/// it; once submitted (or in force), the secretariat only.
+pub fn edit_agreement(
+    caller: &Caller,
+    company_id: &str,
+    status: AgreementStatus,
+) -> Result<(), ApiError> {
+    match status {
+        AgreementStatus::Draft => draft_agreement(caller, company_id),
+        _ if caller.is_admin() => Ok(()),
+        _ => Err(ApiError::forbidden(
+            "once submitted, an agreement is changed by the secretariat (admin) only",
+        )),
     }
 }
 

@@ -1,1 +1,0 @@
-//! `agreements` in the database.

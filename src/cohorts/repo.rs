@@ -1,1 +1,0 @@
-//! `cohorts` in the database.
