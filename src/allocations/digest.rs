@@ -149,6 +149,7 @@ pub fn evaluations_due(
         }
     }
     let values = json!({
+        "organisation": null,
         "week_of": week_of,
         "overdue": all_overdue,
         "due": all_due,
