@@ -5,10 +5,12 @@
 
 mod helpers;
 
+mod agreements;
 mod allocations;
 mod architecture;
 mod auth;
 mod cli;
+mod cohorts;
 mod conditional;
 mod database;
 mod drugs;

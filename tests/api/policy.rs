@@ -1,4 +1,4 @@
-//! The access policy, cell by cell: every organisation, people, drugs, users and audit route against
+//! The access policy, cell by cell: every organisation, people, drugs, agreements, cohorts, users and audit route against
 //! every role, with the exact status each must answer. What a caller may not see answers 404;
 //! what they see but may not change, and admin-only endpoints, answer 403.
 //!
@@ -30,7 +30,10 @@ struct Cell {
     /// archives and restores), `{missing}` (no such id), `{own_person}`, `{member_person}`,
     /// `{applicant_person}`, `{trial_person}`, `{own_drug}` (proposed), `{member_drug}`
     /// (available), `{member_proposed_drug}`, `{fresh_*_person}` (a contact created just for
-    /// this cell), `{user}` (another account), `{me}` (the caller's account), `{n}` (unique).
+    /// this cell), `{user}` (another account), `{me}` (the caller's account), `{n}` (unique),
+    /// `{own_spare_drug}` (proposed), `{own_agreement}` (a draft covering `{own_drug}`),
+    /// `{own_submitted}`, `{member_agreement}` (active, covering `{member_drug}`), `{own_cohort}`,
+    /// `{member_cohort}`, `{spare_cohort}` (one a row closes).
     path: &'static str,
     body: Option<&'static str>,
     expect: [u16; 6],
@@ -358,6 +361,200 @@ const MATRIX: &[Cell] = &[
         Some(r#"{"notes": "Edited {n}"}"#),
         HIDDEN,
     ),
+    // --- agreements: the terms are the secretariat's and the owning company's only (404 for
+    // everyone else); the company drafts, edits and submits while a partner; the secretariat
+    // decides. `{own_agreement}` is a draft covering `{own_drug}`, `{own_submitted}` submitted,
+    // `{member_agreement}` an active agreement of a partner covering `{member_drug}`.
+    cell("GET", "/api/v1/agreements", None, ALL_200),
+    cell(
+        "GET",
+        "/api/v1/agreements/summary",
+        None,
+        [200, 200, 200, 403, 403, 403],
+    ),
+    cell("GET", "/api/v1/agreements/{own_agreement}", None, ALL_200),
+    cell("GET", "/api/v1/agreements/{member_agreement}", None, HIDDEN),
+    cell(
+        "GET",
+        "/api/v1/agreements/{own_agreement}/drugs",
+        None,
+        ALL_200,
+    ),
+    cell(
+        "GET",
+        "/api/v1/agreements/{member_agreement}/drugs",
+        None,
+        HIDDEN,
+    ),
+    cell(
+        "GET",
+        "/api/v1/agreements/{own_agreement}/history",
+        None,
+        ALL_200,
+    ),
+    cell(
+        "GET",
+        "/api/v1/agreements/{member_agreement}/history",
+        None,
+        HIDDEN,
+    ),
+    cell(
+        "POST",
+        "/api/v1/agreements",
+        Some(
+            r#"{"organisation_id": "{own}", "reference": "OWN-{n}", "title": "Supply", "patient_cap": 5}"#,
+        ),
+        [201, 201, 403, 403, 403, 403],
+    ),
+    cell(
+        "POST",
+        "/api/v1/agreements",
+        Some(
+            r#"{"organisation_id": "{member}", "reference": "MIKE-{n}", "title": "Supply", "patient_cap": 5}"#,
+        ),
+        [201, 403, 403, 404, 404, 404],
+    ),
+    cell(
+        "PATCH",
+        "/api/v1/agreements/{own_agreement}",
+        Some(r#"{"notes": "Edited {n}"}"#),
+        [200, 200, 403, 403, 403, 403],
+    ),
+    cell(
+        "PATCH",
+        "/api/v1/agreements/{own_submitted}",
+        Some(r#"{"notes": "Edited {n}"}"#),
+        [200, 403, 403, 403, 403, 403],
+    ),
+    cell(
+        "PATCH",
+        "/api/v1/agreements/{member_agreement}",
+        Some(r#"{"notes": "Edited {n}"}"#),
+        HIDDEN,
+    ),
+    // Covered, then no longer: the pair leaves the draft as it was.
+    cell(
+        "POST",
+        "/api/v1/agreements/{own_agreement}/drugs",
+        Some(r#"{"drug_id": "{own_spare_drug}"}"#),
+        [201, 201, 403, 403, 403, 403],
+    ),
+    cell(
+        "DELETE",
+        "/api/v1/agreements/{own_agreement}/drugs/{own_spare_drug}",
+        None,
+        [204, 204, 403, 403, 403, 403],
+    ),
+    cell(
+        "POST",
+        "/api/v1/agreements/{member_agreement}/drugs",
+        Some(r#"{"drug_id": "{member_drug}"}"#),
+        [409, 404, 404, 404, 404, 404],
+    ),
+    cell(
+        "DELETE",
+        "/api/v1/agreements/{member_agreement}/drugs/{member_drug}",
+        None,
+        [409, 404, 404, 404, 404, 404],
+    ),
+    cell(
+        "POST",
+        "/api/v1/agreements/{own_submitted}/submit",
+        Some("{}"),
+        [409, 409, 403, 403, 403, 403],
+    ),
+    cell(
+        "POST",
+        "/api/v1/agreements/{member_agreement}/submit",
+        Some("{}"),
+        [409, 404, 404, 404, 404, 404],
+    ),
+    cell(
+        "POST",
+        "/api/v1/agreements/{own_agreement}/activate",
+        Some("{}"),
+        [409, 403, 403, 403, 403, 403],
+    ),
+    cell(
+        "POST",
+        "/api/v1/agreements/{member_agreement}/activate",
+        Some("{}"),
+        [409, 404, 404, 404, 404, 404],
+    ),
+    // Suspended, then active again.
+    cell(
+        "POST",
+        "/api/v1/agreements/{member_agreement}/suspend",
+        Some(r#"{"reason": "Cell {n}"}"#),
+        [200, 404, 404, 404, 404, 404],
+    ),
+    cell(
+        "POST",
+        "/api/v1/agreements/{member_agreement}/activate",
+        Some("{}"),
+        [200, 404, 404, 404, 404, 404],
+    ),
+    cell(
+        "POST",
+        "/api/v1/agreements/{own_agreement}/suspend",
+        Some(r#"{"reason": "Cell {n}"}"#),
+        [409, 403, 403, 403, 403, 403],
+    ),
+    cell(
+        "POST",
+        "/api/v1/agreements/{own_agreement}/end",
+        Some(r#"{"reason": "Cell {n}"}"#),
+        [409, 403, 403, 403, 403, 403],
+    ),
+    cell(
+        "POST",
+        "/api/v1/agreements/{member_agreement}/end",
+        Some(r#"{"reason": "Cell {n}"}"#),
+        [409, 404, 404, 404, 404, 404],
+    ),
+    cell(
+        "POST",
+        "/api/v1/agreements/{member_agreement}/amendments",
+        Some(r#"{"reason": "Cell {n}", "funded_weeks": 16}"#),
+        [201, 404, 404, 404, 404, 404],
+    ),
+    cell(
+        "POST",
+        "/api/v1/agreements/{own_agreement}/amendments",
+        Some(r#"{"reason": "Cell {n}", "funded_weeks": 16}"#),
+        [409, 403, 403, 403, 403, 403],
+    ),
+    // --- cohorts: no patient data, so every member sees them (and the owning company); the
+    // secretariat manages them.
+    cell("GET", "/api/v1/cohorts", None, ALL_200),
+    cell("GET", "/api/v1/cohorts/{own_cohort}", None, ALL_200),
+    cell("GET", "/api/v1/cohorts/{member_cohort}", None, MEMBERS_200),
+    cell(
+        "GET",
+        "/api/v1/cohorts/{member_cohort}/history",
+        None,
+        MEMBERS_200,
+    ),
+    cell(
+        "POST",
+        "/api/v1/cohorts",
+        Some(
+            r#"{"agreement_id": "{member_agreement}", "drug_id": "{member_drug}", "tumour_type": "Tumour {n}", "alteration": "ALK"}"#,
+        ),
+        [201, 403, 403, 403, 403, 403],
+    ),
+    cell(
+        "POST",
+        "/api/v1/cohorts/{member_cohort}/open-expansion",
+        Some(r#"{"size": 5, "reason": "Cell {n}"}"#),
+        [409, 403, 403, 404, 404, 404],
+    ),
+    cell(
+        "POST",
+        "/api/v1/cohorts/{spare_cohort}/close",
+        Some(r#"{"reason": "Cell {n}"}"#),
+        [200, 403, 403, 404, 404, 404],
+    ),
     // --- users (admin only, even for one's own account)
     cell("GET", "/api/v1/users", None, ADMIN_200),
     cell("GET", "/api/v1/users/{user}", None, ADMIN_200),
@@ -677,6 +874,81 @@ async fn world(role: &str) -> World {
         "member_proposed_drug",
         drug(member.clone(), "mikanib", "proposed").await,
     );
+    let own_spare_drug = drug(own.clone(), "sparatinib", "proposed").await;
+    let own_drug = vars["own_drug"].clone();
+    let member_drug = vars["member_drug"].clone();
+    let post = |path: String, body: Value| {
+        let app = &app;
+        let admin = &admin;
+        async move {
+            let res = app.post(&path, admin, &body).await;
+            assert!(
+                res.status().is_success(),
+                "{path}: {}",
+                res.text().await.unwrap()
+            );
+            res.json::<Value>().await.unwrap_or(Value::Null)
+        }
+    };
+    let agreement = |org: String, reference: &'static str, drug: String| {
+        let post = &post;
+        async move {
+            let a = post(
+                "/api/v1/agreements".into(),
+                json!({"organisation_id": org, "reference": reference, "title": "Supply",
+                       "effective_from": "2026-01-01", "patient_cap": 50}),
+            )
+            .await;
+            let id = id_of(&a);
+            post(
+                format!("/api/v1/agreements/{id}/drugs"),
+                json!({"drug_id": drug}),
+            )
+            .await;
+            id
+        }
+    };
+    let own_agreement = agreement(own.clone(), "OWN-DRAFT", own_drug.clone()).await;
+    let own_submitted = agreement(own.clone(), "OWN-SUBMITTED", own_drug.clone()).await;
+    post(
+        format!("/api/v1/agreements/{own_submitted}/submit"),
+        json!({}),
+    )
+    .await;
+    let member_agreement = agreement(member.clone(), "MIKE-ACTIVE", member_drug.clone()).await;
+    post(
+        format!("/api/v1/agreements/{member_agreement}/submit"),
+        json!({}),
+    )
+    .await;
+    post(
+        format!("/api/v1/agreements/{member_agreement}/activate"),
+        json!({}),
+    )
+    .await;
+    let cohort = |agreement: String, drug: String, tumour: &'static str| {
+        let post = &post;
+        async move {
+            id_of(
+                &post(
+                    "/api/v1/cohorts".into(),
+                    json!({"agreement_id": agreement, "drug_id": drug, "tumour_type": tumour,
+                           "alteration": "ALK"}),
+                )
+                .await,
+            )
+        }
+    };
+    let own_cohort = cohort(own_agreement.clone(), own_drug, "own").await;
+    let member_cohort = cohort(member_agreement.clone(), member_drug.clone(), "member").await;
+    let spare_cohort = cohort(member_agreement.clone(), member_drug, "spare").await;
+    vars.insert("own_spare_drug", own_spare_drug);
+    vars.insert("own_agreement", own_agreement);
+    vars.insert("own_submitted", own_submitted);
+    vars.insert("member_agreement", member_agreement);
+    vars.insert("own_cohort", own_cohort);
+    vars.insert("member_cohort", member_cohort);
+    vars.insert("spare_cohort", spare_cohort);
     vars.insert("own", own);
     vars.insert("me", me);
     vars.insert("member", member);

@@ -113,9 +113,12 @@ impl<'a> TermsFields<'a> {
     }
 }
 
+/// A covered drug as read: id, generic name, ATC code, cap, used.
+type CoveredRow = (Id, String, Option<String>, Option<i32>, i32);
+
 /// The drugs an agreement covers, by generic name.
 pub fn covered_drugs(conn: &mut DbConn, agreement_id: &str) -> Result<Vec<CoveredDrug>, ApiError> {
-    let rows: Vec<(Id, String, Option<String>, Option<i32>, i32)> = ad::table
+    let rows: Vec<CoveredRow> = ad::table
         .inner_join(d::table)
         .filter(ad::agreement_id.eq(agreement_id))
         .order((d::generic_name.asc(), d::id.asc()))
