@@ -240,7 +240,7 @@ pub async fn list_allocations(
         (status = 201, description = "Created", body = Allocation,
             headers(("Location" = String, description = "The new allocation"), ("ETag" = String, description = "Its version"))),
         (status = 403, description = "Only the secretariat or the site's own representatives start patients there", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such agreement", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such agreement, or not visible to you", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`cap-reached`: the agreement's, the drug's or the cohort stage's cap is reached; `not-taking-patients`: the agreement is not active within its dates or the cohort is not open; `conflict`: the trial code is in use", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid trial code (e.g. a national identity number), site, drug, cohort or start date", body = Problem, content_type = "application/problem+json"),
     )

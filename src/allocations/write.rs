@@ -184,7 +184,7 @@ pub fn create(
     today: NaiveDate,
 ) -> Result<Allocation, ApiError> {
     let terms = agreement_terms(conn, agreement_id)?;
-    policy::act_for_site(caller, &body.site_id)?;
+    policy::start_patient(caller, &terms.organisation_id, &body.site_id)?;
     let cohort: Option<CohortFacts> = c::table
         .filter(c::id.eq(&body.cohort_id))
         .select(CohortFacts::as_select())

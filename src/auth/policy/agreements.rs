@@ -171,6 +171,16 @@ pub fn allocations_listed(caller: &Caller) -> Option<String> {
     (!caller.is_admin()).then(|| caller.organisation_id.clone().unwrap_or_default())
 }
 
+/// Starting a patient under an agreement: as [`act_for_site`], except that a caller who may see
+/// neither the agreement nor act for the site learns nothing of the agreement (404).
+pub fn start_patient(caller: &Caller, company_id: &str, site_id: &str) -> Result<(), ApiError> {
+    if agreement_visible(caller, company_id) || is_own(caller, Some(site_id)) {
+        act_for_site(caller, site_id)
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
+
 /// A site's representatives act for it unless its membership is suspended or withdrawn.
 fn site_may_act(caller: &Caller) -> bool {
     !matches!(
