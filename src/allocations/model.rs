@@ -5,8 +5,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::core::Id;
 pub use crate::core::{AllocationStatus, CohortStage, Outcome, Payer};
+use crate::core::{Id, text_enum};
 use crate::error::ApiError;
 use crate::validation::Validator;
 
@@ -98,13 +98,38 @@ pub struct CreateAllocation {
     pub started_on: NaiveDate,
 }
 
+text_enum!(
+    /// A recorded week-16 outcome: any [`Outcome`] but `pending`.
+    RecordedOutcome {
+        CompleteResponse = "complete_response",
+        PartialResponse = "partial_response",
+        StableDisease = "stable_disease",
+        ProgressiveDisease = "progressive_disease",
+        NotEvaluable = "not_evaluable",
+        /// Treatment stopped before the evaluation.
+        Discontinued = "discontinued",
+    }
+);
+
+impl From<RecordedOutcome> for Outcome {
+    fn from(o: RecordedOutcome) -> Self {
+        match o {
+            RecordedOutcome::CompleteResponse => Outcome::CompleteResponse,
+            RecordedOutcome::PartialResponse => Outcome::PartialResponse,
+            RecordedOutcome::StableDisease => Outcome::StableDisease,
+            RecordedOutcome::ProgressiveDisease => Outcome::ProgressiveDisease,
+            RecordedOutcome::NotEvaluable => Outcome::NotEvaluable,
+            RecordedOutcome::Discontinued => Outcome::Discontinued,
+        }
+    }
+}
+
 /// The week-16 evaluation of a patient.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"outcome": "partial_response", "evaluated_on": "2027-02-20"}))]
 pub struct RecordEvaluation {
-    /// Any outcome but `pending`.
-    pub outcome: Outcome,
+    pub outcome: RecordedOutcome,
     /// Not before the start, not in the future.
     pub evaluated_on: NaiveDate,
 }
@@ -188,12 +213,6 @@ pub fn validate_evaluation(
     today: NaiveDate,
 ) -> Result<(), ApiError> {
     let mut v = Validator::new();
-    v.check(
-        body.outcome != Outcome::Pending,
-        "outcome",
-        "pending",
-        "record the outcome of the evaluation, not pending",
-    );
     v.check(
         body.evaluated_on <= today,
         "evaluated_on",
@@ -285,19 +304,29 @@ mod tests {
             evaluated_on: on.parse().unwrap(),
         };
         assert!(
-            validate_evaluation(&eval(Outcome::StableDisease, "2026-11-20"), start, today())
-                .is_ok()
+            validate_evaluation(
+                &eval(RecordedOutcome::StableDisease, "2026-11-20"),
+                start,
+                today()
+            )
+            .is_ok()
+        );
+        assert!("pending".parse::<RecordedOutcome>().is_err());
+        assert!(
+            validate_evaluation(
+                &eval(RecordedOutcome::StableDisease, "2026-12-07"),
+                start,
+                today()
+            )
+            .is_err()
         );
         assert!(
-            validate_evaluation(&eval(Outcome::Pending, "2026-11-20"), start, today()).is_err()
-        );
-        assert!(
-            validate_evaluation(&eval(Outcome::StableDisease, "2026-12-07"), start, today())
-                .is_err()
-        );
-        assert!(
-            validate_evaluation(&eval(Outcome::StableDisease, "2026-07-31"), start, today())
-                .is_err()
+            validate_evaluation(
+                &eval(RecordedOutcome::StableDisease, "2026-07-31"),
+                start,
+                today()
+            )
+            .is_err()
         );
     }
 

@@ -298,6 +298,7 @@ pub fn evaluate(
 ) -> Result<Allocation, ApiError> {
     let before = actionable(conn, caller, id)?;
     validate_evaluation(&body, before.started_on, today)?;
+    let outcome = Outcome::from(body.outcome);
     if before.outcome != Outcome::Pending {
         return Err(ApiError::conflict(format!(
             "the outcome is already recorded ({} on {})",
@@ -315,7 +316,7 @@ pub fn evaluate(
             .filter(a::outcome.eq(Outcome::Pending)),
     )
     .set((
-        a::outcome.eq(body.outcome),
+        a::outcome.eq(outcome),
         a::evaluated_on.eq(body.evaluated_on),
         a::updated_at.eq(now()),
         a::version.eq(before.version + 1),
@@ -326,7 +327,7 @@ pub fn evaluate(
             "the allocation changed meanwhile; reload and try again",
         ));
     }
-    let public = body.outcome.is_benefit() && before.cohort_stage == CohortStage::Expansion;
+    let public = outcome.is_benefit() && before.cohort_stage == CohortStage::Expansion;
     if public {
         diesel::update(
             af::table
@@ -351,7 +352,7 @@ pub fn evaluate(
         "allocation",
         id,
         json!({
-            "outcome": {"from": before.outcome, "to": body.outcome},
+            "outcome": {"from": before.outcome, "to": outcome},
             "evaluated_on": {"from": null, "to": body.evaluated_on},
             "public_funding_from": public.then_some(body.evaluated_on),
         }),
