@@ -110,8 +110,8 @@ pub struct Terms {
 }
 
 impl Terms {
-    /// Whether only the fields that may change once the agreement is in force differ (title,
-    /// notes, documents, signed_on).
+    /// The first changed field that only an amendment may change once the agreement is in
+    /// force (`None` when only title, notes, documents or signed_on differ).
     pub fn needs_amendment(&self, after: &Terms) -> Option<&'static str> {
         if self.reference != after.reference {
             Some("reference")
@@ -310,16 +310,6 @@ pub struct Amendment {
     #[serde(default)]
     pub remove_drugs: Vec<Id>,
 }
-
-/// What kind of event an agreement's history records.
-pub const EVENT_KINDS: [&str; 6] = [
-    "created",
-    "submitted",
-    "activated",
-    "suspended",
-    "ended",
-    "amended",
-];
 
 /// One entry of an agreement's history: a transition, or an amendment with what it changed.
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -253,9 +253,40 @@ pub async fn add_covered_drug(
         .json(drug))
 }
 
+/// Get a covered drug
+///
+/// Its `ETag` is the agreement's version, which removing the drug needs.
+#[utoipa::path(
+    tag = "agreements",
+    params(("id" = uuid::Uuid, Path, description = "Agreement id"),
+           ("drug_id" = uuid::Uuid, Path, description = "Drug id")),
+    security(("bearer" = []), ("api_token" = [Scope::AgreementsRead])),
+    responses(
+        (status = 200, description = "The covered drug", body = CoveredDrug, headers(("ETag" = String, description = "The agreement's version"))),
+        (status = 404, description = "No such agreement or covered drug, or not visible to you", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/agreements/{id}/drugs/{drug_id}")]
+pub async fn get_covered_drug(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, drug_id) = path.into_inner();
+    let (id, drug_id) = (Id::from(id), Id::from(drug_id));
+    let (drug, version) = auth
+        .read(&state.db, move |conn, caller| {
+            caller.require_scope(Scope::AgreementsRead)?;
+            repo::drugs::get(conn, caller, &id, &drug_id)
+        })
+        .await?;
+    Ok(versioned(StatusCode::OK, version, &drug))
+}
+
 /// Stop covering a drug
 ///
-/// While the agreement is a draft or submitted, and no cohort uses the drug under it.
+/// While the agreement is a draft or submitted, and no cohort uses the drug under it. Needs
+/// `If-Match` with the agreement's current ETag.
 #[utoipa::path(
     tag = "agreements",
     params(("id" = uuid::Uuid, Path, description = "Agreement id"),
@@ -271,13 +302,14 @@ pub async fn add_covered_drug(
 pub async fn remove_covered_drug(
     state: web::Data<AppState>,
     auth: Auth,
+    if_match: IfMatch,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, drug_id) = path.into_inner();
     let (id, drug_id) = (Id::from(id), Id::from(drug_id));
     auth.write(&state.db, move |conn, caller| {
         caller.require_scope(Scope::AgreementsWrite)?;
-        repo::drugs::remove(conn, caller, &id, &drug_id)
+        repo::drugs::remove(conn, caller, &id, &drug_id, &if_match)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -510,6 +542,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(update_agreement)
         .service(list_covered_drugs)
         .service(add_covered_drug)
+        .service(get_covered_drug)
         .service(remove_covered_drug)
         .service(submit_agreement)
         .service(activate_agreement)

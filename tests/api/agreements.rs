@@ -416,13 +416,19 @@ async fn agreements_cover_only_their_company_s_own_drugs() {
         .await;
     assert_field_error(res, "patient_cap", "below_drug_cap").await;
 
-    let res = app
-        .delete(&format!("{drugs}/{own2}"), &roche.token, None)
-        .await;
+    // Removing needs the agreement's version, which the covered drug's ETag carries.
+    let one = format!("{drugs}/{own2}");
+    let res = app.delete(&one, &roche.token, None).await;
+    assert_problem(res, 428, "precondition-required").await;
+    let res = app.delete(&one, &roche.token, Some("\"1\"")).await;
+    assert_problem(res, 412, "precondition-failed").await;
+    let tag = app.current_etag(&one, &roche.token).await;
+    assert_eq!(tag, "\"3\"");
+    let res = app.delete(&one, &roche.token, Some(&tag)).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    let res = app
-        .delete(&format!("{drugs}/{own2}"), &roche.token, None)
-        .await;
+    let res = app.get(&one, &roche.token).await;
+    assert_problem(res, 404, "not-found").await;
+    let res = app.delete(&one, &roche.token, Some("\"4\"")).await;
     assert_problem(res, 404, "not-found").await;
     // Another company's representative sees none of it.
     let res = app
@@ -439,7 +445,9 @@ async fn agreements_cover_only_their_company_s_own_drugs() {
         201,
     )
     .await;
-    let res = app.delete(&format!("{drugs}/{own}"), &admin, None).await;
+    let res = app
+        .delete(&format!("{drugs}/{own}"), &admin, Some("\"4\""))
+        .await;
     assert_problem(res, 409, "conflict").await;
 
     // Once in force, drugs change by amendment only.
@@ -462,7 +470,10 @@ async fn agreements_cover_only_their_company_s_own_drugs() {
     let res = app.post(&drugs, &admin, &json!({"drug_id": own2})).await;
     let body = assert_problem(res, 409, "invalid-transition").await;
     assert!(body["detail"].as_str().unwrap().contains("/amendments"));
-    let res = app.delete(&format!("{drugs}/{own}"), &admin, None).await;
+    let tag = app.current_etag(&format!("{drugs}/{own}"), &admin).await;
+    let res = app
+        .delete(&format!("{drugs}/{own}"), &admin, Some(&tag))
+        .await;
     assert_problem(res, 409, "invalid-transition").await;
 }
 
@@ -730,6 +741,23 @@ async fn every_member_sees_the_summary_without_caps_or_usage() {
     let drug = add_drug(&app, &roche.token, &roche.organisation_id, "alectinib").await;
     let a = active_agreement(&app, &admin, &roche.organisation_id, &drug, "R-1").await;
     draft(&app, &roche.token, &roche.organisation_id, "R-2").await;
+    // A proposed drug, covered too, stays the company's business.
+    let proposed = app
+        .post(
+            "/api/v1/drugs",
+            &roche.token,
+            &json!({"organisation_id": roche.organisation_id, "generic_name": "secretinib"}),
+        )
+        .await;
+    let proposed = id_of(&proposed.json().await.unwrap());
+    post_ok(
+        &app,
+        &format!("{}/amendments", agreement_path(&a)),
+        &admin,
+        json!({"reason": "Added", "drugs": [{"drug_id": proposed, "patient_cap": null}]}),
+        201,
+    )
+    .await;
     post_ok(
         &app,
         "/api/v1/cohorts",
@@ -766,4 +794,49 @@ async fn every_member_sees_the_summary_without_caps_or_usage() {
         .get("/api/v1/agreements/summary", &applicant.token)
         .await;
     assert_problem(res, 403, "forbidden").await;
+}
+
+#[tokio::test]
+async fn of_two_racing_transitions_one_wins_and_the_other_is_refused() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let roche = app.rep(&admin, "Roche", "partner").await;
+    let drug = add_drug(&app, &roche.token, &roche.organisation_id, "alectinib").await;
+    for round in 0..3 {
+        let a = draft(
+            &app,
+            &admin,
+            &roche.organisation_id,
+            &format!("RACE-{round}"),
+        )
+        .await;
+        let path = agreement_path(&a);
+        post_ok(
+            &app,
+            &format!("{path}/drugs"),
+            &admin,
+            json!({"drug_id": drug}),
+            201,
+        )
+        .await;
+        post_ok(&app, &format!("{path}/submit"), &admin, json!({}), 200).await;
+        let activate = format!("{path}/activate");
+        let (b1, b2) = (json!({"reason": "one"}), json!({"reason": "two"}));
+        let (one, two) = tokio::join!(
+            app.post(&activate, &admin, &b1),
+            app.post(&activate, &admin, &b2),
+        );
+        let mut statuses = [one.status().as_u16(), two.status().as_u16()];
+        statuses.sort();
+        assert_eq!(statuses, [200, 409]);
+        let history = app.get_ok(&format!("{path}/history"), &admin).await;
+        let activated = history["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == "activated")
+            .count();
+        assert_eq!(activated, 1);
+        assert_eq!(app.get_ok(&path, &admin).await["version"], 4);
+    }
 }

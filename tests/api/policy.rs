@@ -496,6 +496,12 @@ const MATRIX: &[Cell] = &[
         [201, 201, 403, 403, 403, 403],
     ),
     cell(
+        "GET",
+        "/api/v1/agreements/{own_agreement}/drugs/{own_spare_drug}",
+        None,
+        [200, 200, 404, 404, 404, 404],
+    ),
+    cell(
         "DELETE",
         "/api/v1/agreements/{own_agreement}/drugs/{own_spare_drug}",
         None,
@@ -564,9 +570,9 @@ const MATRIX: &[Cell] = &[
     ),
     cell(
         "POST",
-        "/api/v1/agreements/{member_agreement}/end",
+        "/api/v1/agreements/{own_submitted}/end",
         Some(r#"{"reason": "Cell {n}"}"#),
-        [409, 404, 404, 404, 404, 404],
+        [409, 403, 403, 403, 403, 403],
     ),
     cell(
         "POST",
@@ -1120,9 +1126,10 @@ impl World {
             };
             if let Some(slug) = slug {
                 let problem: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-                if ct != "application/problem+json"
-                    || problem["type"] != format!("/problems/{slug}")
-                {
+                // A refused transition is a conflict of its own kind.
+                let kind_ok = problem["type"] == format!("/problems/{slug}")
+                    || (status == 409 && problem["type"] == "/problems/invalid-transition");
+                if ct != "application/problem+json" || !kind_ok {
                     failures.push(format!("{label}: not a {slug} problem ({ct}): {text}"));
                 }
             }

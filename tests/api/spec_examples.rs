@@ -781,6 +781,24 @@ async fn every_enum_value_the_spec_lists_for_an_input_is_accepted_where_it_is_us
         }
     }
 
+    // Agreements and cohorts: listed by each status and stage.
+    for (key, list, name) in [
+        (
+            "GET /api/v1/agreements query.status",
+            "agreements",
+            "status",
+        ),
+        ("GET /api/v1/cohorts query.stage", "cohorts", "stage"),
+        ("GET /api/v1/cohorts query.status", "cohorts", "status"),
+    ] {
+        for value in inputs.take(key) {
+            let items = app
+                .list_items(&format!("/api/v1/{list}?{name}={value}"), &admin)
+                .await;
+            assert!(items.iter().all(|n| n[name] == value), "{key}={value}");
+        }
+    }
+
     // My preferences, in each language.
     for language in inputs.take("PUT /api/v1/me/notification-preferences body.language") {
         let body = json!({"language": language, "membership_changed": true});

@@ -119,8 +119,8 @@ pub fn amend(
         return Err(ApiError::conflict_of(
             ProblemType::InvalidTransition,
             format!(
-                "a {} agreement is not amended: change it directly (PATCH) while it is a draft \
-                 or submitted",
+                "the agreement is {}: only an active or suspended agreement is amended (a draft \
+                 or submitted one changes by PATCH)",
                 before.status
             ),
         ));

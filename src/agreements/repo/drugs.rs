@@ -12,6 +12,7 @@ use crate::auth::policy;
 use crate::core::{Id, now};
 use crate::db::DbConn;
 use crate::error::{ApiError, ProblemType};
+use crate::http::{IfMatch, won_race};
 use crate::schema::{agreement_drugs as ad, agreements as a, cohorts as c, drugs as d};
 use crate::validation::Validator;
 
@@ -96,6 +97,22 @@ pub fn list(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<Vec<CoveredD
     covered_drugs(conn, id)
 }
 
+/// One covered drug, with the agreement's version (its ETag: removing the drug needs it).
+pub fn get(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: &str,
+    drug_id: &str,
+) -> Result<(CoveredDrug, i32), ApiError> {
+    let row = find_row(conn, id)?;
+    policy::see_agreement(caller, &row.organisation_id)?;
+    let drug = covered_drugs(conn, id)?
+        .into_iter()
+        .find(|c| c.drug_id.as_str() == drug_id)
+        .ok_or(ApiError::NotFound)?;
+    Ok((drug, row.version))
+}
+
 /// Adds a covered drug; the agreement's version goes up by one.
 pub fn add(
     conn: &mut DbConn,
@@ -147,27 +164,31 @@ pub fn add(
         .ok_or(ApiError::NotFound)
 }
 
-/// Removes a covered drug no cohort uses; the agreement's version goes up by one.
-pub fn remove(conn: &mut DbConn, caller: &Caller, id: &str, drug_id: &Id) -> Result<(), ApiError> {
+/// Removes a covered drug no cohort uses, given the agreement's current version; the
+/// agreement's version goes up by one.
+pub fn remove(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: &str,
+    drug_id: &Id,
+    if_match: &IfMatch,
+) -> Result<(), ApiError> {
     let agreement = get_visible(conn, caller, id)?;
     policy::edit_agreement(caller, &agreement.organisation_id, agreement.status)?;
+    if_match.check(agreement.version)?;
     check_editable(agreement.status, id)?;
     if !agreement.drugs.iter().any(|c| &c.drug_id == drug_id) {
         return Err(ApiError::NotFound);
     }
-    let rows = diesel::update(
-        a::table
-            .filter(a::id.eq(id))
-            .filter(a::status.eq(agreement.status)),
-    )
-    .set((a::version.eq(a::version + 1), a::updated_at.eq(now())))
-    .execute(conn)?;
-    if rows == 0 {
-        return Err(ApiError::conflict_of(
-            ProblemType::InvalidTransition,
-            "the agreement's status changed meanwhile",
-        ));
-    }
+    won_race(
+        diesel::update(
+            a::table
+                .filter(a::id.eq(id))
+                .filter(a::version.eq(agreement.version)),
+        )
+        .set((a::version.eq(a::version + 1), a::updated_at.eq(now())))
+        .execute(conn)?,
+    )?;
     check_no_cohort(conn, id, drug_id)?;
     diesel::delete(
         ad::table

@@ -20,7 +20,7 @@ use crate::schema::{agreement_events as ae, agreements as a};
 pub(crate) fn invalid_transition(step: Step, status: AgreementStatus) -> ApiError {
     ApiError::conflict_of(
         ProblemType::InvalidTransition,
-        format!("a {status} agreement cannot {}", step.path()),
+        format!("the agreement is {status}: it cannot {} now", step.path()),
     )
 }
 

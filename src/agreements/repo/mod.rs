@@ -9,6 +9,8 @@ pub mod drugs;
 pub mod lifecycle;
 pub mod summary;
 
+use std::collections::HashMap;
+
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde_json::json;
@@ -113,16 +115,24 @@ impl<'a> TermsFields<'a> {
     }
 }
 
-/// A covered drug as read: id, generic name, ATC code, cap, used.
-type CoveredRow = (Id, String, Option<String>, Option<i32>, i32);
+/// A covered drug as read: agreement id, drug id, generic name, ATC code, cap, used.
+type CoveredRow = (String, Id, String, Option<String>, Option<i32>, i32);
 
-/// The drugs an agreement covers, by generic name.
-pub fn covered_drugs(conn: &mut DbConn, agreement_id: &str) -> Result<Vec<CoveredDrug>, ApiError> {
+/// The drugs the given agreements cover, each agreement's by generic name: one query for a page.
+fn covered_drugs_of(
+    conn: &mut DbConn,
+    ids: &[&str],
+) -> Result<HashMap<String, Vec<CoveredDrug>>, ApiError> {
+    let mut out: HashMap<String, Vec<CoveredDrug>> = HashMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
     let rows: Vec<CoveredRow> = ad::table
         .inner_join(d::table)
-        .filter(ad::agreement_id.eq(agreement_id))
+        .filter(ad::agreement_id.eq_any(ids))
         .order((d::generic_name.asc(), d::id.asc()))
         .select((
+            ad::agreement_id,
             d::id,
             d::generic_name,
             d::atc_code,
@@ -130,18 +140,23 @@ pub fn covered_drugs(conn: &mut DbConn, agreement_id: &str) -> Result<Vec<Covere
             ad::patients_used,
         ))
         .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(drug_id, generic_name, atc_code, patient_cap, patients_used)| CoveredDrug {
-                drug_id,
-                generic_name,
-                atc_code,
-                patient_cap,
-                patients_used,
-            },
-        )
-        .collect())
+    for (agreement_id, drug_id, generic_name, atc_code, patient_cap, patients_used) in rows {
+        out.entry(agreement_id).or_default().push(CoveredDrug {
+            drug_id,
+            generic_name,
+            atc_code,
+            patient_cap,
+            patients_used,
+        });
+    }
+    Ok(out)
+}
+
+/// The drugs an agreement covers, by generic name.
+pub fn covered_drugs(conn: &mut DbConn, agreement_id: &str) -> Result<Vec<CoveredDrug>, ApiError> {
+    Ok(covered_drugs_of(conn, &[agreement_id])?
+        .remove(agreement_id)
+        .unwrap_or_default())
 }
 
 pub(crate) fn find_row(conn: &mut DbConn, id: &str) -> Result<AgreementRow, ApiError> {
@@ -430,10 +445,12 @@ pub fn list(
         .order((a::reference.asc(), a::id.asc()))
         .limit(page.fetch())
         .load(conn)?;
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let mut drugs = covered_drugs_of(conn, &ids)?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
-        let drugs = covered_drugs(conn, &row.id)?;
-        out.push(row.into_agreement(drugs)?);
+        let covered = drugs.remove(row.id.as_str()).unwrap_or_default();
+        out.push(row.into_agreement(covered)?);
     }
     Ok(page.page(out, |r| vec![r.reference.clone(), r.id.to_string()], |r| r))
 }

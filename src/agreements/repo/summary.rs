@@ -1,4 +1,5 @@
 //! The consortium summary every member sees: companies, drugs and cohorts, without caps or usage.
+//! Drugs appear only while available, as the drugs' own visibility rule has it.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -9,7 +10,7 @@ use crate::agreements::model::{
 };
 use crate::auth::Caller;
 use crate::auth::policy;
-use crate::core::{CohortStage, CohortStatus, Id};
+use crate::core::{CohortStage, CohortStatus, DrugStatus, Id};
 use crate::db::DbConn;
 use crate::error::ApiError;
 use crate::schema::{
@@ -35,6 +36,9 @@ pub fn summary(conn: &mut DbConn, caller: &Caller) -> Result<ConsortiumSummary, 
         .inner_join(a::table)
         .inner_join(d::table)
         .filter(a::status.eq(AgreementStatus::Active))
+        // A proposed or withdrawn drug is not on offer (and a proposed one is its company's
+        // business only).
+        .filter(d::status.eq(DrugStatus::Available))
         .select((
             d::id,
             d::generic_name,
