@@ -185,15 +185,8 @@ pub fn create(
 ) -> Result<Allocation, ApiError> {
     let terms = agreement_terms(conn, agreement_id)?;
     policy::start_patient(caller, &terms.organisation_id, &body.site_id)?;
-    let cohort: Option<CohortFacts> = c::table
-        .filter(c::id.eq(&body.cohort_id))
-        .select(CohortFacts::as_select())
-        .first(conn)
-        .optional()?;
-    check_references(conn, &terms, &body, cohort.as_ref(), today)?;
-    let Some(cohort) = cohort else {
-        return Err(ApiError::NotFound);
-    };
+    // An agreement that takes no patients says so first: for one not yet in effect, every start
+    // date would otherwise be refused as in the future or before its effective date.
     if !caps::takes_patients(
         terms.status,
         terms.effective_from,
@@ -208,6 +201,15 @@ pub fn create(
             today,
         ));
     }
+    let cohort: Option<CohortFacts> = c::table
+        .filter(c::id.eq(&body.cohort_id))
+        .select(CohortFacts::as_select())
+        .first(conn)
+        .optional()?;
+    check_references(conn, &terms, &body, cohort.as_ref(), today)?;
+    let Some(cohort) = cohort else {
+        return Err(ApiError::NotFound);
+    };
     if !caps::cohort_takes_patients(cohort.status) {
         return Err(caps::cohort_refusal(
             &cohort.name(),

@@ -484,6 +484,66 @@ async fn agreements_that_are_not_active_or_not_in_effect_take_no_patients() {
     let problem = assert_problem(t.allocate(&app, "IMP-2").await, 409, "not-taking-patients").await;
     assert!(problem["detail"].as_str().unwrap().contains("suspended"));
 
+    // Nor does an active agreement before or after its effective dates.
+    for (reference, from, to, why) in [
+        (
+            "LATER-1",
+            (today() + Days::new(30)).to_string(),
+            None,
+            "is not in effect until",
+        ),
+        (
+            "OVER-1",
+            "2020-01-01".to_owned(),
+            Some("2020-12-31"),
+            "ended its effective period",
+        ),
+    ] {
+        let a = post_ok(
+            &app,
+            "/api/v1/agreements",
+            &t.admin,
+            json!({"organisation_id": t.company.organisation_id, "reference": reference,
+                   "title": "Dated", "effective_from": from, "effective_to": to, "patient_cap": 5}),
+        )
+        .await;
+        let id = id_of(&a);
+        post_ok(
+            &app,
+            &format!("/api/v1/agreements/{id}/drugs"),
+            &t.admin,
+            json!({"drug_id": t.drug}),
+        )
+        .await;
+        post_ok(
+            &app,
+            &format!("/api/v1/agreements/{id}/submit"),
+            &t.admin,
+            json!({}),
+        )
+        .await;
+        post_ok(
+            &app,
+            &format!("/api/v1/agreements/{id}/activate"),
+            &t.admin,
+            json!({}),
+        )
+        .await;
+        let c = cohort(&app, &t.admin, &id, &t.drug, reference, 8).await;
+        let res = app
+            .post(
+                &format!("/api/v1/agreements/{id}/allocations"),
+                &t.site.token,
+                &t.body_in(&format!("{reference}-P"), &c, 10),
+            )
+            .await;
+        let problem = assert_problem(res, 409, "not-taking-patients").await;
+        assert!(
+            problem["detail"].as_str().unwrap().contains(why),
+            "{problem}"
+        );
+    }
+
     // A draft takes none either.
     let draft = post_ok(
         &app,
