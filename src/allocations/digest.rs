@@ -63,6 +63,16 @@ pub fn evaluations_due(
     mailer: &Mailer,
     today: NaiveDate,
 ) -> Result<usize, ApiError> {
+    let period = period(today);
+    // Once the week's digest is out, the worker's later rounds stop here.
+    let done: i64 = sr::table
+        .filter(sr::job.eq(JOB))
+        .filter(sr::period.eq(&period))
+        .count()
+        .get_result(conn)?;
+    if done > 0 {
+        return Ok(0);
+    }
     let horizon = today
         .checked_add_days(Days::new(DUE_WITHIN_DAYS))
         .unwrap_or(today);
@@ -80,7 +90,7 @@ pub fn evaluations_due(
             a::evaluation_due,
         ))
         .load(conn)?;
-    if rows.is_empty() || !claim_week(conn, &period(today))? {
+    if rows.is_empty() || !claim_week(conn, &period)? {
         return Ok(0);
     }
     let mut org_ids: Vec<&str> = rows

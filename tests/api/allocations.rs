@@ -612,6 +612,23 @@ async fn allocations_are_hidden_from_other_companies_and_observers() {
         .post(&t.path(), &t.company.token, &t.body("IMP-2"))
         .await;
     assert_problem(res, 403, "forbidden").await;
+    // The company sees its patients but neither evaluates nor withdraws them.
+    let res = app
+        .post(
+            &format!("{path}/evaluation"),
+            &t.company.token,
+            &json!({"outcome": "stable_disease", "evaluated_on": today().to_string()}),
+        )
+        .await;
+    assert_problem(res, 403, "forbidden").await;
+    let res = app
+        .post(
+            &format!("{path}/withdraw"),
+            &t.company.token,
+            &json!({"reason": "no"}),
+        )
+        .await;
+    assert_problem(res, 403, "forbidden").await;
     let overview = app.get("/api/v1/agreements/usage", &t.company.token).await;
     assert_problem(overview, 403, "forbidden").await;
 }
