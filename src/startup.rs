@@ -70,9 +70,10 @@ pub fn api_scope() -> utoipa_actix_web::scope::Scope<
         .configure(crate::organisations::routes::configure)
         .configure(crate::people::routes::configure)
         .configure(crate::drugs::routes::configure)
+        // Allocations first: its `/agreements/usage` must not be taken for `/agreements/{id}`.
+        .configure(crate::allocations::routes::configure)
         .configure(crate::agreements::routes::configure)
         .configure(crate::cohorts::routes::configure)
-        .configure(crate::allocations::routes::configure)
         .configure(crate::audit::routes::configure)
         .configure(crate::notifications::routes::configure)
         .configure(crate::invitations::routes::configure)
@@ -184,8 +185,12 @@ impl Application {
         });
         let mailer = web::Data::new(mailer);
         if settings.mail_worker {
-            crate::notifications::worker::spawn(state.clone(), mailer.clone())
-                .map_err(|e| StartupError(format!("mail: {e}")))?;
+            crate::notifications::worker::spawn(
+                state.clone(),
+                mailer.clone(),
+                vec![crate::allocations::digest::job],
+            )
+            .map_err(|e| StartupError(format!("mail: {e}")))?;
         }
         spawn_housekeeping(state.clone());
 

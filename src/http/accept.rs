@@ -37,8 +37,10 @@ pub async fn negotiate(
     }
 }
 
-/// The lists with a CSV export: `/api/v1/organisations`, `/api/v1/people` and
-/// `/api/v1/organisations/{id}/people`.
+/// The lists with a CSV export: `/api/v1/organisations`, `/api/v1/people`,
+/// `/api/v1/organisations/{id}/people`, the allocations (`/api/v1/allocations`,
+/// `/api/v1/agreements/{id}/allocations`) and the usage views (`/api/v1/agreements/{id}/usage`,
+/// `/api/v1/agreements/usage`).
 pub fn offers_csv(path: &str) -> bool {
     let parts: Vec<&str> = path
         .trim_end_matches('/')
@@ -50,6 +52,9 @@ pub fn offers_csv(path: &str) -> bool {
         ["api", "v1", "organisations"]
             | ["api", "v1", "people"]
             | ["api", "v1", "organisations", _, "people"]
+            | ["api", "v1", "allocations"]
+            | ["api", "v1", "agreements", "usage"]
+            | ["api", "v1", "agreements", _, "allocations" | "usage"]
     )
 }
 
@@ -93,5 +98,10 @@ mod tests {
         assert!(offers_csv("/api/v1/organisations/"));
         assert!(offers_csv("/api/v1/organisations/x/people"));
         assert!(!offers_csv("/api/v1/organisations/x"));
+        assert!(offers_csv("/api/v1/agreements/usage"));
+        assert!(offers_csv("/api/v1/agreements/x/usage"));
+        assert!(offers_csv("/api/v1/agreements/x/allocations"));
+        assert!(offers_csv("/api/v1/allocations"));
+        assert!(!offers_csv("/api/v1/allocations/x"));
     }
 }

@@ -14,6 +14,7 @@ use super::Mailer;
 use super::repo::{self, Outcome};
 use super::transport::{SendError, SmtpSettings, Transport};
 use crate::core::now;
+use crate::db::DbConn;
 use crate::error::ApiError;
 use crate::state::AppState;
 use lettre::message::Mailbox;
@@ -44,13 +45,31 @@ pub fn backoff(base_secs: u64, attempts: i32) -> TimeDelta {
     TimeDelta::milliseconds(ms)
 }
 
+/// A job the worker runs periodically, in a write transaction of its own, handed in by `startup`
+/// (the modules that own the jobs sit above this one). It must be safe to run on every instance
+/// at once: a job that should happen once per period claims the period in `scheduled_runs`. It
+/// returns how many messages it queued.
+pub type PeriodicJob = fn(&mut DbConn, &Mailer) -> Result<usize, ApiError>;
+
+/// The periodic jobs run on start and then every this many poll intervals (a minute by default).
+pub const JOB_EVERY_POLLS: u32 = 60;
+
 /// Starts the worker on the current runtime.
-pub fn spawn(state: web::Data<AppState>, mailer: web::Data<Mailer>) -> Result<(), String> {
+pub fn spawn(
+    state: web::Data<AppState>,
+    mailer: web::Data<Mailer>,
+    jobs: Vec<PeriodicJob>,
+) -> Result<(), String> {
     let transport = Arc::new(transport(&state)?);
     let worker_id = format!("worker-{}", crate::core::new_id());
     tokio::spawn(async move {
         let poll = Duration::from_millis(state.settings.mail_poll_ms);
+        let mut jobs_due = tokio::time::Instant::now();
         loop {
+            if tokio::time::Instant::now() >= jobs_due {
+                jobs_due = tokio::time::Instant::now() + poll * JOB_EVERY_POLLS;
+                run_jobs(&state, &mailer, &jobs).await;
+            }
             match drain_once(&state, &mailer.from, &transport, &worker_id).await {
                 Ok(n) if n > 0 => continue,
                 Ok(_) => {}
@@ -63,6 +82,18 @@ pub fn spawn(state: web::Data<AppState>, mailer: web::Data<Mailer>) -> Result<()
         }
     });
     Ok(())
+}
+
+/// Runs each periodic job once; a failing job is logged and tried again next time.
+pub async fn run_jobs(state: &AppState, mailer: &web::Data<Mailer>, jobs: &[PeriodicJob]) {
+    for job in jobs.iter().copied() {
+        let mailer = mailer.clone();
+        match state.db.write(move |conn| job(conn, &mailer)).await {
+            Ok(n) if n > 0 => tracing::info!(queued = n, "periodic job queued messages"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "periodic job failed"),
+        }
+    }
 }
 
 /// Claims one batch and sends it; returns how many messages were attempted.

@@ -6,6 +6,7 @@
 mod helpers;
 
 mod agreements;
+mod allocations;
 mod architecture;
 mod auth;
 mod cli;

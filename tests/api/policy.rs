@@ -33,7 +33,9 @@ struct Cell {
     /// this cell), `{user}` (another account), `{me}` (the caller's account), `{n}` (unique),
     /// `{own_spare_drug}` (proposed), `{own_agreement}` (a draft covering `{own_drug}`),
     /// `{own_submitted}`, `{member_agreement}` (active, covering `{member_drug}`), `{own_cohort}`,
-    /// `{member_cohort}`, `{spare_cohort}` (one a row closes).
+    /// `{member_cohort}`, `{spare_cohort}` (one a row closes), `{member_allocation}` and
+    /// `{spare_allocation}` (patients under `{member_agreement}` at `{trial}`; a row evaluates
+    /// the first and withdraws the second).
     path: &'static str,
     body: Option<&'static str>,
     expect: [u16; 6],
@@ -361,6 +363,60 @@ const MATRIX: &[Cell] = &[
         Some(r#"{"notes": "Edited {n}"}"#),
         HIDDEN,
     ),
+    // --- allocations: patient-level data, for the secretariat, the owning company and the site
+    // only (404 for everyone else, observers included). Usage is the agreement's terms' business.
+    cell("GET", "/api/v1/allocations", None, ALL_200),
+    cell(
+        "GET",
+        "/api/v1/allocations/{member_allocation}",
+        None,
+        HIDDEN,
+    ),
+    cell(
+        "GET",
+        "/api/v1/agreements/{member_agreement}/allocations",
+        None,
+        HIDDEN,
+    ),
+    cell(
+        "GET",
+        "/api/v1/agreements/{own_agreement}/allocations",
+        None,
+        ALL_200,
+    ),
+    cell(
+        "POST",
+        "/api/v1/agreements/{member_agreement}/allocations",
+        Some(
+            r#"{"trial_code": "CELL-{n}", "drug_id": "{member_drug}", "site_id": "{trial}", "cohort_id": "{member_cohort}", "started_on": "2026-01-05"}"#,
+        ),
+        HIDDEN_CREATED,
+    ),
+    cell(
+        "POST",
+        "/api/v1/allocations/{member_allocation}/evaluation",
+        Some(r#"{"outcome": "not_evaluable", "evaluated_on": "2026-06-01"}"#),
+        HIDDEN,
+    ),
+    cell(
+        "POST",
+        "/api/v1/allocations/{spare_allocation}/withdraw",
+        Some(r#"{"reason": "Cell {n}"}"#),
+        HIDDEN,
+    ),
+    cell(
+        "GET",
+        "/api/v1/agreements/{member_agreement}/usage",
+        None,
+        HIDDEN,
+    ),
+    cell(
+        "GET",
+        "/api/v1/agreements/{own_agreement}/usage",
+        None,
+        ALL_200,
+    ),
+    cell("GET", "/api/v1/agreements/usage", None, ADMIN_200),
     // --- agreements: the terms are the secretariat's and the owning company's only (404 for
     // everyone else); the company drafts, edits and submits while a partner; the secretariat
     // decides. `{own_agreement}` is a draft covering `{own_drug}`, `{own_submitted}` submitted,
@@ -947,7 +1003,24 @@ async fn world(role: &str) -> World {
     };
     let own_cohort = cohort(own_agreement.clone(), own_drug, "own").await;
     let member_cohort = cohort(member_agreement.clone(), member_drug.clone(), "member").await;
-    let spare_cohort = cohort(member_agreement.clone(), member_drug, "spare").await;
+    let spare_cohort = cohort(member_agreement.clone(), member_drug.clone(), "spare").await;
+    let allocation = |code: &'static str| {
+        let post = &post;
+        let (agreement, drug, site, cohort) =
+            (&member_agreement, &member_drug, &trial, &member_cohort);
+        async move {
+            id_of(
+                &post(
+                    format!("/api/v1/agreements/{agreement}/allocations"),
+                    json!({"trial_code": code, "drug_id": drug, "site_id": site,
+                           "cohort_id": cohort, "started_on": "2026-01-05"}),
+                )
+                .await,
+            )
+        }
+    };
+    vars.insert("member_allocation", allocation("WORLD-1").await);
+    vars.insert("spare_allocation", allocation("WORLD-2").await);
     vars.insert("own_spare_drug", own_spare_drug);
     vars.insert("own_agreement", own_agreement);
     vars.insert("own_submitted", own_submitted);

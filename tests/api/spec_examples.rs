@@ -698,6 +698,76 @@ async fn every_enum_value_the_spec_lists_for_an_input_is_accepted_where_it_is_us
             .await;
     }
 
+    // Allocations: a patient evaluated with each outcome; listed by each outcome and status.
+    let company = id_of(&app.create_org(&admin, "Allocating", "pharma").await);
+    let post = |path: String, body: Value| {
+        let app = &app;
+        let admin = &admin;
+        async move {
+            let res = app.post(&path, admin, &body).await;
+            accepted(res, &path).await
+        }
+    };
+    let drug = json!({"organisation_id": company, "generic_name": "allocatinib",
+        "status": "available", "available_from": "2020-01-01"});
+    let drug = id_of(&post("/api/v1/drugs".into(), drug).await);
+    let agreement = json!({"organisation_id": company, "reference": "ALLOC-1", "title": "Supply",
+        "effective_from": "2020-01-01", "patient_cap": 50});
+    let agreement = id_of(&post("/api/v1/agreements".into(), agreement).await);
+    let base = format!("/api/v1/agreements/{agreement}");
+    post(format!("{base}/drugs"), json!({"drug_id": drug})).await;
+    post(format!("{base}/submit"), json!({})).await;
+    post(format!("{base}/activate"), json!({})).await;
+    let cohort = json!({"agreement_id": agreement, "drug_id": drug, "tumour_type": "melanoma",
+        "alteration": "BRAF V600E", "stage1_size": 12});
+    let cohort = id_of(&post("/api/v1/cohorts".into(), cohort).await);
+    let site = json!({"name": "Allocating site", "kind": "hospital", "sector": "public",
+        "health_region": "west", "trial_site": true});
+    let site = id_of(&post("/api/v1/organisations".into(), site).await);
+    let started = (chrono::Utc::now().date_naive() - chrono::Days::new(120)).to_string();
+    let outcomes = inputs.take("POST /api/v1/allocations/{id}/evaluation body.outcome");
+    let mut allocations = Vec::new();
+    for n in 0..outcomes.len() {
+        let body = json!({"trial_code": format!("ENUM-{n}"), "drug_id": drug, "site_id": site,
+            "cohort_id": cohort, "started_on": started});
+        allocations.push(id_of(&post(format!("{base}/allocations"), body).await));
+    }
+    let on = chrono::Utc::now().date_naive().to_string();
+    for (outcome, id) in outcomes.iter().zip(&allocations) {
+        let body = json!({"outcome": outcome, "evaluated_on": on});
+        let a = post(format!("/api/v1/allocations/{id}/evaluation"), body).await;
+        assert_eq!(a["outcome"], *outcome);
+    }
+    for (key, path, name) in [
+        (
+            "GET /api/v1/allocations query.outcome",
+            "/api/v1/allocations".to_owned(),
+            "outcome",
+        ),
+        (
+            "GET /api/v1/allocations query.status",
+            "/api/v1/allocations".to_owned(),
+            "status",
+        ),
+        (
+            "GET /api/v1/agreements/{id}/allocations query.outcome",
+            format!("{base}/allocations"),
+            "outcome",
+        ),
+        (
+            "GET /api/v1/agreements/{id}/allocations query.status",
+            format!("{base}/allocations"),
+            "status",
+        ),
+    ] {
+        for value in inputs.take(key) {
+            let items = app
+                .list_items(&format!("{path}?{name}={value}&limit=200"), &admin)
+                .await;
+            assert!(items.iter().all(|a| a[name] == value), "{key}={value}");
+        }
+    }
+
     // Notifications: listed by each state and kind.
     for (key, name) in [
         ("GET /api/v1/notifications query.state", "state"),

@@ -171,6 +171,16 @@ pub fn allocations_listed(caller: &Caller) -> Option<String> {
     (!caller.is_admin()).then(|| caller.organisation_id.clone().unwrap_or_default())
 }
 
+/// Starting a patient under an agreement: as [`act_for_site`], except that a caller who may see
+/// neither the agreement nor act for the site learns nothing of the agreement (404).
+pub fn start_patient(caller: &Caller, company_id: &str, site_id: &str) -> Result<(), ApiError> {
+    if agreement_visible(caller, company_id) || is_own(caller, Some(site_id)) {
+        act_for_site(caller, site_id)
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
+
 /// A site's representatives act for it unless its membership is suspended or withdrawn.
 fn site_may_act(caller: &Caller) -> bool {
     !matches!(
@@ -192,5 +202,20 @@ pub fn act_for_site(caller: &Caller, site_id: &str) -> Result<(), ApiError> {
         Err(ApiError::forbidden(
             "only the secretariat or the trial site's own representatives may start and evaluate patients there",
         ))
+    }
+}
+
+/// The allocations list of one agreement: admins and the owning company see it whole; a trial
+/// site's representatives see their own site's patients under it (`caller_is_site`: the caller's
+/// organisation is a trial site); anyone else gets 404, as for the agreement itself.
+pub fn see_agreement_allocations(
+    caller: &Caller,
+    company_id: &str,
+    caller_is_site: bool,
+) -> Result<(), ApiError> {
+    if agreement_visible(caller, company_id) || caller_is_site {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound)
     }
 }
