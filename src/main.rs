@@ -279,8 +279,13 @@ fn seed(settings: &Settings, command: SeedCommand) -> ExitCode {
                 .block_on(connect::seed::demo(&db, std::sync::Arc::new(mailer)))
                 .map(|seeded| {
                     format!(
-                        "added {} organisations and {} drugs; skipped {} organisations whose name the register already has",
-                        seeded.added, seeded.drugs, seeded.skipped
+                        "added {} organisations, {} drugs, {} agreements, {} cohorts and {} patients; skipped {} organisations whose name the register already has",
+                        seeded.added,
+                        seeded.drugs,
+                        seeded.trial.agreements,
+                        seeded.trial.cohorts,
+                        seeded.trial.patients,
+                        seeded.skipped
                     )
                 })
         }

@@ -1,5 +1,5 @@
 //! `connect seed demo`: the consortium as it stood in 2021-2022, from the public announcements (its
-//! partners and the drugs Roche and Novartis contribute), so a
+//! partners, the drugs Roche and Novartis contribute, their agreements, and invented cohorts and patients), so a
 //! newcomer has real-looking data to explore. `connect seed bulk N`: N synthetic organisations for
 //! benchmarks.
 
@@ -21,9 +21,11 @@ use crate::organisations::model::{
 use crate::organisations::repo;
 
 mod bulk;
+mod trial;
 
 use crate::schema::organisations as o;
 pub use bulk::{BulkAllocations, bulk, bulk_allocations, bulk_notifications};
+pub use trial::TrialSeeded;
 
 /// One organisation of the demo data set (`demo.toml`).
 #[derive(Deserialize)]
@@ -64,6 +66,8 @@ struct DemoDrug {
 struct DemoData {
     organisation: Vec<DemoOrg>,
     drug: Vec<DemoDrug>,
+    agreement: Vec<trial::DemoAgreement>,
+    cohort: Vec<trial::DemoCohort>,
 }
 
 fn demo_data() -> Result<DemoData, ApiError> {
@@ -72,7 +76,7 @@ fn demo_data() -> Result<DemoData, ApiError> {
 }
 
 /// The id of the organisation with this name (names are unique, case-insensitively).
-fn organisation_named(conn: &mut DbConn, name: &str) -> Result<Id, ApiError> {
+pub(super) fn organisation_named(conn: &mut DbConn, name: &str) -> Result<Id, ApiError> {
     o::table
         .filter(lower(o::name).eq(name.to_lowercase()))
         .select(o::id)
@@ -124,6 +128,8 @@ pub struct Seeded {
     pub skipped: usize,
     /// Demo drugs added (a company's drug of the same generic name is left as it is).
     pub drugs: usize,
+    /// Demo agreements (skipped when their reference is taken), with their cohorts and patients.
+    pub trial: TrialSeeded,
 }
 
 /// Loads the demo data set beside whatever the register holds: an organisation whose name is
@@ -148,6 +154,7 @@ pub async fn demo(
             added: 0,
             skipped: 0,
             drugs: 0,
+            trial: TrialSeeded::default(),
         };
         for d in orgs {
             if taken.contains(&d.name.to_lowercase()) {
@@ -184,6 +191,7 @@ pub async fn demo(
             seeded.added += 1;
         }
         seeded.drugs = demo_drugs(conn, &caller, &data.drug)?;
+        seeded.trial = trial::load(conn, &caller, &mailer, &data.agreement, &data.cohort, today)?;
         Ok(seeded)
     })
     .await

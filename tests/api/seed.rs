@@ -39,15 +39,57 @@ async fn demo_data_loads_once_with_history() {
     assert_eq!(seeded.added, 23);
     assert_eq!(seeded.skipped, 0);
     assert_eq!(seeded.drugs, 14, "Roche's eight and Novartis's six");
+    assert_eq!(
+        seeded.trial,
+        connect::seed::TrialSeeded {
+            agreements: 2,
+            cohorts: 5,
+            patients: 25
+        }
+    );
     let again = connect::seed::demo(&db, mailer()).await.unwrap();
     assert_eq!(
-        (again.added, again.skipped, again.drugs),
-        (0, 23, 0),
+        (again.added, again.skipped, again.drugs, again.trial),
+        (0, 23, 0, connect::seed::TrialSeeded::default()),
         "a second seed adds nothing and says so"
     );
 
-    // The drugs, findable as a site would look for them: every protein kinase inhibitor on offer.
+    // The cohorts as their invented patients' outcomes left them, by the plan's rule.
     let admin = app.admin_token().await;
+    let cohorts = app.get_ok("/api/v1/cohorts?limit=200", &admin).await;
+    let mut states: Vec<(String, String, String, i64)> = cohorts["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["tumour_type"].as_str().unwrap().to_owned(),
+                c["stage"].as_str().unwrap().to_owned(),
+                c["status"].as_str().unwrap().to_owned(),
+                c["enrolled"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    states.sort();
+    let expected = [
+        ("anaplastic thyroid cancer", "stage_2", "open", 3),
+        ("biliary tract cancer", "closed", "closed", 8),
+        ("colorectal cancer", "stage_2", "open", 11),
+        ("non-small cell lung cancer", "stage_1", "open", 0),
+        ("salivary gland cancer", "stage_1", "open", 3),
+    ]
+    .map(|(t, s, st, n)| (t.to_owned(), s.to_owned(), st.to_owned(), n));
+    assert_eq!(states, expected);
+    let usage = app.get_ok("/api/v1/agreements/usage", &admin).await;
+    let used: Vec<i64> = usage["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["used"].as_i64().unwrap())
+        .collect();
+    assert_eq!(used.iter().sum::<i64>(), 25, "{usage}");
+
+    // The drugs, findable as a site would look for them: every protein kinase inhibitor on offer.
     let kinase: Value = app
         .get("/api/v1/drugs?atc=L01E&status=available&limit=200", &admin)
         .await

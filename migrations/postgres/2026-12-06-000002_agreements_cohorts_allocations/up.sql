@@ -135,6 +135,7 @@ CREATE TABLE allocations (
 );
 CREATE UNIQUE INDEX allocations_trial_code ON allocations (lower(trial_code)) WHERE status = 'active';
 CREATE INDEX allocations_agreement ON allocations (agreement_id, created_at, id);
+CREATE INDEX allocations_created ON allocations (created_at, id);
 CREATE INDEX allocations_cohort ON allocations (cohort_id, outcome);
 CREATE INDEX allocations_site ON allocations (site_id, created_at, id);
 CREATE INDEX allocations_due ON allocations (evaluation_due) WHERE outcome = 'pending' AND status = 'active';
