@@ -309,8 +309,8 @@ fn seed(settings: &Settings, command: SeedCommand) -> ExitCode {
                 if allocations > 0 {
                     let b = connect::seed::bulk_allocations(&db, allocations)?;
                     println!(
-                        "added {} allocations under agreement {} (drug {}, site {}, open cohort {})",
-                        b.added, b.agreement_id, b.drug_id, b.site_id, b.cohort_id
+                        "added {} allocations over {} agreements; the first: agreement {} (drug {}, site {}, open cohort {})",
+                        b.added, b.agreements, b.agreement_id, b.drug_id, b.site_id, b.cohort_id
                     );
                 }
                 Ok(format!("added {orgs} organisations"))

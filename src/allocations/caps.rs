@@ -243,6 +243,17 @@ pub fn free_slot(
     Ok(())
 }
 
+/// Whether the cohort's current stage is now full (then its status may change).
+pub fn stage_full(conn: &mut DbConn, cohort_id: &str) -> Result<bool, ApiError> {
+    let row: Option<(i32, i32)> = c::table
+        .filter(c::id.eq(cohort_id))
+        .select((c::enrolled, c::stage_limit))
+        .load(conn)?
+        .into_iter()
+        .next();
+    Ok(row.is_some_and(|(enrolled, limit)| enrolled >= limit))
+}
+
 /// The thresholds that are noticed, in percent of a cap.
 const THRESHOLDS: [i32; 2] = [80, 100];
 
@@ -259,10 +270,23 @@ pub fn notify_thresholds(
     mailer: &Mailer,
     names: &Names<'_>,
 ) -> Result<(), ApiError> {
-    let (used, cap): (i32, i32) = ag::table
+    // Both caps in one read: this runs while the counters' rows are locked.
+    let caps: Option<(i32, i32, i32, Option<i32>)> = ag::table
+        .inner_join(ad::table)
         .filter(ag::id.eq(names.agreement_id))
-        .select((ag::patients_used, ag::patient_cap))
-        .first(conn)?;
+        .filter(ad::drug_id.eq(names.drug_id))
+        .select((
+            ag::patients_used,
+            ag::patient_cap,
+            ad::patients_used,
+            ad::patient_cap,
+        ))
+        .load(conn)?
+        .into_iter()
+        .next();
+    let Some((used, cap, drug_used, drug_cap)) = caps else {
+        return Ok(());
+    };
     for percent in THRESHOLDS {
         if !reached(used, cap, percent) {
             continue;
@@ -281,13 +305,7 @@ pub fn notify_thresholds(
             send_notice(conn, mailer, names, None, used, cap, percent)?;
         }
     }
-    let drug: Option<(i32, Option<i32>)> = ad::table
-        .filter(ad::agreement_id.eq(names.agreement_id))
-        .filter(ad::drug_id.eq(names.drug_id))
-        .select((ad::patients_used, ad::patient_cap))
-        .first(conn)
-        .optional()?;
-    let Some((used, Some(cap))) = drug else {
+    let (used, Some(cap)) = (drug_used, drug_cap) else {
         return Ok(());
     };
     for percent in THRESHOLDS {

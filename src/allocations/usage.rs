@@ -22,6 +22,8 @@ use crate::schema::{
 
 /// Evaluations falling due within this many days are listed in an agreement's usage.
 pub const DUE_WITHIN_DAYS: u64 = 30;
+/// How many of the evaluations due the usage view lists (it counts them all).
+pub const DUE_ITEMS: i64 = 50;
 
 /// One drug's share of an agreement.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -78,7 +80,8 @@ pub struct DueEvaluation {
 pub struct EvaluationsDue {
     pub overdue: i64,
     pub due_next_30_days: i64,
-    /// Oldest due date first.
+    /// The first 50 of them, oldest due date first; all of them:
+    /// `GET /api/v1/agreements/{id}/allocations?outcome=pending&due_before=<as_of + 30 days>`.
     pub items: Vec<DueEvaluation>,
 }
 
@@ -279,12 +282,25 @@ pub fn agreement_usage(
         )
         .collect();
 
-    let due: Vec<(Id, String, Id, NaiveDate)> = a::table
-        .filter(a::agreement_id.eq(id))
-        .filter(pending_due())
+    let pending = || {
+        a::table
+            .filter(a::agreement_id.eq(id))
+            .filter(pending_due())
+    };
+    let overdue: i64 = pending()
+        .filter(a::evaluation_due.lt(today))
+        .count()
+        .get_result(conn)?;
+    let due_next_30_days: i64 = pending()
+        .filter(a::evaluation_due.ge(today))
+        .filter(a::evaluation_due.le(horizon(today)))
+        .count()
+        .get_result(conn)?;
+    let due: Vec<(Id, String, Id, NaiveDate)> = pending()
         .filter(a::evaluation_due.le(horizon(today)))
         .order((a::evaluation_due.asc(), a::id.asc()))
         .select((a::id, a::trial_code, a::site_id, a::evaluation_due))
+        .limit(DUE_ITEMS)
         .load(conn)?;
     let items: Vec<DueEvaluation> = due
         .into_iter()
@@ -298,10 +314,9 @@ pub fn agreement_usage(
             },
         )
         .collect();
-    let overdue = items.iter().filter(|i| i.overdue).count() as i64;
     let evaluations = EvaluationsDue {
         overdue,
-        due_next_30_days: items.len() as i64 - overdue,
+        due_next_30_days,
         items,
     };
     Ok(AgreementUsage {

@@ -238,8 +238,6 @@ pub fn create(
         drug_id: &body.drug_id,
         drug: &drug,
     };
-    caps::take_slot(conn, &names, &body.cohort_id, &cohort.name(), today)?;
-
     let id = Id::new();
     let t = now();
     let due = evaluation_due(body.started_on, terms.funded_weeks);
@@ -273,8 +271,15 @@ pub fn create(
         .execute(conn)?;
     let allocation = find(conn, &id)?;
     audit::created(conn, &caller.actor(), "allocation", &id, &allocation)?;
+    // The caps last: each counter's row stays locked from its update to the commit, so what need
+    // not follow them comes before (simultaneous allocations wait for one another only here).
+    caps::take_slot(conn, &names, &body.cohort_id, &cohort.name(), today)?;
     caps::notify_thresholds(conn, mailer, &names)?;
-    reassess(conn, mailer, &body.cohort_id, caller)?;
+    // A new patient changes a cohort's stage only by filling it (benefits, pending and places
+    // left add up as before).
+    if caps::stage_full(conn, &body.cohort_id)? {
+        reassess(conn, mailer, &body.cohort_id, caller)?;
+    }
     Ok(allocation)
 }
 

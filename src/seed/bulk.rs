@@ -8,7 +8,7 @@ use crate::core::{
     AgreementStatus, AllocationStatus, CohortStage, CohortStatus, DrugStatus, Outcome, Payer,
     new_id, now,
 };
-use crate::db::{Db, write_tx};
+use crate::db::{Db, DbConn, write_tx};
 use crate::error::ApiError;
 use crate::organisations::model::{HealthRegion, MembershipStatus, OrganisationKind, Sector};
 use crate::schema::{
@@ -102,13 +102,16 @@ pub fn bulk_notifications(
     Ok(done)
 }
 
-/// What `connect seed bulk --allocations N` made: one active agreement of a synthetic company with
-/// room for far more patients than N, its drug, sites and cohorts, and N allocations spread over
-/// them. The last cohort is an open expansion cohort with room to spare, for the allocation
-/// benchmark's new patients.
+/// What `connect seed bulk --allocations N` made: N patients of a synthetic company, spread over
+/// agreements of [`PER_AGREEMENT`] patients each (as a consortium's would be), with six sites and
+/// ten cohorts per agreement. Patients whose evaluation fell due more than two weeks ago have an
+/// outcome, as sites record them; the rest are pending. The first agreement, whose ids are
+/// returned, has room for far more patients, and its last cohort is an open expansion cohort with
+/// room to spare, for the allocation benchmark's new patients.
 #[derive(Debug, Clone)]
 pub struct BulkAllocations {
     pub added: usize,
+    pub agreements: usize,
     pub agreement_id: String,
     pub drug_id: String,
     pub site_id: String,
@@ -116,23 +119,36 @@ pub struct BulkAllocations {
 }
 
 const BULK_SITES: usize = 6;
-const BULK_COHORTS: usize = 50;
-/// Room left for new patients in the agreement and in the benchmark's open cohort.
+/// Patients per synthetic agreement.
+pub const PER_AGREEMENT: usize = 5_000;
+const COHORTS_PER_AGREEMENT: usize = 10;
+/// Room left for new patients in the first agreement and in its open cohort.
 const BULK_HEADROOM: i32 = 10_000_000;
 
-/// Inserts an agreement with `n` allocations (see [`BulkAllocations`]).
+fn count(n: usize) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+/// Inserts `n` allocations (see [`BulkAllocations`]).
 pub fn bulk_allocations(db: &Db, n: usize) -> Result<BulkAllocations, ApiError> {
     let mut conn = db.pool().get().map_err(ApiError::from_pool)?;
     let today = now().date();
     let start = today
         .checked_sub_days(Days::new(365))
         .unwrap_or(NaiveDate::MIN);
-    let suffix = &new_id()[24..];
-    let (company, drug, agreement) = (new_id(), new_id(), new_id());
+    let recorded_before = today.checked_sub_days(Days::new(14)).unwrap_or(today);
+    let suffix = new_id()[24..].to_owned();
+    let (company, drug) = (new_id(), new_id());
     let sites: Vec<String> = (0..BULK_SITES).map(|_| new_id()).collect();
-    let cohorts: Vec<String> = (0..BULK_COHORTS).map(|_| new_id()).collect();
-    let n_i32 = i32::try_from(n).map_err(|_| ApiError::internal("too many allocations"))?;
-    let per_cohort = n.div_ceil(BULK_COHORTS.max(1));
+    let n_agreements = n.div_ceil(PER_AGREEMENT).max(1);
+    let agreements: Vec<String> = (0..n_agreements).map(|_| new_id()).collect();
+    // Cohorts per agreement, and the patients each gets.
+    let cohorts: Vec<Vec<String>> = agreements
+        .iter()
+        .map(|_| (0..COHORTS_PER_AGREEMENT).map(|_| new_id()).collect())
+        .collect();
+    let patients_of = |k: usize| n.saturating_sub(k * PER_AGREEMENT).min(PER_AGREEMENT);
+    let per_cohort = PER_AGREEMENT.div_ceil(COHORTS_PER_AGREEMENT);
     write_tx(&mut conn, |conn| {
         let t = now();
         let org = |id: &str, name: String, kind: OrganisationKind, site: bool| {
@@ -182,77 +198,84 @@ pub fn bulk_allocations(db: &Db, n: usize) -> Result<BulkAllocations, ApiError> 
                 d::version.eq(1),
             ))
             .execute(conn)?;
-        diesel::insert_into(a::table)
-            .values((
-                a::id.eq(&agreement),
-                a::organisation_id.eq(&company),
-                a::reference.eq(format!("BENCH-{suffix}")),
-                a::title.eq("Benchmark agreement"),
-                a::status.eq(AgreementStatus::Active),
-                a::effective_from.eq(start),
-                a::patient_cap.eq(n_i32.saturating_add(BULK_HEADROOM)),
-                a::patients_used.eq(n_i32),
-                a::funded_weeks.eq(16),
-                a::documents.eq("[]"),
-                a::created_at.eq(t),
-                a::updated_at.eq(t),
-                a::version.eq(1),
-            ))
-            .execute(conn)?;
-        diesel::insert_into(ad::table)
-            .values((
-                ad::agreement_id.eq(&agreement),
-                ad::drug_id.eq(&drug),
-                ad::patients_used.eq(n_i32),
-                ad::added_at.eq(t),
-            ))
-            .execute(conn)?;
-        for (i, cohort) in cohorts.iter().enumerate() {
-            let last = i + 1 == cohorts.len();
-            let enrolled = per_cohort.min(n.saturating_sub(i * per_cohort));
-            let enrolled = i32::try_from(enrolled).unwrap_or(i32::MAX);
-            diesel::insert_into(c::table)
+        for (k, agreement) in agreements.iter().enumerate() {
+            let used = count(patients_of(k));
+            let cap = if k == 0 {
+                used.saturating_add(BULK_HEADROOM)
+            } else {
+                used.max(1)
+            };
+            diesel::insert_into(a::table)
                 .values((
-                    c::id.eq(cohort),
-                    c::agreement_id.eq(&agreement),
-                    c::drug_id.eq(&drug),
-                    c::organisation_id.eq(&company),
-                    c::tumour_type.eq(format!("tumour type {i}")),
-                    c::alteration.eq(format!("alteration {i}")),
-                    c::stage.eq(if last {
-                        CohortStage::Expansion
-                    } else {
-                        CohortStage::Stage2
-                    }),
-                    c::status.eq(if last {
-                        CohortStatus::Open
-                    } else {
-                        CohortStatus::AwaitingEvaluation
-                    }),
-                    c::stage2_size.eq(enrolled.max(24)),
-                    c::expansion_target.eq(5),
-                    c::expansion_size.eq(last.then_some(BULK_HEADROOM)),
-                    c::stage_limit.eq(if last {
-                        enrolled.saturating_add(BULK_HEADROOM)
-                    } else {
-                        enrolled.max(24)
-                    }),
-                    c::enrolled.eq(enrolled),
-                    c::created_at.eq(t),
-                    c::updated_at.eq(t),
-                    c::version.eq(1),
+                    a::id.eq(agreement),
+                    a::organisation_id.eq(&company),
+                    a::reference.eq(format!("BENCH-{suffix}-{k:03}")),
+                    a::title.eq("Benchmark agreement"),
+                    a::status.eq(AgreementStatus::Active),
+                    a::effective_from.eq(start),
+                    a::patient_cap.eq(cap),
+                    a::patients_used.eq(used),
+                    a::funded_weeks.eq(16),
+                    a::documents.eq("[]"),
+                    a::created_at.eq(t),
+                    a::updated_at.eq(t),
+                    a::version.eq(1),
                 ))
                 .execute(conn)?;
+            diesel::insert_into(ad::table)
+                .values((
+                    ad::agreement_id.eq(agreement),
+                    ad::drug_id.eq(&drug),
+                    ad::patients_used.eq(used),
+                    ad::added_at.eq(t),
+                ))
+                .execute(conn)?;
+            for (i, cohort) in cohorts[k].iter().enumerate() {
+                let open = k == 0 && i + 1 == COHORTS_PER_AGREEMENT;
+                let enrolled = count(per_cohort.min(patients_of(k).saturating_sub(i * per_cohort)));
+                let size = enrolled.max(24);
+                diesel::insert_into(c::table)
+                    .values((
+                        c::id.eq(cohort),
+                        c::agreement_id.eq(agreement),
+                        c::drug_id.eq(&drug),
+                        c::organisation_id.eq(&company),
+                        c::tumour_type.eq(format!("tumour type {i}")),
+                        c::alteration.eq(format!("alteration {k}.{i}")),
+                        c::stage.eq(if open {
+                            CohortStage::Expansion
+                        } else {
+                            CohortStage::Stage2
+                        }),
+                        c::status.eq(if open {
+                            CohortStatus::Open
+                        } else {
+                            CohortStatus::AwaitingEvaluation
+                        }),
+                        c::stage2_size.eq(size),
+                        c::expansion_size.eq(open.then_some(BULK_HEADROOM)),
+                        c::stage_limit.eq(if open {
+                            size.saturating_add(BULK_HEADROOM)
+                        } else {
+                            size
+                        }),
+                        c::enrolled.eq(enrolled),
+                        c::created_at.eq(t),
+                        c::updated_at.eq(t),
+                        c::version.eq(1),
+                    ))
+                    .execute(conn)?;
+            }
         }
         Ok(())
     })?;
     let outcomes = [
-        Outcome::Pending,
         Outcome::StableDisease,
         Outcome::ProgressiveDisease,
         Outcome::PartialResponse,
-        Outcome::Pending,
+        Outcome::ProgressiveDisease,
         Outcome::NotEvaluable,
+        Outcome::Discontinued,
     ];
     let mut done = 0;
     while done < n {
@@ -260,22 +283,28 @@ pub fn bulk_allocations(db: &Db, n: usize) -> Result<BulkAllocations, ApiError> 
         write_tx(&mut conn, |conn| {
             let t = now();
             for i in done..done + batch {
+                let (k, j) = (i / PER_AGREEMENT, i % PER_AGREEMENT);
                 let id = new_id();
                 let started = start
-                    .checked_add_days(Days::new((i % 330) as u64))
+                    .checked_add_days(Days::new((i % 350) as u64))
                     .unwrap_or(start);
                 let due = started
                     .checked_add_days(Days::new(16 * 7))
                     .unwrap_or(started);
-                let outcome = outcomes[i % outcomes.len()];
+                let outcome = if due < recorded_before {
+                    outcomes[i % outcomes.len()]
+                } else {
+                    Outcome::Pending
+                };
                 diesel::insert_into(al::table)
                     .values((
                         al::id.eq(&id),
-                        al::agreement_id.eq(&agreement),
+                        al::agreement_id.eq(&agreements[k]),
                         al::organisation_id.eq(&company),
                         al::drug_id.eq(&drug),
                         al::site_id.eq(&sites[i % sites.len()]),
-                        al::cohort_id.eq(&cohorts[(i / per_cohort.max(1)).min(cohorts.len() - 1)]),
+                        al::cohort_id
+                            .eq(&cohorts[k][(j / per_cohort).min(COHORTS_PER_AGREEMENT - 1)]),
                         al::trial_code.eq(format!("BENCH-{suffix}-{i:07}")),
                         al::cohort_stage.eq(CohortStage::Stage2),
                         al::started_on.eq(started),
@@ -301,13 +330,23 @@ pub fn bulk_allocations(db: &Db, n: usize) -> Result<BulkAllocations, ApiError> 
         })?;
         done += batch;
     }
-    // Statistics for the planner, as autovacuum (off on the benchmark machine) would gather.
-    diesel::sql_query("ANALYZE").execute(&mut conn)?;
+    // What autovacuum (off on the benchmark machine) would do soon after a load: statistics for
+    // the planner and, on PostgreSQL, the visibility map that lets index-only scans skip the heap.
+    let settle = match &*conn {
+        DbConn::Sqlite(_) => "ANALYZE",
+        DbConn::Pg(_) => "VACUUM ANALYZE",
+    };
+    diesel::sql_query(settle).execute(&mut *conn)?;
     Ok(BulkAllocations {
         added: done,
-        agreement_id: agreement,
+        agreements: n_agreements,
+        agreement_id: agreements.first().cloned().unwrap_or_default(),
         drug_id: drug,
         site_id: sites.first().cloned().unwrap_or_default(),
-        cohort_id: cohorts.last().cloned().unwrap_or_default(),
+        cohort_id: cohorts
+            .first()
+            .and_then(|c| c.last())
+            .cloned()
+            .unwrap_or_default(),
     })
 }

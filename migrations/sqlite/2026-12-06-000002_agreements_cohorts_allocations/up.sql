@@ -133,12 +133,19 @@ CREATE TABLE allocations (
     updated_at TIMESTAMP NOT NULL,
     version INTEGER NOT NULL DEFAULT 1
 );
+-- A trial code is unique among the patients who count; withdrawn ones may be entered again. The
+-- plain index serves look-ups, whose status condition is a bound parameter (a partial index is
+-- used only when the query repeats its condition literally).
 CREATE UNIQUE INDEX allocations_trial_code ON allocations (lower(trial_code)) WHERE status = 'active';
+CREATE INDEX allocations_trial_code_lookup ON allocations (lower(trial_code));
 CREATE INDEX allocations_agreement ON allocations (agreement_id, created_at, id);
 CREATE INDEX allocations_created ON allocations (created_at, id);
 CREATE INDEX allocations_cohort ON allocations (cohort_id, outcome);
+CREATE INDEX allocations_agreement_usage ON allocations (agreement_id, status, outcome, cohort_id, site_id);
 CREATE INDEX allocations_site ON allocations (site_id, created_at, id);
-CREATE INDEX allocations_due ON allocations (evaluation_due) WHERE outcome = 'pending' AND status = 'active';
+-- Evaluations falling due: per agreement (usage), and across the consortium (overview, digest).
+CREATE INDEX allocations_agreement_due ON allocations (agreement_id, status, outcome, evaluation_due);
+CREATE INDEX allocations_due ON allocations (status, outcome, evaluation_due, agreement_id);
 
 -- Who pays for a patient when: the company from the start, the public from the day a patient in an
 -- expansion cohort shows benefit.
