@@ -115,6 +115,18 @@ pub fn cohort_refusal(
     }
 }
 
+/// The counters as one allocation left them (read back by the updates that raised them, so
+/// nothing more is read while their rows are locked).
+#[derive(Debug, Clone, Copy)]
+pub struct Taken {
+    pub used: i32,
+    pub cap: i32,
+    pub drug_used: i32,
+    pub drug_cap: Option<i32>,
+    /// The cohort's stage is now full (its status may change).
+    pub stage_full: bool,
+}
+
 /// Takes one slot of each cap, or answers why not (the transaction then rolls back).
 pub fn take_slot(
     conn: &mut DbConn,
@@ -122,8 +134,8 @@ pub fn take_slot(
     cohort_id: &str,
     cohort_name: &str,
     today: NaiveDate,
-) -> Result<(), ApiError> {
-    let taken = diesel::update(
+) -> Result<Taken, ApiError> {
+    let agreement: Vec<(i32, i32)> = diesel::update(
         ag::table
             .filter(ag::id.eq(names.agreement_id))
             .filter(ag::status.eq(AgreementStatus::Active))
@@ -136,8 +148,9 @@ pub fn take_slot(
             .filter(ag::effective_to.is_null().or(ag::effective_to.ge(today))),
     )
     .set(ag::patients_used.eq(ag::patients_used + 1))
-    .execute(conn)?;
-    if taken == 0 {
+    .returning((ag::patients_used, ag::patient_cap))
+    .get_results(conn)?;
+    let Some((used, cap)) = agreement.into_iter().next() else {
         let (status, from, to, cap): (AgreementStatus, Option<NaiveDate>, Option<NaiveDate>, i32) =
             ag::table
                 .filter(ag::id.eq(names.agreement_id))
@@ -158,8 +171,8 @@ pub fn take_slot(
                 names.reference
             ),
         ));
-    }
-    let taken = diesel::update(
+    };
+    let drug: Vec<(i32, Option<i32>)> = diesel::update(
         ad::table
             .filter(ad::agreement_id.eq(names.agreement_id))
             .filter(ad::drug_id.eq(names.drug_id))
@@ -170,8 +183,9 @@ pub fn take_slot(
             ),
     )
     .set(ad::patients_used.eq(ad::patients_used + 1))
-    .execute(conn)?;
-    if taken == 0 {
+    .returning((ad::patients_used, ad::patient_cap))
+    .get_results(conn)?;
+    let Some((drug_used, drug_cap)) = drug.into_iter().next() else {
         let cap: Option<Option<i32>> = ad::table
             .filter(ad::agreement_id.eq(names.agreement_id))
             .filter(ad::drug_id.eq(names.drug_id))
@@ -192,23 +206,30 @@ pub fn take_slot(
                 "the agreement does not cover this drug",
             ),
         });
-    }
-    let taken = diesel::update(
+    };
+    let cohort: Vec<(i32, i32)> = diesel::update(
         c::table
             .filter(c::id.eq(cohort_id))
             .filter(c::status.eq_any([CohortStatus::Open, CohortStatus::EligibleForExpansion]))
             .filter(c::enrolled.lt(c::stage_limit)),
     )
     .set(c::enrolled.eq(c::enrolled + 1))
-    .execute(conn)?;
-    if taken == 0 {
+    .returning((c::enrolled, c::stage_limit))
+    .get_results(conn)?;
+    let Some((enrolled, limit)) = cohort.into_iter().next() else {
         let (stage, status, enrolled, limit): (CohortStage, CohortStatus, i32, i32) = c::table
             .filter(c::id.eq(cohort_id))
             .select((c::stage, c::status, c::enrolled, c::stage_limit))
             .first(conn)?;
         return Err(cohort_refusal(cohort_name, stage, status, enrolled, limit));
-    }
-    Ok(())
+    };
+    Ok(Taken {
+        used,
+        cap,
+        drug_used,
+        drug_cap,
+        stage_full: enrolled >= limit,
+    })
 }
 
 /// Gives back the slots of a withdrawn allocation, in the same order as they were taken.
@@ -243,17 +264,6 @@ pub fn free_slot(
     Ok(())
 }
 
-/// Whether the cohort's current stage is now full (then its status may change).
-pub fn stage_full(conn: &mut DbConn, cohort_id: &str) -> Result<bool, ApiError> {
-    let row: Option<(i32, i32)> = c::table
-        .filter(c::id.eq(cohort_id))
-        .select((c::enrolled, c::stage_limit))
-        .load(conn)?
-        .into_iter()
-        .next();
-    Ok(row.is_some_and(|(enrolled, limit)| enrolled >= limit))
-}
-
 /// The thresholds that are noticed, in percent of a cap.
 const THRESHOLDS: [i32; 2] = [80, 100];
 
@@ -269,24 +279,15 @@ pub fn notify_thresholds(
     conn: &mut DbConn,
     mailer: &Mailer,
     names: &Names<'_>,
+    taken: &Taken,
 ) -> Result<(), ApiError> {
-    // Both caps in one read: this runs while the counters' rows are locked.
-    let caps: Option<(i32, i32, i32, Option<i32>)> = ag::table
-        .inner_join(ad::table)
-        .filter(ag::id.eq(names.agreement_id))
-        .filter(ad::drug_id.eq(names.drug_id))
-        .select((
-            ag::patients_used,
-            ag::patient_cap,
-            ad::patients_used,
-            ad::patient_cap,
-        ))
-        .load(conn)?
-        .into_iter()
-        .next();
-    let Some((used, cap, drug_used, drug_cap)) = caps else {
-        return Ok(());
-    };
+    let Taken {
+        used,
+        cap,
+        drug_used,
+        drug_cap,
+        ..
+    } = *taken;
     for percent in THRESHOLDS {
         if !reached(used, cap, percent) {
             continue;

@@ -273,11 +273,11 @@ pub fn create(
     audit::created(conn, &caller.actor(), "allocation", &id, &allocation)?;
     // The caps last: each counter's row stays locked from its update to the commit, so what need
     // not follow them comes before (simultaneous allocations wait for one another only here).
-    caps::take_slot(conn, &names, &body.cohort_id, &cohort.name(), today)?;
-    caps::notify_thresholds(conn, mailer, &names)?;
+    let taken = caps::take_slot(conn, &names, &body.cohort_id, &cohort.name(), today)?;
+    caps::notify_thresholds(conn, mailer, &names, &taken)?;
     // A new patient changes a cohort's stage only by filling it (benefits, pending and places
     // left add up as before).
-    if caps::stage_full(conn, &body.cohort_id)? {
+    if taken.stage_full {
         reassess(conn, mailer, &body.cohort_id, caller)?;
     }
     Ok(allocation)
