@@ -7,8 +7,9 @@ use serde_json::json;
 
 use super::caps::{self, Names};
 use super::model::{
-    Allocation, AllocationStatus, CohortStage, CreateAllocation, Outcome, Payer, RecordEvaluation,
-    WithdrawAllocation, check_create, evaluation_due, validate_evaluation, validate_withdrawal,
+    Allocation, AllocationStatus, CohortStage, CreateAllocation, FundingPeriod, Outcome, Payer,
+    RecordEvaluation, WithdrawAllocation, check_create, evaluation_due, validate_evaluation,
+    validate_withdrawal,
 };
 use super::repo::{find, get_visible};
 use crate::audit;
@@ -269,7 +270,31 @@ pub fn create(
             to_date: Some(due),
         })
         .execute(conn)?;
-    let allocation = find(conn, &id)?;
+    // As stored (the clock keeps what the databases keep), without reading it back.
+    let allocation = Allocation {
+        id: id.clone(),
+        agreement_id: terms.id.clone(),
+        organisation_id: terms.organisation_id.clone(),
+        drug_id: body.drug_id.clone(),
+        site_id: body.site_id.clone(),
+        cohort_id: body.cohort_id.clone(),
+        trial_code: trial_code.to_owned(),
+        cohort_stage: cohort.stage,
+        started_on: body.started_on,
+        evaluation_due: due,
+        outcome: Outcome::Pending,
+        evaluated_on: None,
+        status: AllocationStatus::Active,
+        withdrawn_reason: None,
+        funding: vec![FundingPeriod {
+            payer: Payer::Company,
+            from_date: body.started_on,
+            to_date: Some(due),
+        }],
+        created_at: t.and_utc(),
+        updated_at: t.and_utc(),
+        version: 1,
+    };
     audit::created(conn, &caller.actor(), "allocation", &id, &allocation)?;
     // The caps last: each counter's row stays locked from its update to the commit, so what need
     // not follow them comes before (simultaneous allocations wait for one another only here).
