@@ -281,55 +281,57 @@ pub fn notify_thresholds(
     names: &Names<'_>,
     taken: &Taken,
 ) -> Result<(), ApiError> {
-    let Taken {
-        used,
-        cap,
-        drug_used,
-        drug_cap,
-        ..
-    } = *taken;
-    for percent in THRESHOLDS {
-        if !reached(used, cap, percent) {
-            continue;
-        }
-        let base = ag::table.filter(ag::id.eq(names.agreement_id));
-        let first = if percent == 100 {
-            diesel::update(base.filter(ag::cap_100_notified_at.is_null()))
-                .set(ag::cap_100_notified_at.eq(now()))
-                .execute(conn)?
-        } else {
-            diesel::update(base.filter(ag::cap_80_notified_at.is_null()))
-                .set(ag::cap_80_notified_at.eq(now()))
-                .execute(conn)?
-        };
-        if first == 1 {
-            send_notice(conn, mailer, names, None, used, cap, percent)?;
-        }
-    }
-    let (used, Some(cap)) = (drug_used, drug_cap) else {
-        return Ok(());
-    };
-    for percent in THRESHOLDS {
-        if !reached(used, cap, percent) {
-            continue;
-        }
-        let base = ad::table
-            .filter(ad::agreement_id.eq(names.agreement_id))
-            .filter(ad::drug_id.eq(names.drug_id));
-        let first = if percent == 100 {
-            diesel::update(base.filter(ad::cap_100_notified_at.is_null()))
-                .set(ad::cap_100_notified_at.eq(now()))
-                .execute(conn)?
-        } else {
-            diesel::update(base.filter(ad::cap_80_notified_at.is_null()))
-                .set(ad::cap_80_notified_at.eq(now()))
-                .execute(conn)?
-        };
-        if first == 1 {
-            send_notice(conn, mailer, names, Some(names.drug), used, cap, percent)?;
+    // The agreement's cap, then the drug's own (if it has one).
+    let caps = [
+        (None, taken.used, Some(taken.cap)),
+        (Some(names.drug), taken.drug_used, taken.drug_cap),
+    ];
+    for (drug, used, cap) in caps {
+        let Some(cap) = cap else { continue };
+        for percent in THRESHOLDS {
+            if reached(used, cap, percent) && claim_notice(conn, names, drug.is_some(), percent)? {
+                send_notice(conn, mailer, names, drug, used, cap, percent)?;
+            }
         }
     }
     Ok(())
+}
+
+/// Marks the notice of `percent` of the agreement's cap (or of the drug's) as sent, where it is
+/// not yet: true for the one caller whose update did it.
+fn claim_notice(
+    conn: &mut DbConn,
+    names: &Names<'_>,
+    drug: bool,
+    percent: i32,
+) -> Result<bool, ApiError> {
+    let t = now();
+    let rows = if drug {
+        let base = ad::table
+            .filter(ad::agreement_id.eq(names.agreement_id))
+            .filter(ad::drug_id.eq(names.drug_id));
+        if percent == 100 {
+            diesel::update(base.filter(ad::cap_100_notified_at.is_null()))
+                .set(ad::cap_100_notified_at.eq(t))
+                .execute(conn)?
+        } else {
+            diesel::update(base.filter(ad::cap_80_notified_at.is_null()))
+                .set(ad::cap_80_notified_at.eq(t))
+                .execute(conn)?
+        }
+    } else {
+        let base = ag::table.filter(ag::id.eq(names.agreement_id));
+        if percent == 100 {
+            diesel::update(base.filter(ag::cap_100_notified_at.is_null()))
+                .set(ag::cap_100_notified_at.eq(t))
+                .execute(conn)?
+        } else {
+            diesel::update(base.filter(ag::cap_80_notified_at.is_null()))
+                .set(ag::cap_80_notified_at.eq(t))
+                .execute(conn)?
+        }
+    };
+    Ok(rows == 1)
 }
 
 fn send_notice(

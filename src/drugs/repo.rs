@@ -15,8 +15,7 @@ use crate::db::functions::lower;
 use crate::db::{DbConn, like_pattern, seek_after};
 use crate::error::ApiError;
 use crate::http::{IfMatch, Page, PageRequest, won_race};
-use crate::organisations::model::OrganisationKind;
-use crate::schema::{drug_targets as dt, drugs as d, organisations as o};
+use crate::schema::{drug_targets as dt, drugs as d};
 
 /// A drug as stored (its targets are read separately).
 #[derive(Queryable, Selectable)]
@@ -151,37 +150,6 @@ pub fn get_visible(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<Drug,
     Ok(drug)
 }
 
-/// A drug's company must exist, not be archived, and be a pharma or biotech company.
-fn check_company(conn: &mut DbConn, org_id: &str) -> Result<(), ApiError> {
-    let org: Option<(OrganisationKind, Option<NaiveDateTime>)> = o::table
-        .filter(o::id.eq(org_id))
-        .select((o::kind, o::archived_at))
-        .first(conn)
-        .optional()?;
-    match org {
-        None => Err(ApiError::invalid(
-            "organisation_id",
-            "not_found",
-            "no such organisation",
-        )),
-        Some((_, Some(_))) => Err(ApiError::invalid(
-            "organisation_id",
-            "archived",
-            "the organisation is archived",
-        )),
-        Some((kind, None))
-            if !matches!(kind, OrganisationKind::Pharma | OrganisationKind::Biotech) =>
-        {
-            Err(ApiError::invalid(
-                "organisation_id",
-                "not_a_company",
-                "drugs are contributed by pharma or biotech companies",
-            ))
-        }
-        Some(_) => Ok(()),
-    }
-}
-
 /// A friendly 409 before the unique index on (company, generic name, form, strength) would answer.
 fn check_unique(conn: &mut DbConn, drug: &Drug) -> Result<(), ApiError> {
     let form = drug.form.as_deref().unwrap_or("").to_lowercase();
@@ -226,7 +194,11 @@ pub fn create(conn: &mut DbConn, caller: &Caller, drug: Drug) -> Result<Drug, Ap
     }
     policy::edit_drug(caller, &drug.organisation_id)?;
     validate(&drug)?;
-    check_company(conn, &drug.organisation_id)?;
+    crate::organisations::repo::check_company(
+        conn,
+        &drug.organisation_id,
+        "drugs are contributed by pharma or biotech companies",
+    )?;
     check_unique(conn, &drug)?;
     let t = drug.created_at.naive_utc();
     diesel::insert_into(d::table)

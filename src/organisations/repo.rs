@@ -127,6 +127,39 @@ pub fn find(conn: &mut DbConn, id: &str) -> Result<Organisation, ApiError> {
         .map_err(ApiError::from)
 }
 
+/// The company named by a drug or an agreement (`organisation_id`) must exist, not be archived,
+/// and be a pharma or biotech company; `refusal` says so for the caller's record.
+pub fn check_company(conn: &mut DbConn, org_id: &str, refusal: &str) -> Result<(), ApiError> {
+    let org: Option<(OrganisationKind, Option<NaiveDateTime>)> = o::table
+        .filter(o::id.eq(org_id))
+        .select((o::kind, o::archived_at))
+        .load(conn)?
+        .into_iter()
+        .next();
+    match org {
+        None => Err(ApiError::invalid(
+            "organisation_id",
+            "not_found",
+            "no such organisation",
+        )),
+        Some((_, Some(_))) => Err(ApiError::invalid(
+            "organisation_id",
+            "archived",
+            "the organisation is archived",
+        )),
+        Some((kind, None))
+            if !matches!(kind, OrganisationKind::Pharma | OrganisationKind::Biotech) =>
+        {
+            Err(ApiError::invalid(
+                "organisation_id",
+                "not_a_company",
+                refusal,
+            ))
+        }
+        Some(_) => Ok(()),
+    }
+}
+
 /// Loads an organisation the caller may see (404 otherwise).
 pub fn get_visible(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<Organisation, ApiError> {
     let org = find(conn, id)?;

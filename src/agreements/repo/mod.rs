@@ -27,7 +27,6 @@ use crate::db::{DbConn, like_pattern, seek_after};
 use crate::error::{ApiError, ProblemType};
 use crate::http::{IfMatch, Page, PageRequest, won_race};
 use crate::notifications::{Kind, Mailer, enqueue};
-use crate::organisations::model::OrganisationKind;
 use crate::schema::{
     agreement_drugs as ad, agreement_events as ae, agreements as a, drugs as d, organisations as o,
 };
@@ -181,37 +180,6 @@ pub fn get_visible(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<Agree
     row.into_agreement(drugs)
 }
 
-/// An agreement's company must exist, not be archived, and be a pharma or biotech company.
-fn check_company(conn: &mut DbConn, org_id: &str) -> Result<(), ApiError> {
-    let org: Option<(OrganisationKind, Option<NaiveDateTime>)> = o::table
-        .filter(o::id.eq(org_id))
-        .select((o::kind, o::archived_at))
-        .first(conn)
-        .optional()?;
-    match org {
-        None => Err(ApiError::invalid(
-            "organisation_id",
-            "not_found",
-            "no such organisation",
-        )),
-        Some((_, Some(_))) => Err(ApiError::invalid(
-            "organisation_id",
-            "archived",
-            "the organisation is archived",
-        )),
-        Some((kind, None))
-            if !matches!(kind, OrganisationKind::Pharma | OrganisationKind::Biotech) =>
-        {
-            Err(ApiError::invalid(
-                "organisation_id",
-                "not_a_company",
-                "agreements are made with pharma or biotech companies",
-            ))
-        }
-        Some(_) => Ok(()),
-    }
-}
-
 /// A friendly 409 before the unique index on lower(reference) would answer.
 fn check_reference(conn: &mut DbConn, id: &str, reference: &str) -> Result<(), ApiError> {
     let taken: i64 = a::table
@@ -316,7 +284,11 @@ pub fn create(
     }
     policy::draft_agreement(caller, company)?;
     validate(&terms)?;
-    check_company(conn, company)?;
+    crate::organisations::repo::check_company(
+        conn,
+        company,
+        "agreements are made with pharma or biotech companies",
+    )?;
     check_reference(conn, id, &terms.reference)?;
     let t = now();
     diesel::insert_into(a::table)
