@@ -16,9 +16,7 @@ use crate::db::DbConn;
 use crate::error::{ApiError, ProblemType};
 use crate::notifications::repo::company_and_secretariat;
 use crate::notifications::{Kind, Mailer, enqueue};
-use crate::schema::{
-    agreement_drugs as ad, agreements as ag, cohorts as c, drugs as d, organisations as o,
-};
+use crate::schema::{agreement_drugs as ad, agreements as ag, cohorts as c, organisations as o};
 
 /// What the refusals and notices name: the agreement and the drug.
 pub struct Names<'a> {
@@ -127,6 +125,60 @@ pub struct Taken {
     pub stage_full: bool,
 }
 
+/// The three counters raised in one statement on PostgreSQL, in the order of the module docs:
+/// each update runs only when the one before it took its slot (`EXISTS`), so a refusal leaves
+/// the later rows unlocked, and the transaction rolls back what the earlier ones raised. One
+/// statement instead of three keeps the hottest lock (every patient of an agreement waits on
+/// its row) for one round trip and the commit.
+const TAKE_SLOT_PG: &str = "\
+WITH ag AS (
+  UPDATE agreements SET patients_used = patients_used + 1
+  WHERE id = $1 AND status = $2 AND patients_used < patient_cap
+    AND (effective_from IS NULL OR effective_from <= $3)
+    AND (effective_to IS NULL OR effective_to >= $3)
+  RETURNING patients_used, patient_cap),
+d AS (
+  UPDATE agreement_drugs SET patients_used = patients_used + 1
+  WHERE agreement_id = $1 AND drug_id = $4
+    AND (patient_cap IS NULL OR patients_used < patient_cap)
+    AND EXISTS (SELECT 1 FROM ag)
+  RETURNING patients_used, patient_cap),
+c AS (
+  UPDATE cohorts SET enrolled = enrolled + 1
+  WHERE id = $5 AND status IN ($6, $7) AND enrolled < stage_limit
+    AND EXISTS (SELECT 1 FROM d)
+  RETURNING enrolled, stage_limit)
+SELECT ag.patients_used AS used, ag.patient_cap AS cap,
+  d.patients_used AS drug_used, d.patient_cap AS drug_cap,
+  c.enrolled AS enrolled, c.stage_limit AS stage_limit
+FROM ag LEFT JOIN d ON TRUE LEFT JOIN c ON TRUE";
+
+/// What [`TAKE_SLOT_PG`] answers: no row when the agreement refused, no drug counter when the
+/// drug did, no cohort counter when the cohort did.
+#[derive(QueryableByName)]
+struct TakenRow {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    used: i32,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    cap: i32,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Integer>)]
+    drug_used: Option<i32>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Integer>)]
+    drug_cap: Option<i32>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Integer>)]
+    enrolled: Option<i32>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Integer>)]
+    stage_limit: Option<i32>,
+}
+
+/// Which counter refused a slot, if any.
+enum Slot {
+    Taken(Taken),
+    AgreementRefused,
+    DrugRefused,
+    CohortRefused,
+}
+
 /// Takes one slot of each cap, or answers why not (the transaction then rolls back).
 pub fn take_slot(
     conn: &mut DbConn,
@@ -135,6 +187,66 @@ pub fn take_slot(
     cohort_name: &str,
     today: NaiveDate,
 ) -> Result<Taken, ApiError> {
+    let slot = match conn {
+        DbConn::Pg(pg) => take_slot_pg(pg, names, cohort_id, today)?,
+        DbConn::Sqlite(_) => take_slot_each(conn, names, cohort_id, today)?,
+    };
+    match slot {
+        Slot::Taken(taken) => Ok(taken),
+        Slot::AgreementRefused => Err(agreement_refusal(conn, names, today)?),
+        Slot::DrugRefused => Err(drug_refusal(conn, names)?),
+        Slot::CohortRefused => {
+            let (stage, status, enrolled, limit): (CohortStage, CohortStatus, i32, i32) = c::table
+                .filter(c::id.eq(cohort_id))
+                .select((c::stage, c::status, c::enrolled, c::stage_limit))
+                .first(conn)?;
+            Err(cohort_refusal(cohort_name, stage, status, enrolled, limit))
+        }
+    }
+}
+
+fn take_slot_pg(
+    pg: &mut diesel::PgConnection,
+    names: &Names<'_>,
+    cohort_id: &str,
+    today: NaiveDate,
+) -> Result<Slot, ApiError> {
+    use diesel::sql_types::{Date, Text};
+    let rows: Vec<TakenRow> = diesel::sql_query(TAKE_SLOT_PG)
+        .bind::<Text, _>(names.agreement_id)
+        .bind::<Text, _>(AgreementStatus::Active)
+        .bind::<Date, _>(today)
+        .bind::<Text, _>(names.drug_id)
+        .bind::<Text, _>(cohort_id)
+        .bind::<Text, _>(CohortStatus::Open)
+        .bind::<Text, _>(CohortStatus::EligibleForExpansion)
+        .load(pg)?;
+    let Some(row) = rows.into_iter().next() else {
+        return Ok(Slot::AgreementRefused);
+    };
+    let Some(drug_used) = row.drug_used else {
+        return Ok(Slot::DrugRefused);
+    };
+    let (Some(enrolled), Some(limit)) = (row.enrolled, row.stage_limit) else {
+        return Ok(Slot::CohortRefused);
+    };
+    Ok(Slot::Taken(Taken {
+        used: row.used,
+        cap: row.cap,
+        drug_used,
+        drug_cap: row.drug_cap,
+        stage_full: enrolled >= limit,
+    }))
+}
+
+/// The same three updates one at a time (SQLite has no `UPDATE` inside `WITH`; its writers are
+/// serialised anyway).
+fn take_slot_each(
+    conn: &mut DbConn,
+    names: &Names<'_>,
+    cohort_id: &str,
+    today: NaiveDate,
+) -> Result<Slot, ApiError> {
     let agreement: Vec<(i32, i32)> = diesel::update(
         ag::table
             .filter(ag::id.eq(names.agreement_id))
@@ -151,26 +263,7 @@ pub fn take_slot(
     .returning((ag::patients_used, ag::patient_cap))
     .get_results(conn)?;
     let Some((used, cap)) = agreement.into_iter().next() else {
-        let (status, from, to, cap): (AgreementStatus, Option<NaiveDate>, Option<NaiveDate>, i32) =
-            ag::table
-                .filter(ag::id.eq(names.agreement_id))
-                .select((
-                    ag::status,
-                    ag::effective_from,
-                    ag::effective_to,
-                    ag::patient_cap,
-                ))
-                .first(conn)?;
-        if !takes_patients(status, from, to, today) {
-            return Err(not_taking(names.reference, status, from, to, today));
-        }
-        return Err(ApiError::conflict_of(
-            ProblemType::CapReached,
-            format!(
-                "the agreement's cap of {cap} patients is reached (agreement {})",
-                names.reference
-            ),
-        ));
+        return Ok(Slot::AgreementRefused);
     };
     let drug: Vec<(i32, Option<i32>)> = diesel::update(
         ad::table
@@ -186,26 +279,7 @@ pub fn take_slot(
     .returning((ad::patients_used, ad::patient_cap))
     .get_results(conn)?;
     let Some((drug_used, drug_cap)) = drug.into_iter().next() else {
-        let cap: Option<Option<i32>> = ad::table
-            .filter(ad::agreement_id.eq(names.agreement_id))
-            .filter(ad::drug_id.eq(names.drug_id))
-            .select(ad::patient_cap)
-            .first(conn)
-            .optional()?;
-        return Err(match cap {
-            Some(Some(cap)) => ApiError::conflict_of(
-                ProblemType::CapReached,
-                format!(
-                    "the cap of {cap} patients for {} under agreement {} is reached",
-                    names.drug, names.reference
-                ),
-            ),
-            _ => ApiError::invalid(
-                "drug_id",
-                "not_covered",
-                "the agreement does not cover this drug",
-            ),
-        });
+        return Ok(Slot::DrugRefused);
     };
     let cohort: Vec<(i32, i32)> = diesel::update(
         c::table
@@ -217,18 +291,66 @@ pub fn take_slot(
     .returning((c::enrolled, c::stage_limit))
     .get_results(conn)?;
     let Some((enrolled, limit)) = cohort.into_iter().next() else {
-        let (stage, status, enrolled, limit): (CohortStage, CohortStatus, i32, i32) = c::table
-            .filter(c::id.eq(cohort_id))
-            .select((c::stage, c::status, c::enrolled, c::stage_limit))
-            .first(conn)?;
-        return Err(cohort_refusal(cohort_name, stage, status, enrolled, limit));
+        return Ok(Slot::CohortRefused);
     };
-    Ok(Taken {
+    Ok(Slot::Taken(Taken {
         used,
         cap,
         drug_used,
         drug_cap,
         stage_full: enrolled >= limit,
+    }))
+}
+
+/// Why the agreement took no patient: not in force today, or its cap reached.
+fn agreement_refusal(
+    conn: &mut DbConn,
+    names: &Names<'_>,
+    today: NaiveDate,
+) -> Result<ApiError, ApiError> {
+    let (status, from, to, cap): (AgreementStatus, Option<NaiveDate>, Option<NaiveDate>, i32) =
+        ag::table
+            .filter(ag::id.eq(names.agreement_id))
+            .select((
+                ag::status,
+                ag::effective_from,
+                ag::effective_to,
+                ag::patient_cap,
+            ))
+            .first(conn)?;
+    if !takes_patients(status, from, to, today) {
+        return Ok(not_taking(names.reference, status, from, to, today));
+    }
+    Ok(ApiError::conflict_of(
+        ProblemType::CapReached,
+        format!(
+            "the agreement's cap of {cap} patients is reached (agreement {})",
+            names.reference
+        ),
+    ))
+}
+
+/// Why the drug took no patient: its cap under the agreement reached, or no longer covered.
+fn drug_refusal(conn: &mut DbConn, names: &Names<'_>) -> Result<ApiError, ApiError> {
+    let cap: Option<Option<i32>> = ad::table
+        .filter(ad::agreement_id.eq(names.agreement_id))
+        .filter(ad::drug_id.eq(names.drug_id))
+        .select(ad::patient_cap)
+        .first(conn)
+        .optional()?;
+    Ok(match cap {
+        Some(Some(cap)) => ApiError::conflict_of(
+            ProblemType::CapReached,
+            format!(
+                "the cap of {cap} patients for {} under agreement {} is reached",
+                names.drug, names.reference
+            ),
+        ),
+        _ => ApiError::invalid(
+            "drug_id",
+            "not_covered",
+            "the agreement does not cover this drug",
+        ),
     })
 }
 
@@ -364,14 +486,6 @@ fn send_notice(
         enqueue(conn, mailer, Kind::CapThreshold, &to, values.clone())?;
     }
     Ok(())
-}
-
-/// The generic name of a drug.
-pub fn drug_name(conn: &mut DbConn, drug_id: &str) -> Result<String, ApiError> {
-    Ok(d::table
-        .filter(d::id.eq(drug_id))
-        .select(d::generic_name)
-        .first(conn)?)
 }
 
 #[cfg(test)]

@@ -201,13 +201,23 @@ pub fn agreement_usage(
         })
         .collect();
 
-    let per_site: Vec<(String, i64)> = a::table
+    // One pass over the agreement's active patients (the usage index covers it): the patients
+    // per site and the benefits per cohort.
+    let groups: Vec<(String, String, Outcome, i64)> = a::table
         .filter(a::agreement_id.eq(id))
         .filter(a::status.eq(AllocationStatus::Active))
-        .group_by(a::site_id)
-        .select((a::site_id, count_star()))
+        .group_by((a::site_id, a::cohort_id, a::outcome))
+        .select((a::site_id, a::cohort_id, a::outcome, count_star()))
         .load(conn)?;
-    let site_ids: Vec<&str> = per_site.iter().map(|(s, _)| s.as_str()).collect();
+    let mut per_site: HashMap<String, i64> = HashMap::new();
+    let mut benefits: HashMap<String, i64> = HashMap::new();
+    for (site, cohort, outcome, n) in groups {
+        *per_site.entry(site).or_default() += n;
+        if outcome.is_benefit() {
+            *benefits.entry(cohort).or_default() += n;
+        }
+    }
+    let site_ids: Vec<&str> = per_site.keys().map(String::as_str).collect();
     let names: HashMap<String, String> = o::table
         .filter(o::id.eq_any(&site_ids))
         .select((o::id, o::name))
@@ -226,19 +236,6 @@ pub fn agreement_usage(
         .collect::<Result<_, ApiError>>()?;
     sites.sort_by(|x, y| x.name.cmp(&y.name).then(x.site_id.cmp(&y.site_id)));
 
-    let benefits: HashMap<String, i64> = a::table
-        .filter(a::agreement_id.eq(id))
-        .filter(a::status.eq(AllocationStatus::Active))
-        .filter(a::outcome.eq_any([
-            Outcome::CompleteResponse,
-            Outcome::PartialResponse,
-            Outcome::StableDisease,
-        ]))
-        .group_by(a::cohort_id)
-        .select((a::cohort_id, count_star()))
-        .load::<(String, i64)>(conn)?
-        .into_iter()
-        .collect();
     type CohortCols = (Id, Id, String, String, CohortStage, CohortStatus, i32, i32);
     let cohorts: Vec<CohortCols> = c::table
         .filter(c::agreement_id.eq(id))
@@ -287,15 +284,19 @@ pub fn agreement_usage(
             .filter(a::agreement_id.eq(id))
             .filter(pending_due())
     };
-    let overdue: i64 = pending()
-        .filter(a::evaluation_due.lt(today))
-        .count()
-        .get_result(conn)?;
-    let due_next_30_days: i64 = pending()
-        .filter(a::evaluation_due.ge(today))
+    // Counted per day up to the horizon (the due index covers it), then split at today.
+    let per_day: Vec<(NaiveDate, i64)> = pending()
         .filter(a::evaluation_due.le(horizon(today)))
-        .count()
-        .get_result(conn)?;
+        .group_by(a::evaluation_due)
+        .select((a::evaluation_due, count_star()))
+        .load(conn)?;
+    let (overdue, due_next_30_days) = per_day.iter().fold((0, 0), |(overdue, soon), &(day, n)| {
+        if day < today {
+            (overdue + n, soon)
+        } else {
+            (overdue, soon + n)
+        }
+    });
     let due: Vec<(Id, String, Id, NaiveDate)> = pending()
         .filter(a::evaluation_due.le(horizon(today)))
         .order((a::evaluation_due.asc(), a::id.asc()))

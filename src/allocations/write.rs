@@ -21,7 +21,7 @@ use crate::error::ApiError;
 use crate::notifications::Mailer;
 use crate::schema::{
     agreement_drugs as ad, agreements as ag, allocation_funding as af, allocations as a,
-    cohorts as c, organisations as o,
+    cohorts as c, drugs as d, organisations as o,
 };
 use crate::validation::Validator;
 
@@ -107,14 +107,15 @@ fn reassess(
     Ok(())
 }
 
-/// The rules of a new allocation that need the database, as field errors.
+/// The rules of a new allocation that need the database, as field errors; the drug's generic
+/// name when they pass.
 fn check_references(
     conn: &mut DbConn,
     terms: &AgreementTerms,
     body: &CreateAllocation,
     cohort: Option<&CohortFacts>,
     today: NaiveDate,
-) -> Result<(), ApiError> {
+) -> Result<String, ApiError> {
     let mut v = Validator::new();
     check_create(&mut v, body, today);
     let site: Option<(bool, Option<NaiveDateTime>)> = o::table
@@ -131,13 +132,16 @@ fn check_references(
             "the organisation is not a trial site",
         ),
     }
-    let covered: i64 = ad::table
+    let covered: Option<String> = ad::table
+        .inner_join(d::table)
         .filter(ad::agreement_id.eq(&terms.id))
         .filter(ad::drug_id.eq(&body.drug_id))
-        .count()
-        .get_result(conn)?;
+        .select(d::generic_name)
+        .load(conn)?
+        .into_iter()
+        .next();
     v.check(
-        covered > 0,
+        covered.is_some(),
         "drug_id",
         "not_covered",
         "the agreement does not cover this drug",
@@ -172,7 +176,8 @@ fn check_references(
             format!("the agreement was in effect until {to}"),
         );
     }
-    v.finish()
+    v.finish()?;
+    covered.ok_or(ApiError::NotFound)
 }
 
 /// Starts a patient under an agreement (see the module docs of [`super::caps`]).
@@ -207,7 +212,7 @@ pub fn create(
         .select(CohortFacts::as_select())
         .first(conn)
         .optional()?;
-    check_references(conn, &terms, &body, cohort.as_ref(), today)?;
+    let drug = check_references(conn, &terms, &body, cohort.as_ref(), today)?;
     let Some(cohort) = cohort else {
         return Err(ApiError::NotFound);
     };
@@ -231,7 +236,6 @@ pub fn create(
             "a patient with this trial code is already allocated",
         ));
     }
-    let drug = caps::drug_name(conn, &body.drug_id)?;
     let names = Names {
         agreement_id: &terms.id,
         reference: &terms.reference,

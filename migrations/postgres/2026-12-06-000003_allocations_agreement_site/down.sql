@@ -1,0 +1,1 @@
+DROP INDEX allocations_agreement_site;
