@@ -131,6 +131,16 @@ problem_types! {
         CONFLICT,
         "The agreement or cohort takes no new patients now"
     ),
+    NotAVoter = (
+        "not-a-voter",
+        FORBIDDEN,
+        "The caller holds no vote on this decision: not a voting member, recused, or their organisation may not vote"
+    ),
+    VotingClosed = (
+        "voting-closed",
+        CONFLICT,
+        "The decision is not open for voting: not yet opened, past its deadline, or closed"
+    ),
     PreconditionFailed = (
         "precondition-failed",
         PRECONDITION_FAILED,
@@ -206,6 +216,9 @@ pub enum ApiError {
     /// A conflict with the current state (`conflict`, `idempotency-key-in-use`).
     #[error("{detail}")]
     Conflict { kind: ProblemType, detail: String },
+    /// A refusal with a problem type of its own, whose status the type gives (`not-a-voter`).
+    #[error("{detail}")]
+    Refused { kind: ProblemType, detail: String },
     #[error("precondition failed")]
     PreconditionFailed,
     /// `If-Match` is missing, or is `*`; the detail says which.
@@ -255,6 +268,14 @@ impl ApiError {
         }
     }
 
+    /// A refusal of a kind of its own; its status is the kind's (e.g. 403 for `not-a-voter`).
+    pub fn refused(kind: ProblemType, detail: impl Into<String>) -> Self {
+        Self::Refused {
+            kind,
+            detail: detail.into(),
+        }
+    }
+
     pub fn forbidden(detail: impl Into<String>) -> Self {
         Self::Forbidden(detail.into())
     }
@@ -270,7 +291,9 @@ impl ApiError {
     /// The kind of problem this is; its status and title follow from it.
     pub fn problem_type(&self) -> ProblemType {
         match self {
-            Self::BadRequest { kind, .. } | Self::Conflict { kind, .. } => *kind,
+            Self::BadRequest { kind, .. }
+            | Self::Conflict { kind, .. }
+            | Self::Refused { kind, .. } => *kind,
             Self::Validation(_) => ProblemType::ValidationFailed,
             Self::Unauthenticated(_) => ProblemType::Unauthenticated,
             Self::Forbidden(_) => ProblemType::Forbidden,
@@ -296,7 +319,9 @@ impl ApiError {
 
     fn detail(&self) -> String {
         match self {
-            Self::BadRequest { detail, .. } | Self::Conflict { detail, .. } => detail.clone(),
+            Self::BadRequest { detail, .. }
+            | Self::Conflict { detail, .. }
+            | Self::Refused { detail, .. } => detail.clone(),
             Self::TooManyRequests { detail, .. } => detail.clone(),
             Self::Validation(errors) => match errors.len() {
                 1 => format!("{}: {}", errors[0].field, errors[0].message),

@@ -149,6 +149,8 @@ pub fn base() -> OpenApi {
             ("agreements", "Drug-supply agreements, the drugs they cover, their usage and the consortium summary"),
             ("cohorts", "Cohorts: tumour type + alteration + drug, grown in stages as patients benefit"),
             ("allocations", "Patients started under agreements: pseudonymous, capped, evaluated at week 16"),
+            ("bodies", "The board, the general assembly, the working groups and who sits in them"),
+            ("decisions", "What the bodies decide: proposals, votes, recusals and results"),
             ("invitations", "Inviting people to accounts"),
             ("notifications", "E-mails and their delivery"),
             ("audit", "Who changed what"),

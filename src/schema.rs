@@ -35,6 +35,7 @@ diesel::table! {
         decision_reference -> Nullable<Text>,
         changed_by -> Nullable<Text>,
         recorded_at -> Timestamp,
+        decision_id -> Nullable<Text>,
     }
 }
 
@@ -124,6 +125,7 @@ diesel::table! {
         changes -> Nullable<Text>,
         actor_user_id -> Nullable<Text>,
         occurred_at -> Timestamp,
+        decision_id -> Nullable<Text>,
     }
 }
 
@@ -359,6 +361,85 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    bodies (id) {
+        id -> Text,
+        kind -> Text,
+        name -> Text,
+        short_name -> Nullable<Text>,
+        mandate -> Text,
+        status -> Text,
+        started_on -> Nullable<Date>,
+        ended_on -> Nullable<Date>,
+        quorum_percent -> Integer,
+        majority -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    body_members (id) {
+        id -> Text,
+        body_id -> Text,
+        person_id -> Text,
+        role -> Text,
+        from_date -> Date,
+        to_date -> Nullable<Date>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    decisions (id) {
+        id -> Text,
+        body_id -> Text,
+        meeting_id -> Nullable<Text>,
+        reference -> Nullable<Text>,
+        title -> Text,
+        text -> Text,
+        kind -> Text,
+        status -> Text,
+        secret_ballot -> Bool,
+        subject_organisation_id -> Nullable<Text>,
+        subject_agreement_id -> Nullable<Text>,
+        quorum_percent -> Nullable<Integer>,
+        majority -> Nullable<Text>,
+        opened_at -> Nullable<Timestamp>,
+        deadline -> Nullable<Timestamp>,
+        eligible_count -> Nullable<Integer>,
+        quorum -> Nullable<Integer>,
+        closed_at -> Nullable<Timestamp>,
+        closed_by -> Nullable<Text>,
+        yes_count -> Nullable<Integer>,
+        no_count -> Nullable<Integer>,
+        abstain_count -> Nullable<Integer>,
+        quorum_reached -> Nullable<Bool>,
+        reminded_at -> Nullable<Timestamp>,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    decision_voters (decision_id, person_id) {
+        decision_id -> Text,
+        person_id -> Text,
+        organisation_id -> Nullable<Text>,
+        recused -> Bool,
+        recusal_kind -> Nullable<Text>,
+        recusal_reason -> Nullable<Text>,
+        recused_at -> Nullable<Timestamp>,
+        choice -> Nullable<Text>,
+        voted_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(membership_changes -> organisations (organisation_id));
 diesel::joinable!(people -> organisations (organisation_id));
 diesel::joinable!(drugs -> organisations (organisation_id));
@@ -378,6 +459,11 @@ diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(password_resets -> users (user_id));
+diesel::joinable!(body_members -> bodies (body_id));
+diesel::joinable!(body_members -> people (person_id));
+diesel::joinable!(decisions -> bodies (body_id));
+diesel::joinable!(decision_voters -> decisions (decision_id));
+diesel::joinable!(decision_voters -> people (person_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
@@ -392,6 +478,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     allocations,
     allocation_funding,
     scheduled_runs,
+    bodies,
+    body_members,
+    decisions,
+    decision_voters,
     drug_targets,
     users,
     refresh_tokens,

@@ -43,6 +43,10 @@ text_enum!(
         AgreementsWrite = "agreements:write",
         AllocationsRead = "allocations:read",
         AllocationsWrite = "allocations:write",
+        BodiesRead = "bodies:read",
+        BodiesWrite = "bodies:write",
+        DecisionsRead = "decisions:read",
+        DecisionsWrite = "decisions:write",
         UsersRead = "users:read",
         UsersWrite = "users:write",
         AuditRead = "audit:read",
@@ -66,6 +70,16 @@ impl Scope {
             Scope::AllocationsRead => "read patient allocations (pseudonymous patient-level data)",
             Scope::AllocationsWrite => {
                 "start patients under agreements and record their evaluations"
+            }
+            Scope::BodiesRead => {
+                "read the board, the general assembly, the working groups and their members"
+            }
+            Scope::BodiesWrite => {
+                "create and edit bodies, and manage their members (as admin, chair or secretary)"
+            }
+            Scope::DecisionsRead => "read bodies' decisions, votes and results",
+            Scope::DecisionsWrite => {
+                "propose decisions, open and close votes, vote and declare conflicts"
             }
             Scope::UsersRead => "read accounts and invitations",
             Scope::UsersWrite => "manage accounts and invitations, and retry notifications",

@@ -1,10 +1,11 @@
 //! The shared vocabulary every other module speaks, below everything else: ids, the clock, the
-//! enum ↔ text mechanism, membership, drug, agreement, cohort and allocation status, and the actor of a change. It depends on nothing in
+//! enum ↔ text mechanism, membership, drug, agreement, cohort and allocation status, governance (bodies, seats, decisions, votes), and the actor of a change. It depends on nothing in
 //! the crate but `error`, so any module may use it without creating a cycle.
 
 mod actor;
 mod clock;
 mod drug_status;
+mod governance;
 mod ids;
 mod membership;
 mod text_enum;
@@ -13,6 +14,9 @@ mod trial;
 pub use actor::Actor;
 pub use clock::{now, rfc3339};
 pub use drug_status::DrugStatus;
+pub use governance::{
+    BodyKind, BodyRole, BodyStatus, DecisionKind, DecisionStatus, Majority, RecusalKind, VoteChoice,
+};
 pub use ids::{INVALID_ID, Id, InvalidId, new_id};
 pub use membership::MembershipStatus;
 pub(crate) use text_enum::text_enum;

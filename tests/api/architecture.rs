@@ -23,6 +23,8 @@ const LAYERS: &[&[&str]] = &[
     &["agreements"],
     &["cohorts"],
     &["allocations"],
+    &["bodies"],
+    &["decisions"],
     &["users"],
     &["invitations"],
     &["accounts"],

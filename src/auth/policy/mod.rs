@@ -20,8 +20,10 @@ use diesel::prelude::*;
 use diesel::sql_types::Bool;
 
 mod agreements;
+mod governance;
 
 pub use agreements::*;
+pub use governance::*;
 
 use super::caller::{Caller, Credential, Role, Scope};
 use crate::core::{DrugStatus, MembershipStatus, text_enum};
@@ -305,7 +307,7 @@ pub fn session_only(caller: &Caller) -> Result<(), ApiError> {
     }
 }
 
-fn admin_or(caller: &Caller, refusal: &str) -> Result<(), ApiError> {
+pub(super) fn admin_or(caller: &Caller, refusal: &str) -> Result<(), ApiError> {
     if caller.is_admin() {
         Ok(())
     } else {
@@ -329,6 +331,10 @@ impl Scope {
                 Scope::AgreementsWrite,
                 Scope::AllocationsRead,
                 Scope::AllocationsWrite,
+                Scope::BodiesRead,
+                Scope::BodiesWrite,
+                Scope::DecisionsRead,
+                Scope::DecisionsWrite,
             ],
         }
     }

@@ -1,0 +1,1 @@
+//! API types of bodies and their seats, and the rules that need no database.

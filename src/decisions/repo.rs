@@ -1,0 +1,1 @@
+//! Database access for decisions, their voters and votes.
