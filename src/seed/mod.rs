@@ -185,6 +185,7 @@ pub async fn demo(
                         "Joined CONNECT".into()
                     },
                     decision_reference: None,
+                    decision_id: None,
                 };
                 repo::change_membership(conn, &caller, &mailer, &created.id, change, today)?;
             }
