@@ -9,6 +9,7 @@ mod agreements;
 mod allocations;
 mod architecture;
 mod auth;
+mod bodies;
 mod cli;
 mod cohorts;
 mod conditional;
