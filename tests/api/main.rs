@@ -14,6 +14,7 @@ mod cli;
 mod cohorts;
 mod conditional;
 mod database;
+mod decisions;
 mod drugs;
 mod errors;
 mod idempotency;
