@@ -1,4 +1,4 @@
-//! The access policy, cell by cell: every organisation, people, drugs, agreements, cohorts, bodies, users and audit route against
+//! The access policy, cell by cell: every organisation, people, drugs, agreements, cohorts, bodies, decisions, users and audit route against
 //! every role, with the exact status each must answer. What a caller may not see answers 404;
 //! what they see but may not change, and admin-only endpoints, answer 403.
 //!
@@ -708,6 +708,89 @@ const MATRIX: &[Cell] = &[
         HIDDEN,
     ),
     cell("GET", "/api/v1/me/bodies", None, ALL_200),
+    // --- decisions: seen by the body's members and the secretariat (others: 404), managed by
+    // its chair, co-chair or secretary; voted on by the voters fixed at the opening whose
+    // organisation is a partner. `{seated_decision}` is open in `{seated_body}`;
+    // `{chaired_decision}` and `{chaired_spare}` are proposed in `{chaired_body}`;
+    // `{body_decision}` is proposed in `{body}`.
+    cell("GET", "/api/v1/decisions", None, ALL_200),
+    cell(
+        "POST",
+        "/api/v1/decisions",
+        Some(
+            r#"{"body_id": "{chaired_body}", "title": "Cell {n}", "text": "x", "kind": "resolution"}"#,
+        ),
+        [201, 201, 403, 201, 201, 201],
+    ),
+    cell(
+        "POST",
+        "/api/v1/decisions",
+        Some(r#"{"body_id": "{body}", "title": "Cell {n}", "text": "x", "kind": "resolution"}"#),
+        [201, 403, 403, 403, 403, 403],
+    ),
+    cell("GET", "/api/v1/decisions/{seated_decision}", None, ALL_200),
+    cell("GET", "/api/v1/decisions/{body_decision}", None, HIDDEN),
+    cell("GET", "/api/v1/decisions/{missing}", None, [404; 6]),
+    cell(
+        "PATCH",
+        "/api/v1/decisions/{body_decision}",
+        Some(TITLE),
+        HIDDEN,
+    ),
+    cell(
+        "PATCH",
+        "/api/v1/decisions/{chaired_decision}",
+        Some(r#"{"title": "Edited {n}"}"#),
+        [200, 200, 403, 200, 200, 200],
+    ),
+    cell(
+        "POST",
+        "/api/v1/decisions/{chaired_decision}/open",
+        Some(r#"{"deadline": "2099-01-01T00:00:00Z"}"#),
+        [200, 200, 403, 200, 200, 200],
+    ),
+    cell(
+        "POST",
+        "/api/v1/decisions/{chaired_decision}/close",
+        None,
+        [200, 200, 403, 200, 200, 200],
+    ),
+    cell(
+        "POST",
+        "/api/v1/decisions/{chaired_spare}/withdraw",
+        Some(r#"{"reason": "Cell {n}"}"#),
+        [200, 200, 403, 200, 200, 200],
+    ),
+    cell(
+        "PUT",
+        "/api/v1/decisions/{seated_decision}/vote",
+        Some(r#"{"choice": "yes"}"#),
+        [403, 200, 403, 403, 403, 403],
+    ),
+    cell(
+        "PUT",
+        "/api/v1/decisions/{body_decision}/vote",
+        Some(r#"{"choice": "yes"}"#),
+        [409, 404, 404, 404, 404, 404],
+    ),
+    cell(
+        "GET",
+        "/api/v1/decisions/{seated_decision}/votes",
+        None,
+        ALL_200,
+    ),
+    cell(
+        "GET",
+        "/api/v1/decisions/{body_decision}/votes",
+        None,
+        HIDDEN,
+    ),
+    cell(
+        "POST",
+        "/api/v1/decisions/{seated_decision}/recusals",
+        Some(r#"{"reason": "Cell {n}"}"#),
+        [403, 200, 403, 403, 403, 403],
+    ),
     // --- users (admin only, even for one's own account)
     cell("GET", "/api/v1/users", None, ADMIN_200),
     cell("GET", "/api/v1/users/{user}", None, ADMIN_200),
@@ -1175,6 +1258,39 @@ async fn world(role: &str) -> World {
         "chaired_seat",
         seat(chaired_body.clone(), member_person, "member").await,
     );
+    // Decisions: a proposal in the unseated body, two in the chaired one (one for the PATCH, open
+    // and close cells, one to withdraw), and an open vote in the seated one.
+    let decision = |body: String, title: &'static str| {
+        let post = &post;
+        async move {
+            id_of(
+                &post(
+                    "/api/v1/decisions".into(),
+                    json!({"body_id": body, "title": title, "text": "x", "kind": "resolution"}),
+                )
+                .await,
+            )
+        }
+    };
+    vars.insert(
+        "body_decision",
+        decision(any_body.clone(), "Unseated").await,
+    );
+    vars.insert(
+        "chaired_decision",
+        decision(chaired_body.clone(), "Chaired").await,
+    );
+    vars.insert(
+        "chaired_spare",
+        decision(chaired_body.clone(), "Spare").await,
+    );
+    let seated_decision = decision(seated_body.clone(), "Seated").await;
+    post(
+        format!("/api/v1/decisions/{seated_decision}/open"),
+        json!({"deadline": "2099-01-01T00:00:00Z"}),
+    )
+    .await;
+    vars.insert("seated_decision", seated_decision);
     vars.insert("body", any_body);
     vars.insert("seated_body", seated_body);
     vars.insert("chaired_body", chaired_body);
@@ -1283,9 +1399,12 @@ impl World {
             };
             if let Some(slug) = slug {
                 let problem: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-                // A refused transition is a conflict of its own kind.
+                // A refused transition is a conflict of its own kind; so is a vote that is not
+                // open, and a caller holding no vote is refused with a kind of its own.
                 let kind_ok = problem["type"] == format!("/problems/{slug}")
-                    || (status == 409 && problem["type"] == "/problems/invalid-transition");
+                    || (status == 409 && problem["type"] == "/problems/invalid-transition")
+                    || (status == 409 && problem["type"] == "/problems/voting-closed")
+                    || (status == 403 && problem["type"] == "/problems/not-a-voter");
                 if ct != "application/problem+json" || !kind_ok {
                     failures.push(format!("{label}: not a {slug} problem ({ct}): {text}"));
                 }

@@ -914,6 +914,91 @@ async fn every_enum_value_the_spec_lists_for_an_input_is_accepted_where_it_is_us
         assert_eq!(seat["role"], role);
     }
 
+    // Decisions of each kind, listed by kind and status; votes of each choice.
+    let board = id_of(&seated);
+    let mut decision = Value::Null;
+    for kind in inputs.take("POST /api/v1/decisions body.kind") {
+        let body = json!({"body_id": board, "title": format!("Decision {kind}"), "text": "x", "kind": kind});
+        decision = accepted(app.post("/api/v1/decisions", &admin, &body).await, &kind).await;
+        assert_eq!(decision["kind"], kind);
+    }
+    for kind in inputs.take("GET /api/v1/decisions query.kind") {
+        let items = app
+            .list_items(&format!("/api/v1/decisions?kind={kind}"), &admin)
+            .await;
+        assert_eq!(items.len(), 1, "kind={kind}");
+    }
+    for status in inputs.take("GET /api/v1/decisions query.status") {
+        let res = app
+            .get(&format!("/api/v1/decisions?status={status}"), &admin)
+            .await;
+        accepted(res, &status).await;
+    }
+    let decision_path = format!("/api/v1/decisions/{}", id_of(&decision));
+    for kind in inputs.take("PATCH /api/v1/decisions/{id} body.kind") {
+        let res = app
+            .patch(
+                &decision_path,
+                &admin,
+                Some(&version_tag(&decision)),
+                &json!({ "kind": kind }),
+            )
+            .await;
+        decision = accepted(res, &kind).await;
+        assert_eq!(decision["kind"], kind);
+    }
+    // The admin's account voting needs a person with a seat.
+    let voter = app
+        .create_contact(&admin, None, "Voter", "voter@connect.test")
+        .await;
+    accepted(
+        app.post(
+            &members,
+            &admin,
+            &json!({"person_id": id_of(&voter), "role": "member"}),
+        )
+        .await,
+        "voter",
+    )
+    .await;
+    let admin_id = app.me(&admin).await["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let user_path = format!("/api/v1/users/{admin_id}");
+    let res = app
+        .patch(
+            &user_path,
+            &admin,
+            Some(&app.current_etag(&user_path, &admin).await),
+            &json!({"person_id": id_of(&voter)}),
+        )
+        .await;
+    accepted(res, "link").await;
+    accepted(
+        app.post(
+            &format!("{decision_path}/open"),
+            &admin,
+            &json!({"deadline": "2099-01-01T00:00:00Z"}),
+        )
+        .await,
+        "open",
+    )
+    .await;
+    for choice in inputs.take("PUT /api/v1/decisions/{id}/vote body.choice") {
+        let res = app
+            .send_json(
+                Method::PUT,
+                &format!("{decision_path}/vote"),
+                &admin,
+                None,
+                Some(&json!({ "choice": choice })),
+            )
+            .await;
+        let voted = accepted(res, &choice).await;
+        assert_eq!(voted["my_vote"], choice);
+    }
+
     // My preferences, in each language.
     for language in inputs.take("PUT /api/v1/me/notification-preferences body.language") {
         let body = json!({"language": language, "membership_changed": true});
