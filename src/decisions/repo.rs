@@ -1183,12 +1183,15 @@ pub fn list(
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         let mine = voters.remove(row.id.as_str()).unwrap_or_default();
-        let decision = assemble(conn, &me, row, mine, t)?;
-        if f.status.is_none_or(|s| s == decision.status) {
-            out.push(decision);
-        }
+        out.push(assemble(conn, &me, row, mine, t)?);
     }
-    Ok(page.page(out, |r| vec![r.id.to_string()], |r| r))
+    // The cursor follows the rows read; a vote past its deadline whose result is not the one
+    // asked for is left out of the page after that (a page may hold fewer than `limit`).
+    let mut listed = page.page(out, |r| vec![r.id.to_string()], |r| r);
+    if let Some(status) = f.status {
+        listed.items.retain(|d| d.status == status);
+    }
+    Ok(listed)
 }
 
 /// Stores the closes of votes past their deadline and sends their results; sends the one
