@@ -221,6 +221,14 @@ fn with_counts(
         .collect())
 }
 
+/// A body regardless of who asks (404 when it does not exist), with its member count on `on`
+/// and no roles of a caller.
+pub fn find(conn: &mut DbConn, id: &str, on: NaiveDate) -> Result<Body, ApiError> {
+    let row = find_row(conn, id)?;
+    let count = member_counts(conn, &[id], on)?.remove(id).unwrap_or(0);
+    Ok(row.into_body(count, Vec::new()))
+}
+
 /// A body the caller may see (404 otherwise), with its member count and the caller's roles.
 pub fn get(
     conn: &mut DbConn,
