@@ -221,6 +221,14 @@ fn with_counts(
         .collect())
 }
 
+/// A body regardless of who asks (404 when it does not exist), with its member count on `on`
+/// and no roles of a caller.
+pub fn find(conn: &mut DbConn, id: &str, on: NaiveDate) -> Result<Body, ApiError> {
+    let row = find_row(conn, id)?;
+    let count = member_counts(conn, &[id], on)?.remove(id).unwrap_or(0);
+    Ok(row.into_body(count, Vec::new()))
+}
+
 /// A body the caller may see (404 otherwise), with its member count and the caller's roles.
 pub fn get(
     conn: &mut DbConn,
@@ -520,6 +528,18 @@ fn check_overlap(
     Ok(())
 }
 
+/// A write of a seat that the database's unique index on open-ended seats refuses (two requests
+/// seating one person at once, each having found no overlap) answers as the overlap check does.
+fn seat_written(result: QueryResult<usize>) -> Result<usize, ApiError> {
+    use diesel::result::{DatabaseErrorKind, Error};
+    result.map_err(|e| match e {
+        Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+            ApiError::conflict("the person already holds an open-ended seat in this body")
+        }
+        e => e.into(),
+    })
+}
+
 /// The membership status of a person's organisation (`None`: no organisation).
 fn organisation_status(
     conn: &mut DbConn,
@@ -570,19 +590,21 @@ pub fn add_seat(
     validate_dates(from, req.to_date)?;
     check_overlap(conn, body_id, &person.id, &seat_id, (from, req.to_date))?;
     let t = now();
-    diesel::insert_into(bm::table)
-        .values((
-            bm::id.eq(&seat_id),
-            bm::body_id.eq(body_id),
-            bm::person_id.eq(&person.id),
-            bm::role.eq(req.role),
-            bm::from_date.eq(from),
-            bm::to_date.eq(req.to_date),
-            bm::created_at.eq(t),
-            bm::updated_at.eq(t),
-            bm::version.eq(1),
-        ))
-        .execute(conn)?;
+    seat_written(
+        diesel::insert_into(bm::table)
+            .values((
+                bm::id.eq(&seat_id),
+                bm::body_id.eq(body_id),
+                bm::person_id.eq(&person.id),
+                bm::role.eq(req.role),
+                bm::from_date.eq(from),
+                bm::to_date.eq(req.to_date),
+                bm::created_at.eq(t),
+                bm::updated_at.eq(t),
+                bm::version.eq(1),
+            ))
+            .execute(conn),
+    )?;
     let seat = find_seat(conn, body_id, &seat_id, today)?;
     audit::created(conn, &caller.actor(), "body_member", &seat_id, &seat)?;
     Ok(seat)
@@ -623,7 +645,7 @@ pub fn update_seat(
             (before.from_date, to_date),
         )?;
     }
-    won_race(
+    won_race(seat_written(
         diesel::update(
             bm::table
                 .filter(bm::id.eq(seat_id))
@@ -635,8 +657,8 @@ pub fn update_seat(
             bm::updated_at.eq(now()),
             bm::version.eq(before.version + 1),
         ))
-        .execute(conn)?,
-    )?;
+        .execute(conn),
+    )?)?;
     let after = find_seat(conn, body_id, seat_id, today)?;
     if let Some(changes) = audit::changes(&before, &after) {
         audit::updated(conn, &caller.actor(), "body_member", seat_id, changes)?;

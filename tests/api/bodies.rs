@@ -806,3 +806,35 @@ async fn a_suspended_organisations_people_stop_voting_with_no_other_change() {
         true
     );
 }
+
+#[tokio::test]
+async fn one_person_seated_by_simultaneous_requests_gets_one_seat_and_409s() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let wg = working_group(&app, &admin, "Working group 1").await;
+    let person = id_of(
+        &app.create_contact(&admin, None, "Kari", "kari@connect.test")
+            .await,
+    );
+    let path = format!("/api/v1/bodies/{wg}/members");
+    let body = json!({"person_id": person, "role": "member"});
+    let calls = (0..8).map(|_| app.post(&path, &admin, &body));
+    let statuses: Vec<u16> = futures_util::future::join_all(calls)
+        .await
+        .into_iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 201 || *s == 409),
+        "the unique index answers 409 too: {statuses:?}"
+    );
+    let seats = app
+        .list_items(&format!("{path}?current=false"), &admin)
+        .await;
+    assert_eq!(seats.len(), 1);
+}

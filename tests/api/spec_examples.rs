@@ -811,9 +811,8 @@ async fn every_enum_value_the_spec_lists_for_an_input_is_accepted_where_it_is_us
         assert_eq!(b["kind"], kind);
     }
     for status in inputs.take("POST /api/v1/bodies body.status") {
-        let body = json!({"kind": "other", "name": format!("Status body {status}")});
-        let mut body = body;
-        body["status"] = json!(status);
+        let body = json!({"kind": "other", "name": format!("Status body {status}"),
+            "status": status});
         let b = accepted(app.post("/api/v1/bodies", &admin, &body).await, &status).await;
         assert_eq!(b["status"], status);
     }
