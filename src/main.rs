@@ -279,12 +279,15 @@ fn seed(settings: &Settings, command: SeedCommand) -> ExitCode {
                 .block_on(connect::seed::demo(&db, std::sync::Arc::new(mailer)))
                 .map(|seeded| {
                     format!(
-                        "added {} organisations, {} drugs, {} agreements, {} cohorts and {} patients; skipped {} organisations whose name the register already has",
+                        "added {} organisations, {} drugs, {} agreements, {} cohorts, {} patients, {} people and {} bodies with {} seats; skipped {} organisations whose name the register already has",
                         seeded.added,
                         seeded.drugs,
                         seeded.trial.agreements,
                         seeded.trial.cohorts,
                         seeded.trial.patients,
+                        seeded.governance.people,
+                        seeded.governance.bodies,
+                        seeded.governance.seats,
                         seeded.skipped
                     )
                 })

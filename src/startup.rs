@@ -190,7 +190,7 @@ impl Application {
             crate::notifications::worker::spawn(
                 state.clone(),
                 mailer.clone(),
-                vec![crate::allocations::digest::job],
+                vec![crate::allocations::digest::job, crate::decisions::repo::job],
             )
             .map_err(|e| StartupError(format!("mail: {e}")))?;
         }

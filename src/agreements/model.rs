@@ -271,8 +271,11 @@ pub struct AddCoveredDrug {
 #[schema(example = json!({"reason": "Approved by the board", "decision_reference": "BOARD-2026-14"}))]
 pub struct TransitionRequest {
     pub reason: Option<String>,
-    /// The board's or the secretariat's decision, if any.
+    /// The board's or the secretariat's decision, if any (filled from `decision_id`'s reference
+    /// when absent).
     pub decision_reference: Option<String>,
+    /// An adopted decision about this agreement that approved the step.
+    pub decision_id: Option<Id>,
 }
 
 /// A drug an amendment adds, or whose cap it changes.
@@ -320,6 +323,7 @@ pub struct Amendment {
     "to_status": "active",
     "reason": "Extended by the board",
     "decision_reference": "BOARD-2026-21",
+    "decision_id": null,
     "changes": {"patient_cap": {"from": 100, "to": 120}},
     "actor_user_id": "01937c4e-1111-7000-8000-0000000000bb",
     "occurred_at": "2026-11-23T10:00:00Z"
@@ -335,6 +339,8 @@ pub struct AgreementEvent {
     /// For an amendment: `{"field": {"from": …, "to": …}}`.
     #[schema(value_type = Option<Object>)]
     pub changes: Option<serde_json::Value>,
+    /// The adopted decision cited, if any.
+    pub decision_id: Option<Id>,
     pub actor_user_id: Option<Id>,
     pub occurred_at: DateTime<Utc>,
 }
@@ -343,7 +349,7 @@ pub struct AgreementEvent {
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({"items": [{
     "id": "01937c4e-5555-7000-8000-0000000000ff", "kind": "created", "from_status": null,
-    "to_status": "draft", "reason": null, "decision_reference": null, "changes": null,
+    "to_status": "draft", "reason": null, "decision_reference": null, "decision_id": null, "changes": null,
     "actor_user_id": "01937c4e-1111-7000-8000-0000000000bb", "occurred_at": "2026-11-23T10:00:00Z"
 }]}))]
 pub struct AgreementHistory {

@@ -43,13 +43,19 @@ text_enum!(
         CohortStageChanged = "cohort_stage_changed",
         /// The weekly digest of week-16 evaluations falling due (optional).
         EvaluationsDue = "evaluations_due",
+        /// A vote of a body the person sits in opened (optional).
+        VoteOpened = "vote_opened",
+        /// The one reminder to a voter who has not voted, a day before the deadline (optional).
+        VoteReminder = "vote_reminder",
+        /// The result of a vote of a body the person sits in (optional).
+        VoteResult = "vote_result",
     }
 );
 
 impl Kind {
     /// The kinds a template exists for (every kind: a kind arrives with the module that sends it,
     /// as meeting reminders will).
-    pub const TEMPLATED: [Kind; 10] = [
+    pub const TEMPLATED: [Kind; 13] = [
         Kind::Invitation,
         Kind::PasswordReset,
         Kind::PasswordChanged,
@@ -60,14 +66,20 @@ impl Kind {
         Kind::CapThreshold,
         Kind::CohortStageChanged,
         Kind::EvaluationsDue,
+        Kind::VoteOpened,
+        Kind::VoteReminder,
+        Kind::VoteResult,
     ];
     /// The kinds a person may opt out of.
-    pub const OPTIONAL: [Kind; 5] = [
+    pub const OPTIONAL: [Kind; 8] = [
         Kind::MembershipChanged,
         Kind::AgreementStatusChanged,
         Kind::CapThreshold,
         Kind::CohortStageChanged,
         Kind::EvaluationsDue,
+        Kind::VoteOpened,
+        Kind::VoteReminder,
+        Kind::VoteResult,
     ];
 
     pub fn is_optional(self) -> bool {
@@ -130,6 +142,7 @@ pub struct Notification {
 #[schema(example = json!({
     "language": "en", "membership_changed": true, "agreement_status_changed": true,
     "cap_threshold": true, "cohort_stage_changed": false, "evaluations_due": true,
+    "vote_opened": true, "vote_reminder": true, "vote_result": true,
 }))]
 pub struct NotificationPreferences {
     pub language: Language,
@@ -151,6 +164,18 @@ pub struct NotificationPreferences {
     #[serde(default = "on")]
     #[schema(default = true)]
     pub evaluations_due: bool,
+    /// A vote of a body you sit in opened (default on).
+    #[serde(default = "on")]
+    #[schema(default = true)]
+    pub vote_opened: bool,
+    /// The reminder, a day before the deadline, of a vote you have not cast (default on).
+    #[serde(default = "on")]
+    #[schema(default = true)]
+    pub vote_reminder: bool,
+    /// The result of a vote of a body you sit in (default on).
+    #[serde(default = "on")]
+    #[schema(default = true)]
+    pub vote_result: bool,
 }
 
 fn on() -> bool {
@@ -159,13 +184,16 @@ fn on() -> bool {
 
 impl NotificationPreferences {
     /// Each optional kind with whether it is wanted.
-    pub fn choices(&self) -> [(Kind, bool); 5] {
+    pub fn choices(&self) -> [(Kind, bool); 8] {
         [
             (Kind::MembershipChanged, self.membership_changed),
             (Kind::AgreementStatusChanged, self.agreement_status_changed),
             (Kind::CapThreshold, self.cap_threshold),
             (Kind::CohortStageChanged, self.cohort_stage_changed),
             (Kind::EvaluationsDue, self.evaluations_due),
+            (Kind::VoteOpened, self.vote_opened),
+            (Kind::VoteReminder, self.vote_reminder),
+            (Kind::VoteResult, self.vote_result),
         ]
     }
 }

@@ -426,6 +426,9 @@ pub fn preferences(conn: &mut DbConn, user_id: &str) -> Result<NotificationPrefe
         cap_threshold: wants(conn, user_id, Kind::CapThreshold)?,
         cohort_stage_changed: wants(conn, user_id, Kind::CohortStageChanged)?,
         evaluations_due: wants(conn, user_id, Kind::EvaluationsDue)?,
+        vote_opened: wants(conn, user_id, Kind::VoteOpened)?,
+        vote_reminder: wants(conn, user_id, Kind::VoteReminder)?,
+        vote_result: wants(conn, user_id, Kind::VoteResult)?,
     })
 }
 

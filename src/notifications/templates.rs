@@ -255,6 +255,78 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "role_changed.nb.txt",
         include_str!("templates/role_changed.nb.txt"),
     ),
+    (
+        "vote_opened.en.html",
+        include_str!("templates/vote_opened.en.html"),
+    ),
+    (
+        "vote_opened.en.subject.txt",
+        include_str!("templates/vote_opened.en.subject.txt"),
+    ),
+    (
+        "vote_opened.en.txt",
+        include_str!("templates/vote_opened.en.txt"),
+    ),
+    (
+        "vote_opened.nb.html",
+        include_str!("templates/vote_opened.nb.html"),
+    ),
+    (
+        "vote_opened.nb.subject.txt",
+        include_str!("templates/vote_opened.nb.subject.txt"),
+    ),
+    (
+        "vote_opened.nb.txt",
+        include_str!("templates/vote_opened.nb.txt"),
+    ),
+    (
+        "vote_reminder.en.html",
+        include_str!("templates/vote_reminder.en.html"),
+    ),
+    (
+        "vote_reminder.en.subject.txt",
+        include_str!("templates/vote_reminder.en.subject.txt"),
+    ),
+    (
+        "vote_reminder.en.txt",
+        include_str!("templates/vote_reminder.en.txt"),
+    ),
+    (
+        "vote_reminder.nb.html",
+        include_str!("templates/vote_reminder.nb.html"),
+    ),
+    (
+        "vote_reminder.nb.subject.txt",
+        include_str!("templates/vote_reminder.nb.subject.txt"),
+    ),
+    (
+        "vote_reminder.nb.txt",
+        include_str!("templates/vote_reminder.nb.txt"),
+    ),
+    (
+        "vote_result.en.html",
+        include_str!("templates/vote_result.en.html"),
+    ),
+    (
+        "vote_result.en.subject.txt",
+        include_str!("templates/vote_result.en.subject.txt"),
+    ),
+    (
+        "vote_result.en.txt",
+        include_str!("templates/vote_result.en.txt"),
+    ),
+    (
+        "vote_result.nb.html",
+        include_str!("templates/vote_result.nb.html"),
+    ),
+    (
+        "vote_result.nb.subject.txt",
+        include_str!("templates/vote_result.nb.subject.txt"),
+    ),
+    (
+        "vote_result.nb.txt",
+        include_str!("templates/vote_result.nb.txt"),
+    ),
 ];
 
 /// A rendered message.
@@ -423,6 +495,22 @@ pub fn sample(kind: Kind) -> Value {
             "overdue": [{"trial_code": "IMPRESS-0042", "site": "Oslo universitetssykehus HF", "drug": "alectinib", "reference": "CONNECT-ROCHE-2021", "due": "2026-12-01"}],
             "due": [{"trial_code": "IMPRESS-0043", "site": "Haukeland universitetssjukehus", "drug": "alectinib", "reference": "CONNECT-ROCHE-2021", "due": "2026-12-10"}],
             "link": "https://connect.example/api/v1/agreements/usage",
+        }),
+        Kind::VoteOpened => json!({
+            "name": "Kari Nordmann", "body": "The board", "title": "Approve the Roche agreement",
+            "reference": "BOARD-2026-14", "deadline": "2026-12-08 12:00 UTC", "eligible": 7,
+            "quorum": 4, "link": "https://connect.example/api/v1/decisions/x",
+        }),
+        Kind::VoteReminder => json!({
+            "name": "Kari Nordmann", "body": "The board", "title": "Approve the Roche agreement",
+            "reference": "BOARD-2026-14", "deadline": "2026-12-08 12:00 UTC",
+            "link": "https://connect.example/api/v1/decisions/x",
+        }),
+        Kind::VoteResult => json!({
+            "name": "Kari Nordmann", "body": "The board", "title": "Approve the Roche agreement",
+            "reference": "BOARD-2026-14", "outcome": "adopted", "yes": 5, "no": 1, "abstain": 0,
+            "quorum": 4, "quorum_reached": true, "recused": 1, "closed_at": "2026-12-08 12:00 UTC",
+            "link": "https://connect.example/api/v1/decisions/x",
         }),
         Kind::MembershipChanged => json!({
             "name": "Kari Nordmann", "organisation": "Roche Norge AS", "from_status": "observer",

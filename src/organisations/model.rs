@@ -281,6 +281,7 @@ pub fn validate(o: &Organisation) -> Result<(), ApiError> {
     "effective_date": "2021-01-01",
     "reason": "Admitted by the board",
     "decision_reference": "BOARD-2020-14",
+    "decision_id": null,
     "changed_by": "01937c4e-0000-7000-8000-000000000001",
     "recorded_at": "2026-11-23T10:05:00Z"
 }))]
@@ -293,6 +294,8 @@ pub struct MembershipChange {
     pub reason: String,
     /// The board decision, if any (e.g. a case number).
     pub decision_reference: Option<String>,
+    /// The adopted decision that approved it, when it was cited.
+    pub decision_id: Option<Id>,
     /// The user who recorded it.
     pub changed_by: Option<Id>,
     pub recorded_at: DateTime<Utc>,
@@ -312,7 +315,10 @@ pub struct CreateMembershipChange {
     /// When the change takes effect: not in the future, and not before the previous change.
     pub effective_date: NaiveDate,
     pub reason: String,
+    /// Filled from the cited decision's reference when absent.
     pub decision_reference: Option<String>,
+    /// An adopted decision about this organisation that approved the change.
+    pub decision_id: Option<Id>,
 }
 
 impl CreateMembershipChange {
@@ -389,6 +395,7 @@ mod tests {
             effective_date: date.parse().unwrap(),
             reason: "board decision".into(),
             decision_reference: None,
+            decision_id: None,
         }
     }
 

@@ -396,6 +396,7 @@ struct ChangeRow {
     effective_date: NaiveDate,
     reason: String,
     decision_reference: Option<String>,
+    decision_id: Option<Id>,
     changed_by: Option<Id>,
     recorded_at: NaiveDateTime,
 }
@@ -410,6 +411,7 @@ impl From<ChangeRow> for MembershipChange {
             effective_date: r.effective_date,
             reason: r.reason,
             decision_reference: r.decision_reference,
+            decision_id: r.decision_id,
             changed_by: r.changed_by,
             recorded_at: r.recorded_at.and_utc(),
         }
@@ -427,6 +429,7 @@ struct NewChange<'a> {
     effective_date: NaiveDate,
     reason: &'a str,
     decision_reference: Option<&'a str>,
+    decision_id: Option<&'a str>,
     changed_by: Option<&'a str>,
     recorded_at: NaiveDateTime,
 }
@@ -480,6 +483,20 @@ pub fn change_membership(
         .first(conn)?;
     let from = org.membership_status;
     req.validate(from, last, today)?;
+    let cited = match &req.decision_id {
+        Some(d) => Some(cited_decision(
+            conn,
+            d.as_str(),
+            DecisionSubject::Organisation(org_id),
+        )?),
+        None => None,
+    };
+    let decision_reference = req
+        .decision_reference
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .or(cited.as_ref().and_then(|c| c.as_deref()));
     let (joined, left) = membership_dates(
         from,
         req.to_status,
@@ -514,7 +531,8 @@ pub fn change_membership(
             to_status: req.to_status,
             effective_date: req.effective_date,
             reason: req.reason.trim(),
-            decision_reference: req.decision_reference.as_deref().map(str::trim),
+            decision_reference,
+            decision_id: req.decision_id.as_ref().map(|d| d.as_str()),
             changed_by: caller.author(),
             recorded_at: now(),
         })
@@ -570,4 +588,70 @@ fn notify_representatives(
         enqueue(conn, mailer, Kind::MembershipChanged, &rep, values)?;
     }
     Ok(())
+}
+
+/// A cited decision's status, subjects and reference.
+type CitedRow = (
+    crate::core::DecisionStatus,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+/// What a cited decision must be about.
+pub enum DecisionSubject<'a> {
+    Organisation(&'a str),
+    Agreement(&'a str),
+}
+
+/// A decision a membership change or an agreement's transition cites: it must exist, be adopted
+/// (as stored: a vote past its deadline counts once the worker stored its close, within a minute)
+/// and be about that organisation or agreement, else 422 on `decision_id`. Returns its reference.
+/// The decisions module sits above this one, so the table is read here directly.
+pub fn cited_decision(
+    conn: &mut DbConn,
+    decision_id: &str,
+    subject: DecisionSubject<'_>,
+) -> Result<Option<String>, ApiError> {
+    use crate::core::DecisionStatus;
+    use crate::schema::decisions as dd;
+    let row: Option<CitedRow> = dd::table
+        .filter(dd::id.eq(decision_id))
+        .select((
+            dd::status,
+            dd::subject_organisation_id,
+            dd::subject_agreement_id,
+            dd::reference,
+        ))
+        .first(conn)
+        .optional()?;
+    let Some((status, org, agreement, reference)) = row else {
+        return Err(ApiError::invalid(
+            "decision_id",
+            "not_found",
+            "no such decision",
+        ));
+    };
+    if status != DecisionStatus::Adopted {
+        return Err(ApiError::invalid(
+            "decision_id",
+            "not_adopted",
+            format!("the decision is {status}: only an adopted decision approves a change"),
+        ));
+    }
+    let about = match subject {
+        DecisionSubject::Organisation(id) => org.as_deref() == Some(id),
+        DecisionSubject::Agreement(id) => agreement.as_deref() == Some(id),
+    };
+    if !about {
+        return Err(ApiError::invalid(
+            "decision_id",
+            "other_subject",
+            match subject {
+                DecisionSubject::Organisation(_) => "the decision is not about this organisation",
+                DecisionSubject::Agreement(_) => "the decision is not about this agreement",
+            },
+        ));
+    }
+    Ok(reference)
 }

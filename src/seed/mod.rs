@@ -1,5 +1,6 @@
 //! `connect seed demo`: the consortium as it stood in 2021-2022, from the public announcements (its
-//! partners, the drugs Roche and Novartis contribute, their agreements, and invented cohorts and patients), so a
+//! partners, the drugs Roche and Novartis contribute, their agreements, invented cohorts and patients, and its
+//! board, general assembly and working groups with invented members), so a
 //! newcomer has real-looking data to explore. `connect seed bulk N`: N synthetic organisations for
 //! benchmarks.
 
@@ -21,10 +22,12 @@ use crate::organisations::model::{
 use crate::organisations::repo;
 
 mod bulk;
+mod governance;
 mod trial;
 
 use crate::schema::organisations as o;
 pub use bulk::{BulkAllocations, bulk, bulk_allocations, bulk_notifications};
+pub use governance::GovernanceSeeded;
 pub use trial::TrialSeeded;
 
 /// One organisation of the demo data set (`demo.toml`).
@@ -68,6 +71,8 @@ struct DemoData {
     drug: Vec<DemoDrug>,
     agreement: Vec<trial::DemoAgreement>,
     cohort: Vec<trial::DemoCohort>,
+    person: Vec<governance::DemoPerson>,
+    body: Vec<governance::DemoBody>,
 }
 
 fn demo_data() -> Result<DemoData, ApiError> {
@@ -130,6 +135,9 @@ pub struct Seeded {
     pub drugs: usize,
     /// Demo agreements (skipped when their reference is taken), with their cohorts and patients.
     pub trial: TrialSeeded,
+    /// Demo people (skipped when their e-mail is taken), and bodies (skipped when their name is)
+    /// with their seats.
+    pub governance: GovernanceSeeded,
 }
 
 /// Loads the demo data set beside whatever the register holds: an organisation whose name is
@@ -155,6 +163,7 @@ pub async fn demo(
             skipped: 0,
             drugs: 0,
             trial: TrialSeeded::default(),
+            governance: GovernanceSeeded::default(),
         };
         for d in orgs {
             if taken.contains(&d.name.to_lowercase()) {
@@ -185,6 +194,7 @@ pub async fn demo(
                         "Joined CONNECT".into()
                     },
                     decision_reference: None,
+                    decision_id: None,
                 };
                 repo::change_membership(conn, &caller, &mailer, &created.id, change, today)?;
             }
@@ -192,6 +202,7 @@ pub async fn demo(
         }
         seeded.drugs = demo_drugs(conn, &caller, &data.drug)?;
         seeded.trial = trial::load(conn, &caller, &mailer, &data.agreement, &data.cohort, today)?;
+        seeded.governance = governance::load(conn, &caller, &data.person, &data.body)?;
         Ok(seeded)
     })
     .await
@@ -199,6 +210,8 @@ pub async fn demo(
 
 #[cfg(test)]
 mod tests {
+    use super::MembershipStatus;
+
     #[test]
     fn the_demo_data_set_reads() {
         let data = super::demo_data().unwrap();
@@ -208,6 +221,21 @@ mod tests {
                 .iter()
                 .any(|o| o.name == "Oslo Cancer Cluster")
         );
+        // Every seat's person is in the data set, at one of its organisations; an observer
+        // organisation's people only observe.
+        assert_eq!(data.body.len(), 6);
+        for b in &data.body {
+            for s in &b.seat {
+                let person = data.person.iter().find(|p| p.email == s.person);
+                let org = person
+                    .and_then(|p| data.organisation.iter().find(|o| o.name == p.organisation));
+                let status = org.map(|o| o.status);
+                assert!(status.is_some(), "{}", s.person);
+                if status == Some(MembershipStatus::Observer) {
+                    assert_eq!(s.role, crate::core::BodyRole::Observer, "{}", s.person);
+                }
+            }
+        }
         // Every drug's company is in the data set, and is a pharma company.
         for d in &data.drug {
             let company = data.organisation.iter().find(|o| o.name == d.company);

@@ -162,6 +162,7 @@ pub(super) fn load(
             let req = TransitionRequest {
                 reason: Some(reason),
                 decision_reference: None,
+                decision_id: None,
             };
             crate::agreements::repo::lifecycle::transition(conn, caller, mailer, &id, step, req)?;
         }

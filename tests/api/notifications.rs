@@ -607,6 +607,7 @@ async fn users_hear_of_password_and_role_changes_even_when_opted_out() {
     let all_off = json!({
         "language": "en", "membership_changed": false, "agreement_status_changed": false,
         "cap_threshold": false, "cohort_stage_changed": false, "evaluations_due": false,
+        "vote_opened": false, "vote_reminder": false, "vote_result": false,
     });
     set_preferences(&app, &en_token, &all_off).await;
     assert_eq!(
@@ -1131,7 +1132,10 @@ async fn preferences_offer_only_kinds_something_sends_and_stored_old_ones_do_not
             "agreement_status_changed",
             "cap_threshold",
             "cohort_stage_changed",
-            "evaluations_due"
+            "evaluations_due",
+            "vote_opened",
+            "vote_reminder",
+            "vote_result"
         ])
     );
     set_preferences(

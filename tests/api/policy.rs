@@ -1,4 +1,4 @@
-//! The access policy, cell by cell: every organisation, people, drugs, agreements, cohorts, users and audit route against
+//! The access policy, cell by cell: every organisation, people, drugs, agreements, cohorts, bodies, decisions, users and audit route against
 //! every role, with the exact status each must answer. What a caller may not see answers 404;
 //! what they see but may not change, and admin-only endpoints, answer 403.
 //!
@@ -35,7 +35,10 @@ struct Cell {
     /// `{own_submitted}`, `{member_agreement}` (active, covering `{member_drug}`), `{own_cohort}`,
     /// `{member_cohort}`, `{spare_cohort}` (one a row closes), `{member_allocation}` and
     /// `{spare_allocation}` (patients under `{member_agreement}` at `{trial}`; a row evaluates
-    /// the first and withdraws the second).
+    /// the first and withdraws the second), `{body}` (a working group the caller has no seat
+    /// in) and `{body_seat}` (a seat in it), `{seated_body}` (the caller's person a member, the
+    /// observer's an observer) and `{seated_seat}` (another's seat in it), `{chaired_body}` (the
+    /// caller's person its chair, the observer's an observer) and `{chaired_seat}`.
     path: &'static str,
     body: Option<&'static str>,
     expect: [u16; 6],
@@ -617,6 +620,177 @@ const MATRIX: &[Cell] = &[
         Some(r#"{"reason": "Cell {n}"}"#),
         [200, 403, 403, 404, 404, 404],
     ),
+    // --- bodies: every member of the consortium sees them; the secretariat keeps them. A body's
+    // members are seen by its members (anyone with a seat sees the body too) and managed by its
+    // chair, co-chair or secretary. The caller's person sits in `{seated_body}` (a member; the
+    // observer as observer) and chairs `{chaired_body}` (the observer only observes it).
+    cell(
+        "GET",
+        "/api/v1/bodies",
+        None,
+        [200, 200, 200, 403, 403, 403],
+    ),
+    cell(
+        "POST",
+        "/api/v1/bodies",
+        Some(r#"{"kind": "other", "name": "Body {n}"}"#),
+        [201, 403, 403, 403, 403, 403],
+    ),
+    cell("GET", "/api/v1/bodies/{body}", None, MEMBERS_200),
+    cell("GET", "/api/v1/bodies/{seated_body}", None, ALL_200),
+    cell("GET", "/api/v1/bodies/{missing}", None, [404; 6]),
+    cell(
+        "PATCH",
+        "/api/v1/bodies/{body}",
+        Some(r#"{"mandate": "Edited {n}"}"#),
+        [200, 403, 403, 404, 404, 404],
+    ),
+    cell(
+        "GET",
+        "/api/v1/bodies/{body}/members",
+        None,
+        [200, 403, 403, 404, 404, 404],
+    ),
+    cell("GET", "/api/v1/bodies/{seated_body}/members", None, ALL_200),
+    cell(
+        "POST",
+        "/api/v1/bodies/{body}/members",
+        Some(r#"{"person_id": "{fresh_member_person}", "role": "member"}"#),
+        [201, 403, 403, 404, 404, 404],
+    ),
+    cell(
+        "POST",
+        "/api/v1/bodies/{seated_body}/members",
+        Some(r#"{"person_id": "{fresh_own_person}", "role": "observer"}"#),
+        [201, 403, 403, 403, 403, 403],
+    ),
+    cell(
+        "POST",
+        "/api/v1/bodies/{chaired_body}/members",
+        Some(r#"{"person_id": "{fresh_own_person}", "role": "observer"}"#),
+        [201, 201, 403, 201, 201, 201],
+    ),
+    cell(
+        "GET",
+        "/api/v1/bodies/{body}/members/{body_seat}",
+        None,
+        [200, 403, 403, 404, 404, 404],
+    ),
+    cell(
+        "GET",
+        "/api/v1/bodies/{seated_body}/members/{seated_seat}",
+        None,
+        ALL_200,
+    ),
+    cell(
+        "PATCH",
+        "/api/v1/bodies/{body}/members/{body_seat}",
+        Some(r#"{"to_date": "2099-12-31"}"#),
+        [200, 403, 403, 404, 404, 404],
+    ),
+    cell(
+        "PATCH",
+        "/api/v1/bodies/{chaired_body}/members/{chaired_seat}",
+        Some(r#"{"to_date": "2099-12-31"}"#),
+        [200, 200, 403, 200, 200, 200],
+    ),
+    cell("GET", "/api/v1/people/{own_person}/bodies", None, ALL_200),
+    cell(
+        "GET",
+        "/api/v1/people/{member_person}/bodies",
+        None,
+        MEMBERS_200,
+    ),
+    cell(
+        "GET",
+        "/api/v1/people/{applicant_person}/bodies",
+        None,
+        HIDDEN,
+    ),
+    cell("GET", "/api/v1/me/bodies", None, ALL_200),
+    // --- decisions: seen by the body's members and the secretariat (others: 404), managed by
+    // its chair, co-chair or secretary; voted on by the voters fixed at the opening whose
+    // organisation is a partner. `{seated_decision}` is open in `{seated_body}`;
+    // `{chaired_decision}` and `{chaired_spare}` are proposed in `{chaired_body}`;
+    // `{body_decision}` is proposed in `{body}`.
+    cell("GET", "/api/v1/decisions", None, ALL_200),
+    cell(
+        "POST",
+        "/api/v1/decisions",
+        Some(
+            r#"{"body_id": "{chaired_body}", "title": "Cell {n}", "text": "x", "kind": "resolution"}"#,
+        ),
+        [201, 201, 403, 201, 201, 201],
+    ),
+    cell(
+        "POST",
+        "/api/v1/decisions",
+        Some(r#"{"body_id": "{body}", "title": "Cell {n}", "text": "x", "kind": "resolution"}"#),
+        [201, 403, 403, 403, 403, 403],
+    ),
+    cell("GET", "/api/v1/decisions/{seated_decision}", None, ALL_200),
+    cell("GET", "/api/v1/decisions/{body_decision}", None, HIDDEN),
+    cell("GET", "/api/v1/decisions/{missing}", None, [404; 6]),
+    cell(
+        "PATCH",
+        "/api/v1/decisions/{body_decision}",
+        Some(TITLE),
+        HIDDEN,
+    ),
+    cell(
+        "PATCH",
+        "/api/v1/decisions/{chaired_decision}",
+        Some(r#"{"title": "Edited {n}"}"#),
+        [200, 200, 403, 200, 200, 200],
+    ),
+    cell(
+        "POST",
+        "/api/v1/decisions/{chaired_decision}/open",
+        Some(r#"{"deadline": "2099-01-01T00:00:00Z"}"#),
+        [200, 200, 403, 200, 200, 200],
+    ),
+    cell(
+        "POST",
+        "/api/v1/decisions/{chaired_decision}/close",
+        None,
+        [200, 200, 403, 200, 200, 200],
+    ),
+    cell(
+        "POST",
+        "/api/v1/decisions/{chaired_spare}/withdraw",
+        Some(r#"{"reason": "Cell {n}"}"#),
+        [200, 200, 403, 200, 200, 200],
+    ),
+    cell(
+        "PUT",
+        "/api/v1/decisions/{seated_decision}/vote",
+        Some(r#"{"choice": "yes"}"#),
+        [403, 200, 403, 403, 403, 403],
+    ),
+    cell(
+        "PUT",
+        "/api/v1/decisions/{body_decision}/vote",
+        Some(r#"{"choice": "yes"}"#),
+        [409, 404, 404, 404, 404, 404],
+    ),
+    cell(
+        "GET",
+        "/api/v1/decisions/{seated_decision}/votes",
+        None,
+        ALL_200,
+    ),
+    cell(
+        "GET",
+        "/api/v1/decisions/{body_decision}/votes",
+        None,
+        HIDDEN,
+    ),
+    cell(
+        "POST",
+        "/api/v1/decisions/{seated_decision}/recusals",
+        Some(r#"{"reason": "Cell {n}"}"#),
+        [403, 200, 403, 403, 403, 403],
+    ),
     // --- users (admin only, even for one's own account)
     cell("GET", "/api/v1/users", None, ADMIN_200),
     cell("GET", "/api/v1/users/{user}", None, ADMIN_200),
@@ -1021,6 +1195,105 @@ async fn world(role: &str) -> World {
     };
     vars.insert("member_allocation", allocation("WORLD-1").await);
     vars.insert("spare_allocation", allocation("WORLD-2").await);
+    // Bodies: the caller's person (linked to their account) sits in one and chairs another.
+    let own_person = vars["own_person"].clone();
+    if role != "admin" {
+        let path = format!("/api/v1/users/{me}");
+        let res = app
+            .patch(
+                &path,
+                &admin,
+                Some(&app.current_etag(&path, &admin).await),
+                &json!({"person_id": own_person}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    let body = |name: &'static str| {
+        let post = &post;
+        async move {
+            id_of(
+                &post(
+                    "/api/v1/bodies".into(),
+                    json!({"kind": "working_group", "name": name}),
+                )
+                .await,
+            )
+        }
+    };
+    let seat = |body: String, person: String, role: &'static str| {
+        let post = &post;
+        async move {
+            id_of(
+                &post(
+                    format!("/api/v1/bodies/{body}/members"),
+                    json!({"person_id": person, "role": role}),
+                )
+                .await,
+            )
+        }
+    };
+    let (own_role, own_chair) = if role == "observer" {
+        ("observer", "observer")
+    } else {
+        ("member", "chair")
+    };
+    let any_body = body("Unseated").await;
+    let seated_body = body("Seated").await;
+    let chaired_body = body("Chaired").await;
+    let member_person = vars["member_person"].clone();
+    if role != "admin" {
+        seat(seated_body.clone(), own_person.clone(), own_role).await;
+        seat(chaired_body.clone(), own_person.clone(), own_chair).await;
+    }
+    vars.insert(
+        "body_seat",
+        seat(any_body.clone(), member_person.clone(), "member").await,
+    );
+    vars.insert(
+        "seated_seat",
+        seat(seated_body.clone(), member_person.clone(), "member").await,
+    );
+    vars.insert(
+        "chaired_seat",
+        seat(chaired_body.clone(), member_person, "member").await,
+    );
+    // Decisions: a proposal in the unseated body, two in the chaired one (one for the PATCH, open
+    // and close cells, one to withdraw), and an open vote in the seated one.
+    let decision = |body: String, title: &'static str| {
+        let post = &post;
+        async move {
+            id_of(
+                &post(
+                    "/api/v1/decisions".into(),
+                    json!({"body_id": body, "title": title, "text": "x", "kind": "resolution"}),
+                )
+                .await,
+            )
+        }
+    };
+    vars.insert(
+        "body_decision",
+        decision(any_body.clone(), "Unseated").await,
+    );
+    vars.insert(
+        "chaired_decision",
+        decision(chaired_body.clone(), "Chaired").await,
+    );
+    vars.insert(
+        "chaired_spare",
+        decision(chaired_body.clone(), "Spare").await,
+    );
+    let seated_decision = decision(seated_body.clone(), "Seated").await;
+    post(
+        format!("/api/v1/decisions/{seated_decision}/open"),
+        json!({"deadline": "2099-01-01T00:00:00Z"}),
+    )
+    .await;
+    vars.insert("seated_decision", seated_decision);
+    vars.insert("body", any_body);
+    vars.insert("seated_body", seated_body);
+    vars.insert("chaired_body", chaired_body);
     vars.insert("own_spare_drug", own_spare_drug);
     vars.insert("own_agreement", own_agreement);
     vars.insert("own_submitted", own_submitted);
@@ -1126,9 +1399,12 @@ impl World {
             };
             if let Some(slug) = slug {
                 let problem: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-                // A refused transition is a conflict of its own kind.
+                // A refused transition is a conflict of its own kind; so is a vote that is not
+                // open, and a caller holding no vote is refused with a kind of its own.
                 let kind_ok = problem["type"] == format!("/problems/{slug}")
-                    || (status == 409 && problem["type"] == "/problems/invalid-transition");
+                    || (status == 409 && problem["type"] == "/problems/invalid-transition")
+                    || (status == 409 && problem["type"] == "/problems/voting-closed")
+                    || (status == 403 && problem["type"] == "/problems/not-a-voter");
                 if ct != "application/problem+json" || !kind_ok {
                     failures.push(format!("{label}: not a {slug} problem ({ct}): {text}"));
                 }

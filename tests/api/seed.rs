@@ -1,4 +1,5 @@
-//! `connect seed demo` loads the consortium's partners with their membership history.
+//! `connect seed demo` loads the consortium's partners with their membership history, and its
+//! bodies with their invented members.
 
 use serde_json::Value;
 
@@ -47,15 +48,54 @@ async fn demo_data_loads_once_with_history() {
             patients: 25
         }
     );
+    assert_eq!(
+        seeded.governance,
+        connect::seed::GovernanceSeeded {
+            people: 19,
+            bodies: 6,
+            seats: 36
+        }
+    );
     let again = connect::seed::demo(&db, mailer()).await.unwrap();
     assert_eq!(
         (again.added, again.skipped, again.drugs, again.trial),
         (0, 23, 0, connect::seed::TrialSeeded::default()),
         "a second seed adds nothing and says so"
     );
+    assert_eq!(again.governance, connect::seed::GovernanceSeeded::default());
+
+    // The board: its chair from Oslo University Hospital, members from Oslo Cancer Cluster,
+    // hospitals and industry; the working groups meeting since February 2021.
+    let admin = app.admin_token().await;
+    let board = app.list_items("/api/v1/bodies?kind=board", &admin).await;
+    assert_eq!(names_of(&board), ["CONNECT board"]);
+    assert_eq!(board[0]["member_count"], 5);
+    let seats = app
+        .list_items(
+            &format!("/api/v1/bodies/{}/members?role=chair", id_of(&board[0])),
+            &admin,
+        )
+        .await;
+    assert_eq!(seats[0]["organisation_name"], "Oslo universitetssykehus HF");
+    let groups = app
+        .list_items("/api/v1/bodies?kind=working_group", &admin)
+        .await;
+    assert_eq!(groups.len(), 4);
+    assert!(groups.iter().all(|g| g["started_on"] == "2021-02-01"));
+    // An observer organisation's person observes, without a vote.
+    let ga = app
+        .list_items("/api/v1/bodies?kind=general_assembly", &admin)
+        .await;
+    let observers = app
+        .list_items(
+            &format!("/api/v1/bodies/{}/members?role=observer", id_of(&ga[0])),
+            &admin,
+        )
+        .await;
+    assert_eq!(observers.len(), 2);
+    assert!(observers.iter().all(|s| s["votes"] == false));
 
     // The cohorts as their invented patients' outcomes left them, by the plan's rule.
-    let admin = app.admin_token().await;
     let cohorts = app.get_ok("/api/v1/cohorts?limit=200", &admin).await;
     let mut states: Vec<(String, String, String, i64)> = cohorts["items"]
         .as_array()

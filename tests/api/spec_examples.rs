@@ -799,6 +799,205 @@ async fn every_enum_value_the_spec_lists_for_an_input_is_accepted_where_it_is_us
         }
     }
 
+    // Bodies: created with each kind, status and majority, listed by them, edited to each; seats
+    // with each role, listed by it, changed to each.
+    for (n, kind) in inputs
+        .take("POST /api/v1/bodies body.kind")
+        .into_iter()
+        .enumerate()
+    {
+        let body = json!({"kind": kind, "name": format!("Kind body {n}")});
+        let b = accepted(app.post("/api/v1/bodies", &admin, &body).await, &kind).await;
+        assert_eq!(b["kind"], kind);
+    }
+    for status in inputs.take("POST /api/v1/bodies body.status") {
+        let body = json!({"kind": "other", "name": format!("Status body {status}"),
+            "status": status});
+        let b = accepted(app.post("/api/v1/bodies", &admin, &body).await, &status).await;
+        assert_eq!(b["status"], status);
+    }
+    for majority in inputs.take("POST /api/v1/bodies body.majority") {
+        let body = json!({"kind": "other", "name": format!("Majority body {majority}"),
+            "majority": majority});
+        let b = accepted(app.post("/api/v1/bodies", &admin, &body).await, &majority).await;
+        assert_eq!(b["majority"], majority);
+    }
+    for (key, name) in [
+        ("GET /api/v1/bodies query.kind", "kind"),
+        ("GET /api/v1/bodies query.status", "status"),
+    ] {
+        for value in inputs.take(key) {
+            let items = app
+                .list_items(&format!("/api/v1/bodies?{name}={value}&limit=200"), &admin)
+                .await;
+            assert!(!items.is_empty(), "{key}={value}");
+            assert!(items.iter().all(|b| b[name] == value), "{key}={value}");
+        }
+    }
+    let mut body = accepted(
+        app.post(
+            "/api/v1/bodies",
+            &admin,
+            &json!({"kind": "working_group", "name": "Edited body"}),
+        )
+        .await,
+        "body",
+    )
+    .await;
+    let body_path = format!("/api/v1/bodies/{}", id_of(&body));
+    for (key, field) in [
+        ("PATCH /api/v1/bodies/{id} body.kind", "kind"),
+        ("PATCH /api/v1/bodies/{id} body.majority", "majority"),
+        ("PATCH /api/v1/bodies/{id} body.status", "status"),
+    ] {
+        for value in inputs.take(key) {
+            let res = app
+                .patch(
+                    &body_path,
+                    &admin,
+                    Some(&version_tag(&body)),
+                    &json!({ field: value }),
+                )
+                .await;
+            body = accepted(res, &format!("{key}={value}")).await;
+            assert_eq!(body[field], value);
+        }
+    }
+    let seated = accepted(
+        app.post(
+            "/api/v1/bodies",
+            &admin,
+            &json!({"kind": "working_group", "name": "Seated body"}),
+        )
+        .await,
+        "body",
+    )
+    .await;
+    let members = format!("/api/v1/bodies/{}/members", id_of(&seated));
+    let mut seat = Value::Null;
+    for (n, role) in inputs
+        .take("POST /api/v1/bodies/{id}/members body.role")
+        .into_iter()
+        .enumerate()
+    {
+        let person = app
+            .create_contact(
+                &admin,
+                Some(&rep_org),
+                "Seated",
+                &format!("seated{n}@connect.test"),
+            )
+            .await;
+        let body = json!({"person_id": id_of(&person), "role": role});
+        seat = accepted(app.post(&members, &admin, &body).await, &role).await;
+        assert_eq!(seat["role"], role);
+    }
+    for role in inputs.take("GET /api/v1/bodies/{id}/members query.role") {
+        let items = app
+            .list_items(&format!("{members}?role={role}"), &admin)
+            .await;
+        assert_eq!(items.len(), 1, "role={role}");
+        assert!(items.iter().all(|s| s["role"] == role), "role={role}");
+    }
+    let seat_path = format!("{members}/{}", id_of(&seat));
+    for role in inputs.take("PATCH /api/v1/bodies/{id}/members/{member_id} body.role") {
+        let res = app
+            .patch(
+                &seat_path,
+                &admin,
+                Some(&version_tag(&seat)),
+                &json!({ "role": role }),
+            )
+            .await;
+        seat = accepted(res, &role).await;
+        assert_eq!(seat["role"], role);
+    }
+
+    // Decisions of each kind, listed by kind and status; votes of each choice.
+    let board = id_of(&seated);
+    let mut decision = Value::Null;
+    for kind in inputs.take("POST /api/v1/decisions body.kind") {
+        let body = json!({"body_id": board, "title": format!("Decision {kind}"), "text": "x", "kind": kind});
+        decision = accepted(app.post("/api/v1/decisions", &admin, &body).await, &kind).await;
+        assert_eq!(decision["kind"], kind);
+    }
+    for kind in inputs.take("GET /api/v1/decisions query.kind") {
+        let items = app
+            .list_items(&format!("/api/v1/decisions?kind={kind}"), &admin)
+            .await;
+        assert_eq!(items.len(), 1, "kind={kind}");
+    }
+    for status in inputs.take("GET /api/v1/decisions query.status") {
+        let res = app
+            .get(&format!("/api/v1/decisions?status={status}"), &admin)
+            .await;
+        accepted(res, &status).await;
+    }
+    let decision_path = format!("/api/v1/decisions/{}", id_of(&decision));
+    for kind in inputs.take("PATCH /api/v1/decisions/{id} body.kind") {
+        let res = app
+            .patch(
+                &decision_path,
+                &admin,
+                Some(&version_tag(&decision)),
+                &json!({ "kind": kind }),
+            )
+            .await;
+        decision = accepted(res, &kind).await;
+        assert_eq!(decision["kind"], kind);
+    }
+    // The admin's account voting needs a person with a seat.
+    let voter = app
+        .create_contact(&admin, None, "Voter", "voter@connect.test")
+        .await;
+    accepted(
+        app.post(
+            &members,
+            &admin,
+            &json!({"person_id": id_of(&voter), "role": "member"}),
+        )
+        .await,
+        "voter",
+    )
+    .await;
+    let admin_id = app.me(&admin).await["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let user_path = format!("/api/v1/users/{admin_id}");
+    let res = app
+        .patch(
+            &user_path,
+            &admin,
+            Some(&app.current_etag(&user_path, &admin).await),
+            &json!({"person_id": id_of(&voter)}),
+        )
+        .await;
+    accepted(res, "link").await;
+    accepted(
+        app.post(
+            &format!("{decision_path}/open"),
+            &admin,
+            &json!({"deadline": "2099-01-01T00:00:00Z"}),
+        )
+        .await,
+        "open",
+    )
+    .await;
+    for choice in inputs.take("PUT /api/v1/decisions/{id}/vote body.choice") {
+        let res = app
+            .send_json(
+                Method::PUT,
+                &format!("{decision_path}/vote"),
+                &admin,
+                None,
+                Some(&json!({ "choice": choice })),
+            )
+            .await;
+        let voted = accepted(res, &choice).await;
+        assert_eq!(voted["my_vote"], choice);
+    }
+
     // My preferences, in each language.
     for language in inputs.take("PUT /api/v1/me/notification-preferences body.language") {
         let body = json!({"language": language, "membership_changed": true});

@@ -244,6 +244,7 @@ pub fn amend(
             to: before.status,
             reason: reason.as_deref(),
             decision_reference: decision.as_deref(),
+            decision_id: None,
             changes: Some(changes.to_string()),
             actor_user_id: caller.author(),
         },

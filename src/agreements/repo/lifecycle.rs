@@ -15,6 +15,7 @@ use crate::core::{Id, now};
 use crate::db::DbConn;
 use crate::error::{ApiError, ProblemType};
 use crate::notifications::Mailer;
+use crate::organisations::repo::{DecisionSubject, cited_decision};
 use crate::schema::{agreement_events as ae, agreements as a};
 
 pub(crate) fn invalid_transition(step: Step, status: AgreementStatus) -> ApiError {
@@ -47,6 +48,10 @@ pub fn transition(
     if step == Step::Activate {
         check_activation(&before)?;
     }
+    let cited = match &req.decision_id {
+        Some(d) => cited_decision(conn, d.as_str(), DecisionSubject::Agreement(id))?,
+        None => None,
+    };
     let rows = diesel::update(
         a::table
             .filter(a::id.eq(id))
@@ -63,7 +68,8 @@ pub fn transition(
         return Err(invalid_transition(step, now_status));
     }
     let reason = clean(req.reason);
-    let decision = clean(req.decision_reference);
+    let decision = clean(req.decision_reference).or(cited);
+    let decision_id = req.decision_id.as_ref().map(|d| d.as_str());
     record_event(
         conn,
         NewEvent {
@@ -73,6 +79,7 @@ pub fn transition(
             to,
             reason: reason.as_deref(),
             decision_reference: decision.as_deref(),
+            decision_id,
             changes: None,
             actor_user_id: caller.author(),
         },
@@ -84,7 +91,7 @@ pub fn transition(
         "agreement",
         id,
         json!({"status": {"from": before.status, "to": to}, "reason": reason,
-               "decision_reference": decision}),
+               "decision_reference": decision, "decision_id": decision_id}),
     )?;
     let after = find(conn, id)?;
     notify_status(conn, mailer, &after, before.status, reason.as_deref())?;
@@ -118,6 +125,7 @@ struct EventRow {
     to_status: AgreementStatus,
     reason: Option<String>,
     decision_reference: Option<String>,
+    decision_id: Option<Id>,
     changes: Option<String>,
     actor_user_id: Option<Id>,
     occurred_at: NaiveDateTime,
@@ -152,6 +160,7 @@ pub fn history(
                 to_status: r.to_status,
                 reason: r.reason,
                 decision_reference: r.decision_reference,
+                decision_id: r.decision_id,
                 changes,
                 actor_user_id: r.actor_user_id,
                 occurred_at: r.occurred_at.and_utc(),

@@ -220,6 +220,7 @@ pub(crate) struct NewEvent<'a> {
     pub to: AgreementStatus,
     pub reason: Option<&'a str>,
     pub decision_reference: Option<&'a str>,
+    pub decision_id: Option<&'a str>,
     pub changes: Option<String>,
     pub actor_user_id: Option<&'a str>,
 }
@@ -234,6 +235,7 @@ pub(crate) fn record_event(conn: &mut DbConn, e: NewEvent<'_>) -> Result<(), Api
             ae::to_status.eq(e.to),
             ae::reason.eq(e.reason),
             ae::decision_reference.eq(e.decision_reference),
+            ae::decision_id.eq(e.decision_id),
             ae::changes.eq(e.changes),
             ae::actor_user_id.eq(e.actor_user_id),
             ae::occurred_at.eq(now()),
@@ -311,6 +313,7 @@ pub fn create(
             to: AgreementStatus::Draft,
             reason: None,
             decision_reference: None,
+            decision_id: None,
             changes: None,
             actor_user_id: caller.author(),
         },

@@ -146,3 +146,9 @@ pub fn votes_shown(closed: bool, secret_ballot: bool) -> VotesShown {
         (true, true) => VotesShown::CountsOnly,
     }
 }
+
+/// Whether the caller sees every body's decisions in lists (the secretariat); others see those of
+/// the bodies they sit in.
+pub fn sees_all_decisions(caller: &Caller) -> bool {
+    caller.is_admin()
+}
