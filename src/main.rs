@@ -279,7 +279,7 @@ fn seed(settings: &Settings, command: SeedCommand) -> ExitCode {
                 .block_on(connect::seed::demo(&db, std::sync::Arc::new(mailer)))
                 .map(|seeded| {
                     format!(
-                        "added {} organisations, {} drugs, {} agreements, {} cohorts, {} patients, {} people and {} bodies with {} seats; skipped {} organisations whose name the register already has",
+                        "added {} organisations, {} drugs, {} agreements, {} cohorts, {} patients, {} people, {} bodies with {} seats and {} decisions; skipped {} organisations whose name the register already has",
                         seeded.added,
                         seeded.drugs,
                         seeded.trial.agreements,
@@ -288,6 +288,7 @@ fn seed(settings: &Settings, command: SeedCommand) -> ExitCode {
                         seeded.governance.people,
                         seeded.governance.bodies,
                         seeded.governance.seats,
+                        seeded.governance.decisions,
                         seeded.skipped
                     )
                 })

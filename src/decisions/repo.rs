@@ -909,7 +909,7 @@ fn not_a_voter(detail: impl Into<String>) -> ApiError {
 /// The caller's voter row, if they may act on an open vote (else 409 / 403 saying why).
 fn open_voter(
     conn: &mut DbConn,
-    caller: &Caller,
+    person: Option<String>,
     row: &DecisionRow,
     at: NaiveDateTime,
 ) -> Result<String, ApiError> {
@@ -925,7 +925,7 @@ fn open_voter(
             )));
         }
     }
-    let Some(person) = caller_person(conn, caller)? else {
+    let Some(person) = person else {
         return Err(not_a_voter(
             "your account is not linked to a person who sits in the body",
         ));
@@ -967,8 +967,36 @@ pub fn vote(
     req: CastVote,
 ) -> Result<Decision, ApiError> {
     let row = visible_row(conn, caller, id)?;
+    let person = caller_person(conn, caller)?;
+    cast(conn, caller, &row, person, req)?;
+    let me = viewer(conn, caller)?;
+    reread(conn, &me, id)
+}
+
+/// Records the vote of a voter who voted in person (the demo data replays votes cast at a
+/// meeting this way), under the same rules as [`vote`].
+pub fn vote_for(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: &str,
+    person_id: &str,
+    req: CastVote,
+) -> Result<(), ApiError> {
+    let row = find_row(conn, id)?;
+    cast(conn, caller, &row, Some(person_id.to_owned()), req)
+}
+
+/// One vote, cast or changed by a voter of an open vote.
+fn cast(
+    conn: &mut DbConn,
+    caller: &Caller,
+    row: &DecisionRow,
+    person: Option<String>,
+    req: CastVote,
+) -> Result<(), ApiError> {
+    let id = row.id.as_str();
     let t = now();
-    let person = open_voter(conn, caller, &row, t)?;
+    let person = open_voter(conn, person, row, t)?;
     let open_now = d::table
         .filter(d::id.eq(id))
         .filter(d::status.eq(DecisionStatus::Open))
@@ -995,8 +1023,7 @@ pub fn vote(
         id,
         json!({"person_id": person}),
     )?;
-    let me = viewer(conn, caller)?;
-    reread(conn, &me, id)
+    Ok(())
 }
 
 /// A voter declares a conflict of interest: recused, any vote of theirs removed. The quorum's
@@ -1012,7 +1039,8 @@ pub fn recuse(
     v.text("reason", req.reason.trim(), 1000);
     v.finish()?;
     let t = now();
-    let person = match open_voter(conn, caller, &row, t) {
+    let me = caller_person(conn, caller)?;
+    let person = match open_voter(conn, me, &row, t) {
         Ok(person) => person,
         // A voter whose organisation stopped voting may still step aside.
         Err(ApiError::Refused { detail, .. }) if !detail.starts_with("you are recused") => {

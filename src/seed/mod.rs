@@ -73,6 +73,7 @@ struct DemoData {
     cohort: Vec<trial::DemoCohort>,
     person: Vec<governance::DemoPerson>,
     body: Vec<governance::DemoBody>,
+    decision: Vec<governance::DemoDecision>,
 }
 
 fn demo_data() -> Result<DemoData, ApiError> {
@@ -203,6 +204,8 @@ pub async fn demo(
         seeded.drugs = demo_drugs(conn, &caller, &data.drug)?;
         seeded.trial = trial::load(conn, &caller, &mailer, &data.agreement, &data.cohort, today)?;
         seeded.governance = governance::load(conn, &caller, &data.person, &data.body)?;
+        seeded.governance.decisions =
+            governance::load_decisions(conn, &caller, &mailer, &data.decision)?;
         Ok(seeded)
     })
     .await

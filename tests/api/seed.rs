@@ -53,7 +53,8 @@ async fn demo_data_loads_once_with_history() {
         connect::seed::GovernanceSeeded {
             people: 19,
             bodies: 6,
-            seats: 36
+            seats: 36,
+            decisions: 2
         }
     );
     let again = connect::seed::demo(&db, mailer()).await.unwrap();
@@ -94,6 +95,16 @@ async fn demo_data_loads_once_with_history() {
         .await;
     assert_eq!(observers.len(), 2);
     assert!(observers.iter().all(|s| s["votes"] == false));
+    // Two invented decisions: the general assembly's work plan adopted, the board's open.
+    let decisions = app.list_items("/api/v1/decisions", &admin).await;
+    let status_of = |reference: &str| {
+        decisions
+            .iter()
+            .find(|d| d["reference"] == reference)
+            .map(|d| d["status"].as_str().unwrap().to_owned())
+    };
+    assert_eq!(status_of("GA-2026-02").as_deref(), Some("adopted"));
+    assert_eq!(status_of("BOARD-2026-21").as_deref(), Some("open"));
 
     // The cohorts as their invented patients' outcomes left them, by the plan's rule.
     let cohorts = app.get_ok("/api/v1/cohorts?limit=200", &admin).await;
