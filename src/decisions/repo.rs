@@ -576,7 +576,11 @@ pub fn open(
         )));
     }
     let t = now();
+    // At the precision both databases keep, so the deadline reads back as it was stored.
     let deadline = req.deadline.naive_utc();
+    let deadline =
+        chrono::DurationRound::duration_trunc(deadline, chrono::TimeDelta::microseconds(1))
+            .unwrap_or(deadline);
     if deadline <= t {
         return Err(ApiError::invalid(
             "deadline",
@@ -668,7 +672,7 @@ pub fn open(
         "decision.opened",
         "decision",
         id,
-        json!({"status": {"from": "proposed", "to": "open"}, "deadline": req.deadline,
+        json!({"status": {"from": "proposed", "to": "open"}, "deadline": deadline.and_utc(),
                "eligible_count": eligible, "quorum": quorum, "quorum_percent": quorum_percent,
                "majority": majority}),
     )?;
