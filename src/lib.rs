@@ -25,6 +25,7 @@ pub mod error;
 pub mod files;
 pub mod http;
 pub mod invitations;
+pub mod meetings;
 pub mod notifications;
 pub mod openapi;
 pub mod operational;

@@ -151,6 +151,7 @@ pub fn base() -> OpenApi {
             ("allocations", "Patients started under agreements: pseudonymous, capped, evaluated at week 16"),
             ("bodies", "The board, the general assembly, the working groups and who sits in them"),
             ("decisions", "What the bodies decide: proposals, votes, recusals and results"),
+            ("meetings", "Bodies' meetings and open events: times in IANA zones, invitees, answers and calendar files"),
             ("invitations", "Inviting people to accounts"),
             ("notifications", "E-mails and their delivery"),
             ("audit", "Who changed what"),

@@ -440,6 +440,48 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    meetings (id) {
+        id -> Text,
+        kind -> Text,
+        body_id -> Nullable<Text>,
+        series_id -> Nullable<Text>,
+        occurrence_of -> Nullable<Timestamp>,
+        uid -> Text,
+        sequence -> Integer,
+        title -> Text,
+        description -> Text,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        time_zone -> Text,
+        place -> Nullable<Text>,
+        video_url -> Nullable<Text>,
+        language -> Text,
+        status -> Text,
+        cancel_reason -> Nullable<Text>,
+        cancelled_at -> Nullable<Timestamp>,
+        recording_url -> Nullable<Text>,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    meeting_invitees (id) {
+        id -> Text,
+        meeting_id -> Text,
+        person_id -> Nullable<Text>,
+        guest_name -> Nullable<Text>,
+        guest_email -> Nullable<Text>,
+        response -> Text,
+        responded_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
 diesel::joinable!(membership_changes -> organisations (organisation_id));
 diesel::joinable!(people -> organisations (organisation_id));
 diesel::joinable!(drugs -> organisations (organisation_id));
@@ -464,6 +506,9 @@ diesel::joinable!(body_members -> people (person_id));
 diesel::joinable!(decisions -> bodies (body_id));
 diesel::joinable!(decision_voters -> decisions (decision_id));
 diesel::joinable!(decision_voters -> people (person_id));
+diesel::joinable!(meetings -> bodies (body_id));
+diesel::joinable!(meeting_invitees -> meetings (meeting_id));
+diesel::joinable!(meeting_invitees -> people (person_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
@@ -482,6 +527,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     body_members,
     decisions,
     decision_voters,
+    meetings,
+    meeting_invitees,
     drug_targets,
     users,
     refresh_tokens,

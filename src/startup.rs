@@ -76,6 +76,7 @@ pub fn api_scope() -> utoipa_actix_web::scope::Scope<
         .configure(crate::cohorts::routes::configure)
         .configure(crate::bodies::routes::configure)
         .configure(crate::decisions::routes::configure)
+        .configure(crate::meetings::routes::configure)
         .configure(crate::audit::routes::configure)
         .configure(crate::notifications::routes::configure)
         .configure(crate::invitations::routes::configure)

@@ -47,6 +47,8 @@ text_enum!(
         BodiesWrite = "bodies:write",
         DecisionsRead = "decisions:read",
         DecisionsWrite = "decisions:write",
+        MeetingsRead = "meetings:read",
+        MeetingsWrite = "meetings:write",
         UsersRead = "users:read",
         UsersWrite = "users:write",
         AuditRead = "audit:read",
@@ -80,6 +82,10 @@ impl Scope {
             Scope::DecisionsRead => "read bodies' decisions, votes and results",
             Scope::DecisionsWrite => {
                 "propose decisions, open and close votes, vote and declare conflicts"
+            }
+            Scope::MeetingsRead => "read meetings, open events, their invitees and calendars",
+            Scope::MeetingsWrite => {
+                "schedule and edit meetings, manage invitees (as admin, chair or secretary) and answer invitations"
             }
             Scope::UsersRead => "read accounts and invitations",
             Scope::UsersWrite => "manage accounts and invitations, and retry notifications",

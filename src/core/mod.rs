@@ -1,5 +1,5 @@
 //! The shared vocabulary every other module speaks, below everything else: ids, the clock, the
-//! enum ↔ text mechanism, membership, drug, agreement, cohort and allocation status, governance (bodies, seats, decisions, votes), and the actor of a change. It depends on nothing in
+//! enum ↔ text mechanism, membership, drug, agreement, cohort and allocation status, governance (bodies, seats, decisions, votes), meetings, and the actor of a change. It depends on nothing in
 //! the crate but `error`, so any module may use it without creating a cycle.
 
 mod actor;
@@ -7,6 +7,7 @@ mod clock;
 mod drug_status;
 mod governance;
 mod ids;
+mod meetings;
 mod membership;
 mod text_enum;
 mod trial;
@@ -18,6 +19,7 @@ pub use governance::{
     BodyKind, BodyRole, BodyStatus, DecisionKind, DecisionStatus, Majority, RecusalKind, VoteChoice,
 };
 pub use ids::{INVALID_ID, Id, InvalidId, new_id};
+pub use meetings::{MeetingKind, MeetingStatus, Rsvp};
 pub use membership::MembershipStatus;
 pub(crate) use text_enum::text_enum;
 pub use trial::{AgreementStatus, AllocationStatus, CohortStage, CohortStatus, Outcome, Payer};

@@ -25,6 +25,7 @@ const LAYERS: &[&[&str]] = &[
     &["allocations"],
     &["bodies"],
     &["decisions"],
+    &["meetings"],
     &["users"],
     &["invitations"],
     &["accounts"],

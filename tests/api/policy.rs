@@ -1,4 +1,4 @@
-//! The access policy, cell by cell: every organisation, people, drugs, agreements, cohorts, bodies, decisions, users and audit route against
+//! The access policy, cell by cell: every organisation, people, drugs, agreements, cohorts, bodies, decisions, meetings, users and audit route against
 //! every role, with the exact status each must answer. What a caller may not see answers 404;
 //! what they see but may not change, and admin-only endpoints, answer 403.
 //!
@@ -38,7 +38,10 @@ struct Cell {
     /// the first and withdraws the second), `{body}` (a working group the caller has no seat
     /// in) and `{body_seat}` (a seat in it), `{seated_body}` (the caller's person a member, the
     /// observer's an observer) and `{seated_seat}` (another's seat in it), `{chaired_body}` (the
-    /// caller's person its chair, the observer's an observer) and `{chaired_seat}`.
+    /// caller's person its chair, the observer's an observer) and `{chaired_seat}`; meetings
+    /// `{body_meeting}`, `{seated_meeting}` and `{chaired_meeting}` in those bodies (the caller's
+    /// person invited to the last two as a member), `{chaired_spare_meeting}` (one a row cancels),
+    /// `{chaired_invitee}` (a guest of `{chaired_meeting}` a row uninvites) and `{open_event}`.
     path: &'static str,
     body: Option<&'static str>,
     expect: [u16; 6],
@@ -791,6 +794,124 @@ const MATRIX: &[Cell] = &[
         Some(r#"{"reason": "Cell {n}"}"#),
         [403, 200, 403, 403, 403, 403],
     ),
+    // --- meetings: a body's meetings are seen by its members, its invitees and the secretariat
+    // (others: 404) and managed by its chair, co-chair or secretary; open events are seen by
+    // every member of the consortium and managed by the secretariat. The caller's person is
+    // invited to `{seated_meeting}` and `{chaired_meeting}` (as each body's member).
+    cell("GET", "/api/v1/meetings", None, ALL_200),
+    cell(
+        "POST",
+        "/api/v1/meetings",
+        Some(
+            r#"{"body_id": "{chaired_body}", "title": "Cell {n}", "start": "2030-01-07T10:00:00", "end": "2030-01-07T11:00:00"}"#,
+        ),
+        [201, 201, 403, 201, 201, 201],
+    ),
+    cell(
+        "POST",
+        "/api/v1/meetings",
+        Some(
+            r#"{"body_id": "{body}", "title": "Cell {n}", "start": "2030-01-07T10:00:00", "end": "2030-01-07T11:00:00"}"#,
+        ),
+        [201, 403, 403, 403, 403, 403],
+    ),
+    cell(
+        "POST",
+        "/api/v1/meetings",
+        Some(
+            r#"{"kind": "open_event", "title": "Cell {n}", "start": "2030-08-14T10:00:00", "end": "2030-08-14T11:00:00"}"#,
+        ),
+        [201, 403, 403, 403, 403, 403],
+    ),
+    cell("GET", "/api/v1/meetings/{seated_meeting}", None, ALL_200),
+    cell("GET", "/api/v1/meetings/{body_meeting}", None, HIDDEN),
+    cell("GET", "/api/v1/meetings/{open_event}", None, MEMBERS_200),
+    cell("GET", "/api/v1/meetings/{missing}", None, [404; 6]),
+    cell(
+        "PATCH",
+        "/api/v1/meetings/{chaired_meeting}",
+        Some(r#"{"title": "Edited {n}"}"#),
+        [200, 200, 403, 200, 200, 200],
+    ),
+    cell(
+        "PATCH",
+        "/api/v1/meetings/{body_meeting}",
+        Some(TITLE),
+        HIDDEN,
+    ),
+    cell(
+        "PATCH",
+        "/api/v1/meetings/{open_event}",
+        Some(r#"{"title": "Edited {n}"}"#),
+        [200, 403, 403, 404, 404, 404],
+    ),
+    cell(
+        "POST",
+        "/api/v1/meetings/{chaired_spare_meeting}/cancel",
+        Some(r#"{"reason": "Cell {n}"}"#),
+        [200, 200, 403, 200, 200, 200],
+    ),
+    cell(
+        "POST",
+        "/api/v1/meetings/{body_meeting}/cancel",
+        Some(r#"{"reason": "Cell {n}"}"#),
+        HIDDEN,
+    ),
+    cell(
+        "GET",
+        "/api/v1/meetings/{seated_meeting}/invitees",
+        None,
+        ALL_200,
+    ),
+    cell(
+        "GET",
+        "/api/v1/meetings/{body_meeting}/invitees",
+        None,
+        HIDDEN,
+    ),
+    cell(
+        "GET",
+        "/api/v1/meetings/{chaired_meeting}/invitees/{chaired_invitee}",
+        None,
+        ALL_200,
+    ),
+    cell(
+        "POST",
+        "/api/v1/meetings/{chaired_meeting}/invitees",
+        Some(r#"{"name": "Guest {n}", "email": "guest{n}@example.org"}"#),
+        [201, 201, 403, 201, 201, 201],
+    ),
+    cell(
+        "POST",
+        "/api/v1/meetings/{seated_meeting}/invitees",
+        Some(r#"{"name": "Guest {n}", "email": "guest{n}@example.org"}"#),
+        [201, 403, 403, 403, 403, 403],
+    ),
+    cell(
+        "DELETE",
+        "/api/v1/meetings/{chaired_meeting}/invitees/{chaired_invitee}",
+        None,
+        [204, 204, 403, 204, 204, 204],
+    ),
+    cell(
+        "PUT",
+        "/api/v1/meetings/{seated_meeting}/rsvp",
+        Some(r#"{"response": "accepted"}"#),
+        [403, 200, 200, 200, 200, 200],
+    ),
+    cell(
+        "PUT",
+        "/api/v1/meetings/{body_meeting}/rsvp",
+        Some(r#"{"response": "accepted"}"#),
+        [403, 404, 404, 404, 404, 404],
+    ),
+    cell(
+        "GET",
+        "/api/v1/meetings/{seated_meeting}.ics",
+        None,
+        ALL_200,
+    ),
+    cell("GET", "/api/v1/meetings/{body_meeting}.ics", None, HIDDEN),
     // --- users (admin only, even for one's own account)
     cell("GET", "/api/v1/users", None, ADMIN_200),
     cell("GET", "/api/v1/users/{user}", None, ADMIN_200),
@@ -1291,6 +1412,45 @@ async fn world(role: &str) -> World {
     )
     .await;
     vars.insert("seated_decision", seated_decision);
+    // Meetings: one in each body (the seated and chaired ones invite the caller's person), a
+    // spare one to cancel, a guest to uninvite, and an open event.
+    let meeting = |body: Option<String>, title: &'static str| {
+        let post = &post;
+        async move {
+            let mut req = json!({"title": title, "start": "2030-01-07T10:00:00",
+                                 "end": "2030-01-07T11:00:00"});
+            match body {
+                Some(body) => req["body_id"] = json!(body),
+                None => req["kind"] = json!("open_event"),
+            }
+            id_of(&post("/api/v1/meetings".into(), req).await)
+        }
+    };
+    vars.insert(
+        "body_meeting",
+        meeting(Some(any_body.clone()), "Unseated").await,
+    );
+    vars.insert(
+        "seated_meeting",
+        meeting(Some(seated_body.clone()), "Seated").await,
+    );
+    let chaired_meeting = meeting(Some(chaired_body.clone()), "Chaired").await;
+    vars.insert(
+        "chaired_spare_meeting",
+        meeting(Some(chaired_body.clone()), "Spare").await,
+    );
+    vars.insert("open_event", meeting(None, "Open").await);
+    vars.insert(
+        "chaired_invitee",
+        id_of(
+            &post(
+                format!("/api/v1/meetings/{chaired_meeting}/invitees"),
+                json!({"name": "Spare Guest", "email": "spare.guest@example.org"}),
+            )
+            .await,
+        ),
+    );
+    vars.insert("chaired_meeting", chaired_meeting);
     vars.insert("body", any_body);
     vars.insert("seated_body", seated_body);
     vars.insert("chaired_body", chaired_body);

@@ -998,6 +998,82 @@ async fn every_enum_value_the_spec_lists_for_an_input_is_accepted_where_it_is_us
         assert_eq!(voted["my_vote"], choice);
     }
 
+    // Meetings of each kind and language, listed by kind and status; patched to each status and
+    // language; each answer (the admin sits in the board, so is invited).
+    let mut meeting = Value::Null;
+    for kind in inputs.take("POST /api/v1/meetings body.kind") {
+        let mut body = json!({"kind": kind, "title": format!("Meeting {kind}"),
+                              "start": "2030-01-07T10:00:00", "end": "2030-01-07T11:00:00"});
+        if kind == "body_meeting" {
+            body["body_id"] = json!(board);
+        }
+        let created = accepted(app.post("/api/v1/meetings", &admin, &body).await, &kind).await;
+        assert_eq!(created["kind"], kind);
+        if kind == "body_meeting" {
+            meeting = created;
+        }
+    }
+    for language in inputs.take("POST /api/v1/meetings body.language") {
+        let body = json!({"body_id": board, "title": "Meeting", "language": language,
+                          "start": "2030-01-08T10:00:00", "end": "2030-01-08T11:00:00"});
+        let created = accepted(app.post("/api/v1/meetings", &admin, &body).await, &language).await;
+        assert_eq!(created["language"], language);
+    }
+    for kind in inputs.take("GET /api/v1/meetings query.kind") {
+        let items = app
+            .list_items(&format!("/api/v1/meetings?kind={kind}"), &admin)
+            .await;
+        assert!(!items.is_empty(), "kind={kind}");
+    }
+    for status in inputs.take("GET /api/v1/meetings query.status") {
+        let res = app
+            .get(&format!("/api/v1/meetings?status={status}"), &admin)
+            .await;
+        accepted(res, &status).await;
+    }
+    let meeting_path = format!("/api/v1/meetings/{}", id_of(&meeting));
+    for language in inputs.take("PATCH /api/v1/meetings/{id} body.language") {
+        let res = app
+            .patch(
+                &meeting_path,
+                &admin,
+                Some(&version_tag(&meeting)),
+                &json!({ "language": language }),
+            )
+            .await;
+        meeting = accepted(res, &language).await;
+        assert_eq!(meeting["language"], language);
+    }
+    for status in inputs.take("PATCH /api/v1/meetings/{id} body.status") {
+        let body = json!({"body_id": board, "title": format!("Meeting {status}"),
+                          "start": "2030-01-09T10:00:00", "end": "2030-01-09T11:00:00"});
+        let fresh = accepted(app.post("/api/v1/meetings", &admin, &body).await, &status).await;
+        let path = format!("/api/v1/meetings/{}", id_of(&fresh));
+        let res = app
+            .patch(
+                &path,
+                &admin,
+                Some(&version_tag(&fresh)),
+                &json!({ "status": status }),
+            )
+            .await;
+        let patched = accepted(res, &status).await;
+        assert_eq!(patched["status"], status);
+    }
+    for response in inputs.take("PUT /api/v1/meetings/{id}/rsvp body.response") {
+        let res = app
+            .send_json(
+                Method::PUT,
+                &format!("{meeting_path}/rsvp"),
+                &admin,
+                None,
+                Some(&json!({ "response": response })),
+            )
+            .await;
+        let answered = accepted(res, &response).await;
+        assert_eq!(answered["response"], response);
+    }
+
     // My preferences, in each language.
     for language in inputs.take("PUT /api/v1/me/notification-preferences body.language") {
         let body = json!({"language": language, "membership_changed": true});

@@ -21,9 +21,11 @@ use diesel::sql_types::Bool;
 
 mod agreements;
 mod governance;
+mod meetings;
 
 pub use agreements::*;
 pub use governance::*;
+pub use meetings::*;
 
 use super::caller::{Caller, Credential, Role, Scope};
 use crate::core::{DrugStatus, MembershipStatus, text_enum};
@@ -335,6 +337,8 @@ impl Scope {
                 Scope::BodiesWrite,
                 Scope::DecisionsRead,
                 Scope::DecisionsWrite,
+                Scope::MeetingsRead,
+                Scope::MeetingsWrite,
             ],
         }
     }

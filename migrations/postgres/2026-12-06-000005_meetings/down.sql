@@ -1,0 +1,2 @@
+DROP TABLE meeting_invitees;
+DROP TABLE meetings;
