@@ -175,7 +175,7 @@ pub fn evaluations_due(
 
 /// The job as the notification worker runs it (see `notifications::worker::PeriodicJob`).
 pub fn job(conn: &mut DbConn, mailer: &Mailer) -> Result<usize, ApiError> {
-    evaluations_due(conn, mailer, chrono::Utc::now().date_naive())
+    evaluations_due(conn, mailer, crate::core::today())
 }
 
 #[cfg(test)]

@@ -15,16 +15,12 @@ use super::repo::{self, AllocationsFilter};
 use super::usage::{self, AgreementUsage, UsageOverview};
 use super::write;
 use crate::auth::{Auth, Scope};
-use crate::core::Id;
+use crate::core::{Id, today};
 use crate::error::{ApiError, Problem};
 use crate::http::csv::{csv_response, csv_time, wants_csv};
 use crate::http::{Json, Page, PageRequest, Query, created, versioned};
 use crate::notifications::Mailer;
 use crate::state::AppState;
-
-fn today() -> NaiveDate {
-    chrono::Utc::now().date_naive()
-}
 
 /// The filters of an agreement's allocations.
 #[derive(Debug, Deserialize, IntoParams)]

@@ -541,7 +541,7 @@ fn seat_written(result: QueryResult<usize>) -> Result<usize, ApiError> {
 }
 
 /// The membership status of a person's organisation (`None`: no organisation).
-fn organisation_status(
+pub fn organisation_status(
     conn: &mut DbConn,
     organisation_id: Option<&str>,
 ) -> Result<Option<MembershipStatus>, ApiError> {

@@ -2,7 +2,6 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, patch, post, web};
-use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
@@ -13,14 +12,10 @@ use super::model::{
 };
 use super::repo::{self, BodiesFilter, SeatsFilter};
 use crate::auth::{Auth, Scope};
-use crate::core::Id;
+use crate::core::{Id, today};
 use crate::error::{ApiError, Problem};
 use crate::http::{IfMatch, Json, Page, PageRequest, Query, created, versioned};
 use crate::state::AppState;
-
-fn today() -> NaiveDate {
-    chrono::Utc::now().date_naive()
-}
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]

@@ -13,7 +13,7 @@ mod text_enum;
 mod trial;
 
 pub use actor::Actor;
-pub use clock::{now, rfc3339};
+pub use clock::{now, rfc3339, today};
 pub use drug_status::DrugStatus;
 pub use governance::{
     BodyKind, BodyRole, BodyStatus, DecisionKind, DecisionStatus, Majority, RecusalKind, VoteChoice,

@@ -12,7 +12,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use chrono::{NaiveDate, NaiveDateTime, TimeDelta, Utc};
+use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
 use serde_json::{Value, json};
 
@@ -25,7 +25,7 @@ use crate::audit;
 use crate::auth::Caller;
 use crate::auth::policy::{self, VotesShown};
 use crate::bodies::repo::{caller_person, caller_seats, seats_of};
-use crate::core::{Actor, BodyRole, BodyStatus, Id, MembershipStatus, now};
+use crate::core::{Actor, BodyRole, BodyStatus, Id, MembershipStatus, now, today};
 use crate::db::DbConn;
 use crate::db::functions::lower;
 use crate::error::{ApiError, ProblemType};
@@ -223,10 +223,6 @@ fn result_of(row: &DecisionRow, voters: &[Voter]) -> VoteResult {
     }
 }
 
-fn today() -> NaiveDate {
-    Utc::now().date_naive()
-}
-
 /// Why a person may not vote today in the body (`None`: they may): their seat must still vote
 /// and their organisation still be a partner.
 fn no_vote_today(
@@ -263,12 +259,7 @@ fn organisation_status_of(
         .first::<Option<String>>(conn)
         .optional()?
         .flatten();
-    let Some(org) = org else { return Ok(None) };
-    Ok(o::table
-        .filter(o::id.eq(org))
-        .select(o::membership_status)
-        .first::<MembershipStatus>(conn)
-        .optional()?)
+    crate::bodies::repo::organisation_status(conn, org.as_deref())
 }
 
 pub(crate) fn find_row(conn: &mut DbConn, id: &str) -> Result<DecisionRow, ApiError> {

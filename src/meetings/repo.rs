@@ -18,7 +18,7 @@ use crate::audit;
 use crate::auth::Caller;
 use crate::auth::policy::{self, MeetingsListed};
 use crate::bodies::repo::{caller_person, seats_of};
-use crate::core::{BodyRole, BodyStatus, Id, now};
+use crate::core::{BodyRole, BodyStatus, Id, now, today};
 use crate::db::{DbConn, MultiBackend, seek_after};
 use crate::error::{ApiError, ProblemType};
 use crate::http::{IfMatch, Page, PageRequest, won_race};
@@ -85,10 +85,6 @@ impl MeetingRow {
             version: self.version,
         }
     }
-}
-
-fn today() -> NaiveDate {
-    chrono::Utc::now().date_naive()
 }
 
 /// A meeting's row (404 when it does not exist); no `LIMIT`, as every meeting route reads it.

@@ -382,7 +382,7 @@ pub async fn create_membership_change(
 ) -> Result<HttpResponse, ApiError> {
     let id = Id::from(id.into_inner());
     let req = body.into_inner();
-    let today = chrono::Utc::now().date_naive();
+    let today = crate::core::today();
     let mailer = mailer.clone();
     let (change, org) = auth
         .write(&state.db, move |conn, caller| {
