@@ -28,14 +28,6 @@ struct Trial {
     cohort: String,
 }
 
-/// Asserts a status, showing the body when it differs; returns the body.
-async fn expect(res: reqwest::Response, status: u16) -> Value {
-    let got = res.status().as_u16();
-    let text = res.text().await.unwrap();
-    assert_eq!(got, status, "{text}");
-    serde_json::from_str(&text).unwrap_or(Value::Null)
-}
-
 async fn post_ok(app: &TestApp, path: &str, token: &str, body: Value) -> Value {
     let res = app.post(path, token, &body).await;
     let status = res.status();

@@ -53,25 +53,6 @@ fn seat_path(s: &Value) -> String {
     )
 }
 
-/// Links an account to a person (as admin).
-async fn link(app: &TestApp, admin: &str, user_id: &str, person_id: &str) {
-    let path = format!("/api/v1/users/{user_id}");
-    let res = app
-        .patch(
-            &path,
-            admin,
-            Some(&app.current_etag(&path, admin).await),
-            &json!({"person_id": person_id}),
-        )
-        .await;
-    assert_eq!(
-        res.status(),
-        StatusCode::OK,
-        "{}",
-        res.text().await.unwrap()
-    );
-}
-
 #[tokio::test]
 async fn the_secretariat_creates_edits_and_dissolves_bodies() {
     let app = spawn_app().await;
@@ -533,7 +514,7 @@ async fn a_working_groups_chair_manages_their_group_and_not_another() {
         &app.create_contact(&admin, Some(&org), "Kari Chair", "kari@alfa.test")
             .await,
     );
-    link(&app, &admin, &chair.user_id, &me).await;
+    app.link_person(&admin, &chair.user_id, &me).await;
     seat(
         &app,
         &admin,
@@ -640,7 +621,7 @@ async fn a_working_groups_chair_manages_their_group_and_not_another() {
             Some(&org),
         )
         .await;
-    link(&app, &admin, &id_of(&member), &colleague).await;
+    app.link_person(&admin, &id_of(&member), &colleague).await;
     let ola = app.login("ola@alfa.test", USER_PASSWORD).await["access_token"]
         .as_str()
         .unwrap()
@@ -750,7 +731,7 @@ async fn where_a_person_sits_and_where_i_sit() {
     assert_problem(app.get(&missing, &admin).await, 404, "not-found").await;
 
     // Linked: my bodies are Kari's.
-    link(&app, &admin, &rep.user_id, &kari).await;
+    app.link_person(&admin, &rep.user_id, &kari).await;
     let mine = app.get_ok("/api/v1/me/bodies", &rep.token).await;
     assert_eq!(mine["items"], json!(seats));
 }

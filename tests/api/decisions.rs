@@ -16,51 +16,6 @@ fn in_secs(s: i64) -> String {
     (Utc::now() + TimeDelta::seconds(s)).to_rfc3339()
 }
 
-/// Asserts a status, showing the body when it differs; returns the body.
-async fn expect(res: reqwest::Response, status: u16) -> Value {
-    let got = res.status().as_u16();
-    let text = res.text().await.unwrap();
-    assert_eq!(got, status, "{text}");
-    serde_json::from_str(&text).unwrap_or(Value::Null)
-}
-
-/// A person sitting (or about to sit) in a body, with a logged-in account linked to them.
-struct Member {
-    token: String,
-    person_id: String,
-    organisation_id: String,
-    email: String,
-}
-
-/// An organisation with `status`, a person of it, and their account linked to the person.
-async fn member(app: &TestApp, admin: &str, org: &str, status: &str) -> Member {
-    let rep = app.rep(admin, org, status).await;
-    let email = format!("person@{}.test", org.to_lowercase().replace(' ', "-"));
-    let person = app
-        .create_contact(
-            admin,
-            Some(&rep.organisation_id),
-            &format!("{org} Person"),
-            &email,
-        )
-        .await;
-    let person_id = id_of(&person);
-    let path = format!("/api/v1/users/{}", rep.user_id);
-    let etag = app.current_etag(&path, admin).await;
-    expect(
-        app.patch(&path, admin, Some(&etag), &json!({"person_id": person_id}))
-            .await,
-        200,
-    )
-    .await;
-    Member {
-        token: rep.token,
-        person_id,
-        organisation_id: rep.organisation_id,
-        email: rep.email,
-    }
-}
-
 /// A body with the given rules and seats.
 async fn body(app: &TestApp, admin: &str, name: &str, quorum: i32, majority: &str) -> String {
     let b = expect(
@@ -77,19 +32,6 @@ async fn body(app: &TestApp, admin: &str, name: &str, quorum: i32, majority: &st
     id_of(&b)
 }
 
-async fn seat(app: &TestApp, admin: &str, body: &str, m: &Member, role: &str) {
-    expect(
-        app.post(
-            &format!("/api/v1/bodies/{body}/members"),
-            admin,
-            &json!({"person_id": m.person_id, "role": role, "from_date": today()}),
-        )
-        .await,
-        201,
-    )
-    .await;
-}
-
 /// A board: a chair and two members (partners) and an observer.
 struct Board {
     admin: String,
@@ -103,14 +45,14 @@ struct Board {
 async fn board(app: &TestApp, quorum: i32, majority: &str) -> Board {
     let admin = app.admin_token().await;
     let id = body(app, &admin, "The Board", quorum, majority).await;
-    let chair = member(app, &admin, "Chair Hospital", "partner").await;
-    let a = member(app, &admin, "Alpha Pharma", "partner").await;
-    let b = member(app, &admin, "Beta Pharma", "partner").await;
-    let observer = member(app, &admin, "Watcher Ltd", "observer").await;
-    seat(app, &admin, &id, &chair, "chair").await;
-    seat(app, &admin, &id, &a, "member").await;
-    seat(app, &admin, &id, &b, "member").await;
-    seat(app, &admin, &id, &observer, "observer").await;
+    let chair = app.member(&admin, "Chair Hospital", "partner").await;
+    let a = app.member(&admin, "Alpha Pharma", "partner").await;
+    let b = app.member(&admin, "Beta Pharma", "partner").await;
+    let observer = app.member(&admin, "Watcher Ltd", "observer").await;
+    app.seat_member(&admin, &id, &chair, "chair").await;
+    app.seat_member(&admin, &id, &a, "member").await;
+    app.seat_member(&admin, &id, &b, "member").await;
+    app.seat_member(&admin, &id, &observer, "observer").await;
     Board {
         admin,
         id,
@@ -316,7 +258,7 @@ async fn a_board_votes_observers_do_not_and_the_chair_closes_early() {
         assert!(actions.contains(&a), "{actions:?}");
     }
     // Decisions are seen by the body's members and the secretariat only.
-    let outsider = member(&app, &t.admin, "Outside Pharma", "partner").await;
+    let outsider = app.member(&t.admin, "Outside Pharma", "partner").await;
     assert_problem(app.get(&path, &outsider.token).await, 404, "not-found").await;
     assert!(
         app.list_items("/api/v1/decisions", &outsider.token)

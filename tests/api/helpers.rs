@@ -623,3 +623,72 @@ impl TestApp {
         .await
     }
 }
+
+/// Asserts a status, showing the body when it differs; returns the body (null when not JSON).
+pub async fn expect(res: Response, status: u16) -> Value {
+    let got = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    assert_eq!(got, status, "{text}");
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+/// A representative of an organisation whose account is linked to a person of it, so the seats
+/// that person holds in bodies are theirs.
+pub struct Member {
+    pub token: String,
+    pub person_id: String,
+    pub organisation_id: String,
+    pub email: String,
+}
+
+impl TestApp {
+    /// Links an account to a person (as admin).
+    pub async fn link_person(&self, admin: &str, user_id: &str, person_id: &str) {
+        let path = format!("/api/v1/users/{user_id}");
+        let etag = self.current_etag(&path, admin).await;
+        expect(
+            self.patch(&path, admin, Some(&etag), &json!({"person_id": person_id}))
+                .await,
+            200,
+        )
+        .await;
+    }
+
+    /// An organisation with `status`, a person of it, and its representative's account linked
+    /// to that person.
+    pub async fn member(&self, admin: &str, org: &str, status: &str) -> Member {
+        let rep = self.rep(admin, org, status).await;
+        let email = format!("person@{}.test", org.to_lowercase().replace(' ', "-"));
+        let person = self
+            .create_contact(
+                admin,
+                Some(&rep.organisation_id),
+                &format!("{org} Person"),
+                &email,
+            )
+            .await;
+        let person_id = id_of(&person);
+        self.link_person(admin, &rep.user_id, &person_id).await;
+        Member {
+            token: rep.token,
+            person_id,
+            organisation_id: rep.organisation_id,
+            email: rep.email,
+        }
+    }
+
+    /// Seats a member in a body from today (as admin).
+    pub async fn seat_member(&self, admin: &str, body: &str, m: &Member, role: &str) {
+        let today = chrono::Utc::now().date_naive().to_string();
+        expect(
+            self.post(
+                &format!("/api/v1/bodies/{body}/members"),
+                admin,
+                &json!({"person_id": m.person_id, "role": role, "from_date": today}),
+            )
+            .await,
+            201,
+        )
+        .await;
+    }
+}

@@ -3,53 +3,9 @@
 //! members, open events), answers, guests, conflicts, cancellation raising the sequence, the
 //! calendar file line by line, and scopes.
 
-use chrono::Utc;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
-
-fn today() -> String {
-    Utc::now().date_naive().to_string()
-}
-
-async fn expect(res: reqwest::Response, status: u16) -> Value {
-    let got = res.status().as_u16();
-    let text = res.text().await.unwrap();
-    assert_eq!(got, status, "{text}");
-    serde_json::from_str(&text).unwrap_or(Value::Null)
-}
-
-/// A representative whose account is linked to a person of their organisation.
-struct Member {
-    token: String,
-    person_id: String,
-}
-
-async fn member(app: &TestApp, admin: &str, org: &str, status: &str) -> Member {
-    let rep = app.rep(admin, org, status).await;
-    let email = format!("person@{}.test", org.to_lowercase().replace(' ', "-"));
-    let person = app
-        .create_contact(
-            admin,
-            Some(&rep.organisation_id),
-            &format!("{org} Person"),
-            &email,
-        )
-        .await;
-    let person_id = id_of(&person);
-    let path = format!("/api/v1/users/{}", rep.user_id);
-    let etag = app.current_etag(&path, admin).await;
-    expect(
-        app.patch(&path, admin, Some(&etag), &json!({"person_id": person_id}))
-            .await,
-        200,
-    )
-    .await;
-    Member {
-        token: rep.token,
-        person_id,
-    }
-}
 
 async fn group(app: &TestApp, admin: &str, name: &str) -> String {
     id_of(
@@ -64,19 +20,6 @@ async fn group(app: &TestApp, admin: &str, name: &str) -> String {
         )
         .await,
     )
-}
-
-async fn seat(app: &TestApp, admin: &str, body: &str, m: &Member, role: &str) {
-    expect(
-        app.post(
-            &format!("/api/v1/bodies/{body}/members"),
-            admin,
-            &json!({"person_id": m.person_id, "role": role, "from_date": today()}),
-        )
-        .await,
-        201,
-    )
-    .await;
 }
 
 /// Two working groups: WG1 chaired by `chair` with `a` a member; WG2 with `b` a member.
@@ -94,13 +37,13 @@ async fn groups(app: &TestApp) -> Groups {
     let admin = app.admin_token().await;
     let wg1 = group(app, &admin, "WG1").await;
     let wg2 = group(app, &admin, "WG2").await;
-    let chair = member(app, &admin, "Chair Hospital", "partner").await;
-    let a = member(app, &admin, "Alpha Pharma", "partner").await;
-    let b = member(app, &admin, "Beta Pharma", "partner").await;
-    let outsider = member(app, &admin, "Outside Ltd", "partner").await;
-    seat(app, &admin, &wg1, &chair, "chair").await;
-    seat(app, &admin, &wg1, &a, "member").await;
-    seat(app, &admin, &wg2, &b, "member").await;
+    let chair = app.member(&admin, "Chair Hospital", "partner").await;
+    let a = app.member(&admin, "Alpha Pharma", "partner").await;
+    let b = app.member(&admin, "Beta Pharma", "partner").await;
+    let outsider = app.member(&admin, "Outside Ltd", "partner").await;
+    app.seat_member(&admin, &wg1, &chair, "chair").await;
+    app.seat_member(&admin, &wg1, &a, "member").await;
+    app.seat_member(&admin, &wg2, &b, "member").await;
     Groups {
         admin,
         wg1,
@@ -375,7 +318,7 @@ async fn a_chair_manages_their_own_groups_meetings_only_and_outsiders_see_nothin
     )
     .await;
     // An applicant's representative sees no open event.
-    let applicant = member(&app, &g.admin, "Hopeful AS", "applicant").await;
+    let applicant = app.member(&g.admin, "Hopeful AS", "applicant").await;
     assert_problem(
         app.get(
             &format!("/api/v1/meetings/{}", id_of(&ev)),
