@@ -901,8 +901,23 @@ fn not_a_voter(detail: impl Into<String>) -> ApiError {
     ApiError::refused(ProblemType::NotAVoter, detail)
 }
 
-/// The caller's voter row, if they may act on an open vote (else 409 / 403 saying why).
+/// The caller's voter row, if they may vote on an open vote now (else 409 / 403 saying why).
 fn open_voter(
+    conn: &mut DbConn,
+    person: Option<String>,
+    row: &DecisionRow,
+    at: NaiveDateTime,
+) -> Result<String, ApiError> {
+    let person = voter_of_open_vote(conn, person, row, at)?;
+    match no_vote_today(conn, &person, row.body_id.as_str())? {
+        Some(why) => Err(not_a_voter(why)),
+        None => Ok(person),
+    }
+}
+
+/// The caller's voter row on an open vote, not recused (else 409 / 403 saying why), whether or
+/// not their seat and organisation still vote today.
+fn voter_of_open_vote(
     conn: &mut DbConn,
     person: Option<String>,
     row: &DecisionRow,
@@ -947,10 +962,7 @@ fn open_voter(
         Some((true, _)) => Err(not_a_voter(
             "you are recused: you declared a conflict of interest",
         )),
-        Some((false, _)) => match no_vote_today(conn, &person, row.body_id.as_str())? {
-            Some(why) => Err(not_a_voter(why)),
-            None => Ok(person),
-        },
+        Some((false, _)) => Ok(person),
     }
 }
 
@@ -1034,24 +1046,9 @@ pub fn recuse(
     v.text("reason", req.reason.trim(), 1000);
     v.finish()?;
     let t = now();
+    // A voter whose organisation stopped voting may still step aside.
     let me = caller_person(conn, caller)?;
-    let person = match open_voter(conn, me, &row, t) {
-        Ok(person) => person,
-        // A voter whose organisation stopped voting may still step aside.
-        Err(ApiError::Refused { detail, .. }) if !detail.starts_with("you are recused") => {
-            let person = caller_person(conn, caller)?.unwrap_or_default();
-            let n: i64 = dv::table
-                .filter(dv::decision_id.eq(id))
-                .filter(dv::person_id.eq(&person))
-                .count()
-                .get_result(conn)?;
-            if n == 0 {
-                return Err(not_a_voter(detail));
-            }
-            person
-        }
-        Err(e) => return Err(e),
-    };
+    let person = voter_of_open_vote(conn, me, &row, t)?;
     let rows = diesel::update(
         dv::table
             .filter(dv::decision_id.eq(id))
