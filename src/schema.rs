@@ -320,6 +320,7 @@ diesel::table! {
         sent_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        calendar -> Nullable<Text>,
     }
 }
 
@@ -465,6 +466,9 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> Integer,
+        rrule -> Nullable<Text>,
+        capacity -> Nullable<Integer>,
+        registered_count -> Integer,
     }
 }
 
@@ -479,6 +483,143 @@ diesel::table! {
         responded_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         version -> Integer,
+        attendance -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    meeting_reminders (meeting_id, occurrence_start, invitee_id) {
+        meeting_id -> Text,
+        occurrence_start -> Timestamp,
+        invitee_id -> Text,
+        sent_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    calendar_feeds (id) {
+        id -> Text,
+        person_id -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    agenda_items (id) {
+        id -> Text,
+        meeting_id -> Text,
+        position -> Integer,
+        title -> Text,
+        description -> Text,
+        presenter_person_id -> Nullable<Text>,
+        presenter_name -> Nullable<Text>,
+        duration_minutes -> Nullable<Integer>,
+        documents -> Text,
+        decision_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    meeting_minutes (meeting_id) {
+        meeting_id -> Text,
+        body -> Text,
+        status -> Text,
+        drafted_by -> Nullable<Text>,
+        approved_by -> Nullable<Text>,
+        approved_at -> Nullable<Timestamp>,
+        approval_decision_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    action_items (id) {
+        id -> Text,
+        meeting_id -> Text,
+        agenda_item_id -> Nullable<Text>,
+        title -> Text,
+        description -> Text,
+        owner_person_id -> Text,
+        due_on -> Date,
+        status -> Text,
+        done_at -> Nullable<Timestamp>,
+        reminded_at -> Nullable<Timestamp>,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    event_registrations (id) {
+        id -> Text,
+        meeting_id -> Text,
+        name -> Text,
+        email -> Text,
+        organisation -> Nullable<Text>,
+        language -> Text,
+        status -> Text,
+        promoted_at -> Nullable<Timestamp>,
+        cancelled_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    scheduling_polls (id) {
+        id -> Text,
+        title -> Text,
+        description -> Text,
+        body_id -> Nullable<Text>,
+        time_zone -> Text,
+        status -> Text,
+        meeting_id -> Nullable<Text>,
+        closes_at -> Nullable<Timestamp>,
+        created_by -> Nullable<Text>,
+        created_by_person_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    poll_slots (id) {
+        id -> Text,
+        poll_id -> Text,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    poll_participants (id) {
+        id -> Text,
+        poll_id -> Text,
+        person_id -> Nullable<Text>,
+        guest_name -> Nullable<Text>,
+        guest_email -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    poll_answers (participant_id, slot_id) {
+        participant_id -> Text,
+        slot_id -> Text,
+        answer -> Text,
+        updated_at -> Timestamp,
     }
 }
 
@@ -509,6 +650,23 @@ diesel::joinable!(decision_voters -> people (person_id));
 diesel::joinable!(meetings -> bodies (body_id));
 diesel::joinable!(meeting_invitees -> meetings (meeting_id));
 diesel::joinable!(meeting_invitees -> people (person_id));
+diesel::joinable!(meeting_reminders -> meetings (meeting_id));
+diesel::joinable!(calendar_feeds -> people (person_id));
+diesel::joinable!(agenda_items -> meetings (meeting_id));
+diesel::joinable!(agenda_items -> people (presenter_person_id));
+diesel::joinable!(agenda_items -> decisions (decision_id));
+diesel::joinable!(meeting_minutes -> meetings (meeting_id));
+diesel::joinable!(action_items -> meetings (meeting_id));
+diesel::joinable!(action_items -> agenda_items (agenda_item_id));
+diesel::joinable!(action_items -> people (owner_person_id));
+diesel::joinable!(event_registrations -> meetings (meeting_id));
+diesel::joinable!(scheduling_polls -> bodies (body_id));
+diesel::joinable!(scheduling_polls -> meetings (meeting_id));
+diesel::joinable!(poll_slots -> scheduling_polls (poll_id));
+diesel::joinable!(poll_participants -> scheduling_polls (poll_id));
+diesel::joinable!(poll_participants -> people (person_id));
+diesel::joinable!(poll_answers -> poll_participants (participant_id));
+diesel::joinable!(poll_answers -> poll_slots (slot_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
@@ -529,6 +687,16 @@ diesel::allow_tables_to_appear_in_same_query!(
     decision_voters,
     meetings,
     meeting_invitees,
+    meeting_reminders,
+    calendar_feeds,
+    agenda_items,
+    meeting_minutes,
+    action_items,
+    event_registrations,
+    scheduling_polls,
+    poll_slots,
+    poll_participants,
+    poll_answers,
     drug_targets,
     users,
     refresh_tokens,

@@ -46,3 +46,66 @@ impl Rsvp {
         }
     }
 }
+
+text_enum!(
+    /// Whether an invitee took part in a meeting that was held.
+    Attendance {
+        Present = "present",
+        Absent = "absent",
+        /// Absent, with notice given.
+        Excused = "excused",
+    }
+);
+
+text_enum!(
+    /// Where a meeting's minutes stand.
+    MinutesStatus {
+        /// Being written by the body's secretary (or the secretariat); may change.
+        Draft = "draft",
+        /// Approved by the body: read-only from then on.
+        Approved = "approved",
+    }
+);
+
+text_enum!(
+    /// Where an action item stands.
+    ActionItemStatus {
+        Open = "open",
+        Done = "done",
+        /// No longer needed.
+        Dropped = "dropped",
+    }
+);
+
+text_enum!(
+    /// Where a registration for an open event stands.
+    RegistrationStatus {
+        /// Holds one of the event's places.
+        Confirmed = "confirmed",
+        /// On the waiting list; moves up when a place comes free.
+        Waitlisted = "waitlisted",
+        Cancelled = "cancelled",
+    }
+);
+
+text_enum!(
+    /// Where a scheduling poll stands.
+    PollStatus {
+        /// Taking answers.
+        Open = "open",
+        /// No longer taking answers.
+        Closed = "closed",
+        /// Turned into a meeting.
+        Scheduled = "scheduled",
+    }
+);
+
+text_enum!(
+    /// A participant's answer to one proposed time of a scheduling poll.
+    PollAnswer {
+        Yes = "yes",
+        /// Possible, if no other time suits.
+        IfNeedBe = "if_need_be",
+        No = "no",
+    }
+);

@@ -19,7 +19,10 @@ pub use governance::{
     BodyKind, BodyRole, BodyStatus, DecisionKind, DecisionStatus, Majority, RecusalKind, VoteChoice,
 };
 pub use ids::{INVALID_ID, Id, InvalidId, new_id};
-pub use meetings::{MeetingKind, MeetingStatus, Rsvp};
+pub use meetings::{
+    ActionItemStatus, Attendance, MeetingKind, MeetingStatus, MinutesStatus, PollAnswer,
+    PollStatus, RegistrationStatus, Rsvp,
+};
 pub use membership::MembershipStatus;
 pub(crate) use text_enum::text_enum;
 pub use trial::{AgreementStatus, AllocationStatus, CohortStage, CohortStatus, Outcome, Payer};

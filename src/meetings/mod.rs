@@ -3,5 +3,6 @@
 
 pub mod ics;
 pub mod model;
+pub mod recurrence;
 pub mod repo;
 pub mod routes;

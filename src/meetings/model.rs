@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::core::Id;
-pub use crate::core::{MeetingKind, MeetingStatus, Rsvp};
+pub use crate::core::{Attendance, MeetingKind, MeetingStatus, Rsvp};
 use crate::error::ApiError;
 pub use crate::notifications::Language;
 use crate::organisations::model::patch_field;
@@ -40,6 +40,11 @@ pub const DESCRIPTION_MAX: usize = 8000;
     "recording_url": null,
     "uid": "01937c4e-7777-7000-8000-0000000000d1@connect",
     "sequence": 0,
+    "series_id": null,
+    "occurrence_of": null,
+    "rrule": null,
+    "capacity": null,
+    "registered_count": 0,
     "invitee_count": 6,
     "my_response": "accepted",
     "created_at": "2026-12-06T10:00:00Z",
@@ -77,6 +82,18 @@ pub struct Meeting {
     pub uid: String,
     /// The iCalendar SEQUENCE: raised by each change of time or place and by the cancellation.
     pub sequence: i32,
+    /// The series this meeting is an occurrence of (its master meeting), when it is one.
+    pub series_id: Option<Id>,
+    /// For an occurrence of a series: its original start (iCalendar RECURRENCE-ID), in UTC.
+    pub occurrence_of: Option<DateTime<Utc>>,
+    /// For a series' master: its RFC 5545 recurrence rule (e.g. `FREQ=WEEKLY;INTERVAL=2;BYDAY=TU`),
+    /// expanded in `time_zone`.
+    #[schema(example = "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU")]
+    pub rrule: Option<String>,
+    /// For an open event: how many may register (`null`: no limit).
+    pub capacity: Option<i32>,
+    /// For an open event: the confirmed registrations (places taken).
+    pub registered_count: i32,
     pub invitee_count: i64,
     /// The caller's own answer, when invited.
     pub my_response: Option<Rsvp>,
@@ -198,6 +215,7 @@ pub struct CancelMeeting {
     "guest": false,
     "response": "accepted",
     "responded_at": "2026-12-07T08:00:00Z",
+    "attendance": null,
     "created_at": "2026-12-06T10:00:00Z",
     "version": 2
 }))]
@@ -212,6 +230,8 @@ pub struct Invitee {
     pub guest: bool,
     pub response: Rsvp,
     pub responded_at: Option<DateTime<Utc>>,
+    /// Whether they took part, recorded once the meeting is held.
+    pub attendance: Option<Attendance>,
     /// Only in the answer to adding an invitee: their accepted meetings overlapping this one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub conflicts: Option<Vec<Conflict>>,

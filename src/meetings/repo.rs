@@ -10,9 +10,9 @@ use diesel::prelude::*;
 use diesel::sql_types::Bool;
 
 use super::model::{
-    AddInvitee, Answer, CancelMeeting, Conflict, CreateMeeting, DEFAULT_TIME_ZONE, Invitee,
-    Invitees, Language, Meeting, MeetingKind, MeetingStatus, Rsvp, UpdateMeeting, clean, to_local,
-    to_utc, validate, zone,
+    AddInvitee, Answer, Attendance, CancelMeeting, Conflict, CreateMeeting, DEFAULT_TIME_ZONE,
+    Invitee, Invitees, Language, Meeting, MeetingKind, MeetingStatus, Rsvp, UpdateMeeting, clean,
+    to_local, to_utc, validate, zone,
 };
 use crate::audit;
 use crate::auth::Caller;
@@ -51,6 +51,11 @@ pub struct MeetingRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i32,
+    pub series_id: Option<Id>,
+    pub occurrence_of: Option<NaiveDateTime>,
+    pub rrule: Option<String>,
+    pub capacity: Option<i32>,
+    pub registered_count: i32,
 }
 
 impl MeetingRow {
@@ -77,6 +82,11 @@ impl MeetingRow {
             recording_url: self.recording_url,
             uid: self.uid,
             sequence: self.sequence,
+            series_id: self.series_id,
+            occurrence_of: self.occurrence_of.map(|t| t.and_utc()),
+            rrule: self.rrule,
+            capacity: self.capacity,
+            registered_count: self.registered_count,
             invitee_count,
             my_response,
             conflicts: None,
@@ -656,6 +666,7 @@ pub struct InviteeRow {
     pub responded_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub version: i32,
+    pub attendance: Option<Attendance>,
 }
 
 impl InviteeRow {
@@ -671,6 +682,7 @@ impl InviteeRow {
             guest,
             response: self.response,
             responded_at: self.responded_at.map(|t| t.and_utc()),
+            attendance: self.attendance,
             conflicts: None,
             created_at: self.created_at.and_utc(),
             version: self.version,

@@ -49,13 +49,27 @@ text_enum!(
         VoteReminder = "vote_reminder",
         /// The result of a vote of a body the person sits in (optional).
         VoteResult = "vote_result",
+        /// An invitation to a meeting, with its calendar entry (always sent: it keeps the invitee's calendar right).
+        MeetingInvitation = "meeting_invitation",
+        /// A meeting the person is invited to changed time or place (always sent, with the updated calendar entry).
+        MeetingUpdated = "meeting_updated",
+        /// A meeting the person is invited to was cancelled (always sent, with METHOD:CANCEL).
+        MeetingCancelled = "meeting_cancelled",
+        /// The reminder, the day before, of a meeting the person accepted (optional).
+        MeetingReminder = "meeting_reminder",
+        /// A registration for an open event: confirmed, waitlisted, moved up from the waiting list, or cancelled (always sent: registrants have no account).
+        EventRegistration = "event_registration",
+        /// An action item the person owns is due (optional).
+        ActionItemDue = "action_item_due",
+        /// An invitation to mark the times that suit in a scheduling poll (always sent).
+        PollInvitation = "poll_invitation",
     }
 );
 
 impl Kind {
     /// The kinds a template exists for (every kind: a kind arrives with the module that sends it,
     /// as meeting reminders will).
-    pub const TEMPLATED: [Kind; 13] = [
+    pub const TEMPLATED: [Kind; 20] = [
         Kind::Invitation,
         Kind::PasswordReset,
         Kind::PasswordChanged,
@@ -69,9 +83,16 @@ impl Kind {
         Kind::VoteOpened,
         Kind::VoteReminder,
         Kind::VoteResult,
+        Kind::MeetingInvitation,
+        Kind::MeetingUpdated,
+        Kind::MeetingCancelled,
+        Kind::MeetingReminder,
+        Kind::EventRegistration,
+        Kind::ActionItemDue,
+        Kind::PollInvitation,
     ];
     /// The kinds a person may opt out of.
-    pub const OPTIONAL: [Kind; 8] = [
+    pub const OPTIONAL: [Kind; 10] = [
         Kind::MembershipChanged,
         Kind::AgreementStatusChanged,
         Kind::CapThreshold,
@@ -80,6 +101,8 @@ impl Kind {
         Kind::VoteOpened,
         Kind::VoteReminder,
         Kind::VoteResult,
+        Kind::MeetingReminder,
+        Kind::ActionItemDue,
     ];
 
     pub fn is_optional(self) -> bool {
@@ -143,6 +166,7 @@ pub struct Notification {
     "language": "en", "membership_changed": true, "agreement_status_changed": true,
     "cap_threshold": true, "cohort_stage_changed": false, "evaluations_due": true,
     "vote_opened": true, "vote_reminder": true, "vote_result": true,
+    "meeting_reminder": true, "action_item_due": true,
 }))]
 pub struct NotificationPreferences {
     pub language: Language,
@@ -176,6 +200,14 @@ pub struct NotificationPreferences {
     #[serde(default = "on")]
     #[schema(default = true)]
     pub vote_result: bool,
+    /// The reminder, the day before, of a meeting you accepted (default on).
+    #[serde(default = "on")]
+    #[schema(default = true)]
+    pub meeting_reminder: bool,
+    /// The reminder of an action item of yours that is due (default on).
+    #[serde(default = "on")]
+    #[schema(default = true)]
+    pub action_item_due: bool,
 }
 
 fn on() -> bool {
@@ -184,7 +216,7 @@ fn on() -> bool {
 
 impl NotificationPreferences {
     /// Each optional kind with whether it is wanted.
-    pub fn choices(&self) -> [(Kind, bool); 8] {
+    pub fn choices(&self) -> [(Kind, bool); 10] {
         [
             (Kind::MembershipChanged, self.membership_changed),
             (Kind::AgreementStatusChanged, self.agreement_status_changed),
@@ -194,6 +226,8 @@ impl NotificationPreferences {
             (Kind::VoteOpened, self.vote_opened),
             (Kind::VoteReminder, self.vote_reminder),
             (Kind::VoteResult, self.vote_result),
+            (Kind::MeetingReminder, self.meeting_reminder),
+            (Kind::ActionItemDue, self.action_item_due),
         ]
     }
 }

@@ -429,6 +429,8 @@ pub fn preferences(conn: &mut DbConn, user_id: &str) -> Result<NotificationPrefe
         vote_opened: wants(conn, user_id, Kind::VoteOpened)?,
         vote_reminder: wants(conn, user_id, Kind::VoteReminder)?,
         vote_result: wants(conn, user_id, Kind::VoteResult)?,
+        meeting_reminder: wants(conn, user_id, Kind::MeetingReminder)?,
+        action_item_due: wants(conn, user_id, Kind::ActionItemDue)?,
     })
 }
 

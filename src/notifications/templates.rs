@@ -327,6 +327,174 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "vote_result.nb.txt",
         include_str!("templates/vote_result.nb.txt"),
     ),
+    (
+        "action_item_due.en.html",
+        include_str!("templates/action_item_due.en.html"),
+    ),
+    (
+        "action_item_due.en.subject.txt",
+        include_str!("templates/action_item_due.en.subject.txt"),
+    ),
+    (
+        "action_item_due.en.txt",
+        include_str!("templates/action_item_due.en.txt"),
+    ),
+    (
+        "action_item_due.nb.html",
+        include_str!("templates/action_item_due.nb.html"),
+    ),
+    (
+        "action_item_due.nb.subject.txt",
+        include_str!("templates/action_item_due.nb.subject.txt"),
+    ),
+    (
+        "action_item_due.nb.txt",
+        include_str!("templates/action_item_due.nb.txt"),
+    ),
+    (
+        "event_registration.en.html",
+        include_str!("templates/event_registration.en.html"),
+    ),
+    (
+        "event_registration.en.subject.txt",
+        include_str!("templates/event_registration.en.subject.txt"),
+    ),
+    (
+        "event_registration.en.txt",
+        include_str!("templates/event_registration.en.txt"),
+    ),
+    (
+        "event_registration.nb.html",
+        include_str!("templates/event_registration.nb.html"),
+    ),
+    (
+        "event_registration.nb.subject.txt",
+        include_str!("templates/event_registration.nb.subject.txt"),
+    ),
+    (
+        "event_registration.nb.txt",
+        include_str!("templates/event_registration.nb.txt"),
+    ),
+    (
+        "meeting_cancelled.en.html",
+        include_str!("templates/meeting_cancelled.en.html"),
+    ),
+    (
+        "meeting_cancelled.en.subject.txt",
+        include_str!("templates/meeting_cancelled.en.subject.txt"),
+    ),
+    (
+        "meeting_cancelled.en.txt",
+        include_str!("templates/meeting_cancelled.en.txt"),
+    ),
+    (
+        "meeting_cancelled.nb.html",
+        include_str!("templates/meeting_cancelled.nb.html"),
+    ),
+    (
+        "meeting_cancelled.nb.subject.txt",
+        include_str!("templates/meeting_cancelled.nb.subject.txt"),
+    ),
+    (
+        "meeting_cancelled.nb.txt",
+        include_str!("templates/meeting_cancelled.nb.txt"),
+    ),
+    (
+        "meeting_invitation.en.html",
+        include_str!("templates/meeting_invitation.en.html"),
+    ),
+    (
+        "meeting_invitation.en.subject.txt",
+        include_str!("templates/meeting_invitation.en.subject.txt"),
+    ),
+    (
+        "meeting_invitation.en.txt",
+        include_str!("templates/meeting_invitation.en.txt"),
+    ),
+    (
+        "meeting_invitation.nb.html",
+        include_str!("templates/meeting_invitation.nb.html"),
+    ),
+    (
+        "meeting_invitation.nb.subject.txt",
+        include_str!("templates/meeting_invitation.nb.subject.txt"),
+    ),
+    (
+        "meeting_invitation.nb.txt",
+        include_str!("templates/meeting_invitation.nb.txt"),
+    ),
+    (
+        "meeting_reminder.en.html",
+        include_str!("templates/meeting_reminder.en.html"),
+    ),
+    (
+        "meeting_reminder.en.subject.txt",
+        include_str!("templates/meeting_reminder.en.subject.txt"),
+    ),
+    (
+        "meeting_reminder.en.txt",
+        include_str!("templates/meeting_reminder.en.txt"),
+    ),
+    (
+        "meeting_reminder.nb.html",
+        include_str!("templates/meeting_reminder.nb.html"),
+    ),
+    (
+        "meeting_reminder.nb.subject.txt",
+        include_str!("templates/meeting_reminder.nb.subject.txt"),
+    ),
+    (
+        "meeting_reminder.nb.txt",
+        include_str!("templates/meeting_reminder.nb.txt"),
+    ),
+    (
+        "meeting_updated.en.html",
+        include_str!("templates/meeting_updated.en.html"),
+    ),
+    (
+        "meeting_updated.en.subject.txt",
+        include_str!("templates/meeting_updated.en.subject.txt"),
+    ),
+    (
+        "meeting_updated.en.txt",
+        include_str!("templates/meeting_updated.en.txt"),
+    ),
+    (
+        "meeting_updated.nb.html",
+        include_str!("templates/meeting_updated.nb.html"),
+    ),
+    (
+        "meeting_updated.nb.subject.txt",
+        include_str!("templates/meeting_updated.nb.subject.txt"),
+    ),
+    (
+        "meeting_updated.nb.txt",
+        include_str!("templates/meeting_updated.nb.txt"),
+    ),
+    (
+        "poll_invitation.en.html",
+        include_str!("templates/poll_invitation.en.html"),
+    ),
+    (
+        "poll_invitation.en.subject.txt",
+        include_str!("templates/poll_invitation.en.subject.txt"),
+    ),
+    (
+        "poll_invitation.en.txt",
+        include_str!("templates/poll_invitation.en.txt"),
+    ),
+    (
+        "poll_invitation.nb.html",
+        include_str!("templates/poll_invitation.nb.html"),
+    ),
+    (
+        "poll_invitation.nb.subject.txt",
+        include_str!("templates/poll_invitation.nb.subject.txt"),
+    ),
+    (
+        "poll_invitation.nb.txt",
+        include_str!("templates/poll_invitation.nb.txt"),
+    ),
 ];
 
 /// A rendered message.
@@ -511,6 +679,42 @@ pub fn sample(kind: Kind) -> Value {
             "reference": "BOARD-2026-14", "outcome": "adopted", "yes": 5, "no": 1, "abstain": 0,
             "quorum": 4, "quorum_reached": true, "recused": 1, "closed_at": "2026-12-08 12:00 UTC",
             "link": "https://connect.example/api/v1/decisions/x",
+        }),
+        Kind::MeetingInvitation | Kind::MeetingUpdated => json!({
+            "name": "Kari Nordmann", "title": "Working group 2: data sharing", "body": "Working group 2",
+            "organizer": "Oslo Cancer Cluster", "when": "Tuesday 9 March 2027, 14:00–15:00",
+            "time_zone": "Europe/Oslo", "place": null, "video_url": "https://teams.example/meet/wg2",
+            "description": "Monthly meeting.", "link": "https://connect.example/api/v1/meetings/x",
+            "accept_link": "https://connect.example/meetings/answer?token=x&response=accepted",
+            "tentative_link": "https://connect.example/meetings/answer?token=x&response=tentative",
+            "decline_link": "https://connect.example/meetings/answer?token=x&response=declined",
+        }),
+        Kind::MeetingCancelled => json!({
+            "name": "Kari Nordmann", "title": "Working group 2: data sharing", "body": "Working group 2",
+            "organizer": "Oslo Cancer Cluster", "when": "Tuesday 9 March 2027, 14:00–15:00",
+            "time_zone": "Europe/Oslo", "reason": "Moved to the general assembly",
+        }),
+        Kind::MeetingReminder => json!({
+            "name": "Kari Nordmann", "title": "Working group 2: data sharing", "body": "Working group 2",
+            "when": "Tuesday 9 March 2027, 14:00–15:00", "time_zone": "Europe/Oslo",
+            "place": "Oslo Cancer Cluster Innovation Park", "video_url": null,
+            "link": "https://connect.example/api/v1/meetings/x",
+        }),
+        Kind::EventRegistration => json!({
+            "name": "Kari Nordmann", "title": "Presisjonsmedisin for alle? (Arendalsuka)",
+            "when": "Wednesday 18 August 2027, 10:00–11:30", "time_zone": "Europe/Oslo",
+            "place": "Arendal", "status": "waitlisted", "position": 3,
+            "cancel_link": "https://connect.example/events/registrations/cancel?token=x",
+        }),
+        Kind::ActionItemDue => json!({
+            "name": "Kari Nordmann", "title": "Send the data-sharing template to the partners",
+            "meeting_title": "Working group 2: data sharing", "due": "2027-03-16",
+            "link": "https://connect.example/api/v1/me/action-items",
+        }),
+        Kind::PollInvitation => json!({
+            "name": "Kari Nordmann", "title": "Dialogue meeting: industry and IMPRESS-Norway",
+            "organizer": "Oslo Cancer Cluster", "slots": 4, "closes": "2027-01-15 12:00 UTC",
+            "link": "https://connect.example/polls/answer?token=x",
         }),
         Kind::MembershipChanged => json!({
             "name": "Kari Nordmann", "organisation": "Roche Norge AS", "from_status": "observer",

@@ -26,6 +26,8 @@ const LAYERS: &[&[&str]] = &[
     &["bodies"],
     &["decisions"],
     &["meetings"],
+    // Personal calendar feeds and scheduling polls, built on meetings.
+    &["calendar", "polls"],
     &["users"],
     &["invitations"],
     &["accounts"],

@@ -608,6 +608,7 @@ async fn users_hear_of_password_and_role_changes_even_when_opted_out() {
         "language": "en", "membership_changed": false, "agreement_status_changed": false,
         "cap_threshold": false, "cohort_stage_changed": false, "evaluations_due": false,
         "vote_opened": false, "vote_reminder": false, "vote_result": false,
+        "meeting_reminder": false, "action_item_due": false,
     });
     set_preferences(&app, &en_token, &all_off).await;
     assert_eq!(
@@ -1107,7 +1108,7 @@ async fn preferences_offer_only_kinds_something_sends_and_stored_old_ones_do_not
         diesel::insert_into(np::table)
             .values((
                 np::user_id.eq(&user_id),
-                np::kind.eq("meeting_reminder"),
+                np::kind.eq("weekly_newsletter"),
                 np::enabled.eq(false),
                 np::updated_at.eq(connect::core::now()),
             ))
@@ -1135,7 +1136,9 @@ async fn preferences_offer_only_kinds_something_sends_and_stored_old_ones_do_not
             "evaluations_due",
             "vote_opened",
             "vote_reminder",
-            "vote_result"
+            "vote_result",
+            "meeting_reminder",
+            "action_item_due"
         ])
     );
     set_preferences(
@@ -1150,10 +1153,10 @@ async fn preferences_offer_only_kinds_something_sends_and_stored_old_ones_do_not
             "/api/v1/me/notification-preferences",
             &admin,
             None,
-            Some(&json!({"language": "en", "membership_changed": true, "meeting_reminder": true})),
+            Some(&json!({"language": "en", "membership_changed": true, "weekly_newsletter": true})),
         )
         .await;
     let problem = assert_problem(res, 422, "validation-failed").await;
-    assert_eq!(problem["errors"][0]["field"], "meeting_reminder");
+    assert_eq!(problem["errors"][0]["field"], "weekly_newsletter");
     assert_eq!(problem["errors"][0]["code"], "unknown_field");
 }
