@@ -175,7 +175,8 @@ impl Application {
                 .map(|k| k.as_str()),
         );
         let mailer = crate::notifications::Mailer::new(&settings.public_url, &settings.mail_from)
-            .map_err(StartupError)?;
+            .map_err(StartupError)?
+            .with_link_key(secret.expose().as_bytes());
         let state = web::Data::new(AppState {
             jwt: web::Data::new(JwtKeys::new(&secret, settings.access_token_ttl_secs)),
             settings: Arc::new(settings.clone()),

@@ -2,6 +2,7 @@
 //! guests) and answers, and each meeting as an iCalendar file.
 
 pub mod ics;
+pub mod mail;
 pub mod model;
 pub mod recurrence;
 pub mod repo;

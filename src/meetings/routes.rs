@@ -17,6 +17,7 @@ use crate::auth::{Auth, Scope};
 use crate::core::Id;
 use crate::error::{ApiError, Problem};
 use crate::http::{IfMatch, Json, Page, PageRequest, Query, created, versioned};
+use crate::notifications::Mailer;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -96,16 +97,19 @@ pub async fn list_meetings(
 pub async fn create_meeting(
     state: web::Data<AppState>,
     auth: Auth,
+    mailer: web::Data<Mailer>,
     body: Json<CreateMeeting>,
 ) -> Result<HttpResponse, ApiError> {
     let req = body.into_inner();
     let id = Id::new();
+    let mailer = mailer.clone();
     let meeting = auth
         .write(&state.db, move |conn, caller| {
             caller.require_scope(Scope::MeetingsWrite)?;
-            repo::create(conn, caller, id, req)
+            repo::create(conn, caller, &mailer, id, req)
         })
         .await?;
+    state.wake_mailer();
     Ok(created(
         format!("/api/v1/meetings/{}", meeting.id),
         meeting.version,
@@ -165,18 +169,21 @@ pub async fn get_meeting(
 pub async fn update_meeting(
     state: web::Data<AppState>,
     auth: Auth,
+    mailer: web::Data<Mailer>,
     id: web::Path<Uuid>,
     if_match: IfMatch,
     body: Json<UpdateMeeting>,
 ) -> Result<HttpResponse, ApiError> {
     let id = Id::from(id.into_inner());
     let patch = body.into_inner();
+    let mailer = mailer.clone();
     let meeting = auth
         .write(&state.db, move |conn, caller| {
             caller.require_scope(Scope::MeetingsWrite)?;
-            repo::update(conn, caller, &id, &if_match, patch)
+            repo::update(conn, caller, &mailer, &id, &if_match, patch)
         })
         .await?;
+    state.wake_mailer();
     Ok(versioned(StatusCode::OK, meeting.version, &meeting))
 }
 
@@ -199,17 +206,20 @@ pub async fn update_meeting(
 pub async fn cancel_meeting(
     state: web::Data<AppState>,
     auth: Auth,
+    mailer: web::Data<Mailer>,
     id: web::Path<Uuid>,
     body: Json<CancelMeeting>,
 ) -> Result<HttpResponse, ApiError> {
     let id = Id::from(id.into_inner());
     let req = body.into_inner();
+    let mailer = mailer.clone();
     let meeting = auth
         .write(&state.db, move |conn, caller| {
             caller.require_scope(Scope::MeetingsWrite)?;
-            repo::cancel(conn, caller, &id, req)
+            repo::cancel(conn, caller, &mailer, &id, req)
         })
         .await?;
+    state.wake_mailer();
     Ok(versioned(StatusCode::OK, meeting.version, &meeting))
 }
 
@@ -264,18 +274,21 @@ pub async fn list_invitees(
 pub async fn add_invitee(
     state: web::Data<AppState>,
     auth: Auth,
+    mailer: web::Data<Mailer>,
     id: web::Path<Uuid>,
     body: Json<AddInvitee>,
 ) -> Result<HttpResponse, ApiError> {
     let id = Id::from(id.into_inner());
     let req = body.into_inner();
     let invitee_id = Id::new();
+    let mailer = mailer.clone();
     let invitee = auth
         .write(&state.db, move |conn, caller| {
             caller.require_scope(Scope::MeetingsWrite)?;
-            repo::add_invitee(conn, caller, &id, invitee_id, req)
+            repo::add_invitee(conn, caller, &mailer, &id, invitee_id, req)
         })
         .await?;
+    state.wake_mailer();
     Ok(created(
         format!(
             "/api/v1/meetings/{}/invitees/{}",
@@ -338,16 +351,19 @@ pub async fn get_invitee(
 pub async fn remove_invitee(
     state: web::Data<AppState>,
     auth: Auth,
+    mailer: web::Data<Mailer>,
     if_match: IfMatch,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, invitee_id) = path.into_inner();
     let (id, invitee_id) = (Id::from(id), Id::from(invitee_id));
+    let mailer = mailer.clone();
     auth.write(&state.db, move |conn, caller| {
         caller.require_scope(Scope::MeetingsWrite)?;
-        repo::remove_invitee(conn, caller, &id, &invitee_id, &if_match)
+        repo::remove_invitee(conn, caller, &mailer, &id, &invitee_id, &if_match)
     })
     .await?;
+    state.wake_mailer();
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -1,0 +1,543 @@
+//! The meeting e-mails of RFC 5546 through HTTP: scheduling, inviting a guest, moving, removing
+//! an invitee and cancelling each queue their message with a calendar object, parsed back with a
+//! real iCalendar parser and checked field by field (METHOD, UID, SEQUENCE, times, ORGANIZER,
+//! ATTENDEE PARTSTAT/RSVP, VALARM, STATUS, CRLF, 75-octet lines); a series renders its RRULE in
+//! its zone with a VTIMEZONE, an occurrence changed alone its RECURRENCE-ID; and the `.eml` file
+//! holds the calendar part and the `invite.ics` attachment.
+
+use std::time::{Duration, Instant};
+
+use connect::schema::{meetings as m, notifications as n};
+use diesel::prelude::*;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+#[derive(Debug)]
+struct Prop {
+    name: String,
+    params: Vec<(String, String)>,
+    val: String,
+}
+
+impl Prop {
+    fn param(&self, key: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+#[derive(Debug)]
+struct Comp {
+    name: String,
+    props: Vec<Prop>,
+    comps: Vec<Comp>,
+}
+
+impl Comp {
+    fn prop(&self, name: &str) -> &Prop {
+        self.props
+            .iter()
+            .find(|p| p.name == name)
+            .unwrap_or_else(|| panic!("{} has no {name}: {self:?}", self.name))
+    }
+    fn get(&self, name: &str) -> &str {
+        &self.prop(name).val
+    }
+    fn has(&self, name: &str) -> bool {
+        self.props.iter().any(|p| p.name == name)
+    }
+    fn all(&self, name: &str) -> Vec<&Prop> {
+        self.props.iter().filter(|p| p.name == name).collect()
+    }
+    fn comp(&self, name: &str) -> &Comp {
+        self.comps
+            .iter()
+            .find(|c| c.name == name)
+            .unwrap_or_else(|| panic!("{} has no {name}", self.name))
+    }
+}
+
+fn convert(c: &icalendar::parser::Component<'_>) -> Comp {
+    Comp {
+        name: c.name.as_str().to_owned(),
+        props: c.properties.iter().map(prop).collect(),
+        comps: c.components.iter().map(convert).collect(),
+    }
+}
+
+fn prop(p: &icalendar::parser::Property<'_>) -> Prop {
+    Prop {
+        name: p.name.as_str().to_owned(),
+        val: p.val.as_str().to_owned(),
+        params: p
+            .params
+            .iter()
+            .map(|x| {
+                (
+                    x.key.as_str().to_owned(),
+                    x.val
+                        .as_ref()
+                        .map(|v| v.as_str().trim_matches('"').to_owned())
+                        .unwrap_or_default(),
+                )
+            })
+            .collect(),
+    }
+}
+
+/// Checks the lines (CRLF, at most 75 octets) and parses the calendar.
+fn parse_ics(ics: &str) -> Comp {
+    assert!(ics.ends_with("\r\n"), "{ics}");
+    for line in ics.split_terminator("\r\n") {
+        assert!(!line.contains(['\r', '\n']), "a bare line end: {line:?}");
+        assert!(line.len() <= 75, "over 75 octets: {line}");
+    }
+    let unfolded = icalendar::parser::unfold(ics);
+    let cal = icalendar::parser::read_calendar(&unfolded).expect("a valid iCalendar object");
+    Comp {
+        name: "VCALENDAR".into(),
+        props: cal.properties.iter().map(prop).collect(),
+        comps: cal.components.iter().map(convert).collect(),
+    }
+}
+
+/// (recipient, text, calendar) of the queued messages of `kind`, in order.
+fn queued(app: &TestApp, kind: &str) -> Vec<(String, String, String)> {
+    let mut conn = app.db_conn();
+    n::table
+        .filter(n::kind.eq(kind))
+        .order(n::id.asc())
+        .select((n::recipient_email, n::body_text, n::calendar))
+        .load::<(String, String, Option<String>)>(&mut conn)
+        .unwrap()
+        .into_iter()
+        .map(|(to, text, cal)| (to, text, cal.expect("a calendar part")))
+        .collect()
+}
+
+fn attendees(event: &Comp) -> Vec<(String, String, String)> {
+    let mut v: Vec<_> = event
+        .all("ATTENDEE")
+        .into_iter()
+        .map(|a| {
+            (
+                a.val.to_lowercase(),
+                a.param("PARTSTAT").unwrap_or("").to_owned(),
+                a.param("RSVP").unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// The e-mail of the member's person (`helpers::member` makes `person@…` beside `rep@…`).
+fn person_email(m: &Member) -> String {
+    m.email.replacen("rep@", "person@", 1)
+}
+
+struct Setup {
+    admin: String,
+    wg: String,
+    chair: Member,
+    a: Member,
+}
+
+async fn setup(app: &TestApp) -> Setup {
+    let admin = app.admin_token().await;
+    let wg = id_of(
+        &expect(
+            app.post(
+                "/api/v1/bodies",
+                &admin,
+                &json!({"kind": "working_group", "name": "WG Mail"}),
+            )
+            .await,
+            201,
+        )
+        .await,
+    );
+    let chair = app.member(&admin, "Chair Hospital", "partner").await;
+    let a = app.member(&admin, "Alpha Pharma", "partner").await;
+    app.seat_member(&admin, &wg, &chair, "chair").await;
+    app.seat_member(&admin, &wg, &a, "member").await;
+    Setup {
+        admin,
+        wg,
+        chair,
+        a,
+    }
+}
+
+#[tokio::test]
+async fn invitations_changes_and_cancellations_carry_their_calendars() {
+    let app = spawn_app().await;
+    let s = setup(&app).await;
+    let meeting = expect(
+        app.post(
+            "/api/v1/meetings",
+            &s.chair.token,
+            &json!({"body_id": s.wg, "title": "Styremøte: data, deling; og mer", "start": "2027-03-09T14:00:00",
+                    "end": "2027-03-09T15:00:00", "language": "en", "place": "Room 3"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let id = id_of(&meeting);
+    let uid = meeting["uid"].as_str().unwrap().to_owned();
+
+    // Scheduling invites the body's members: one REQUEST each, naming everyone.
+    let invitations = queued(&app, "meeting_invitation");
+    let mut to: Vec<&str> = invitations.iter().map(|(t, _, _)| t.as_str()).collect();
+    to.sort();
+    let mut expected = vec![person_email(&s.chair), person_email(&s.a)];
+    expected.sort();
+    assert_eq!(to, expected);
+    for (_, text, cal) in &invitations {
+        let c = parse_ics(cal);
+        assert_eq!(c.get("METHOD"), "REQUEST");
+        let e = c.comp("VEVENT");
+        assert_eq!(e.get("UID"), uid);
+        assert_eq!(e.get("SEQUENCE"), "0");
+        assert_eq!(e.get("DTSTART"), "20270309T130000Z");
+        assert_eq!(e.get("DTEND"), "20270309T140000Z");
+        assert_eq!(e.get("STATUS"), "CONFIRMED");
+        assert!(e.get("ORGANIZER").to_lowercase().starts_with("mailto:"));
+        assert!(!c.has("RRULE") && !e.has("RRULE") && !e.has("RECURRENCE-ID"));
+        let people = attendees(e);
+        assert_eq!(people.len(), 2, "{people:?}");
+        for (address, partstat, rsvp) in &people {
+            assert!(address.starts_with("mailto:"));
+            assert_eq!(partstat, "NEEDS-ACTION");
+            assert_eq!(rsvp, "TRUE");
+        }
+        let alarm = e.comp("VALARM");
+        assert_eq!(alarm.get("TRIGGER"), "-P1D");
+        assert_eq!(alarm.get("ACTION"), "DISPLAY");
+        // The values: the local time in the meeting's language and the one-click links.
+        assert!(text.contains("Tuesday 9 March 2027, 14:00–15:00"), "{text}");
+        for response in ["accepted", "tentative", "declined"] {
+            assert!(
+                text.contains("/meetings/answer?token=")
+                    && text.contains(&format!("&response={response}")),
+                "{text}"
+            );
+        }
+    }
+    // The two invitees' links differ (each names its invitee).
+    assert_ne!(invitations[0].1, invitations[1].1);
+
+    // A guest added later gets their own invitation, and nobody else one.
+    let guest = expect(
+        app.post(
+            &format!("/api/v1/meetings/{id}/invitees"),
+            &s.chair.token,
+            &json!({"name": "Dr. Kari Gjest", "email": "kari.gjest@example.org"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let invitations = queued(&app, "meeting_invitation");
+    assert_eq!(invitations.len(), 3);
+    let (to, _, cal) = &invitations[2];
+    assert_eq!(to, "kari.gjest@example.org");
+    assert_eq!(attendees(parse_ics(cal).comp("VEVENT")).len(), 3);
+
+    // A change of title alone raises no sequence and sends nothing.
+    let path = format!("/api/v1/meetings/{id}");
+    let etag = app.current_etag(&path, &s.chair.token).await;
+    expect(
+        app.send_json(
+            reqwest::Method::PATCH,
+            &path,
+            &s.chair.token,
+            Some(&etag),
+            Some(&json!({"title": "Board: data sharing"})),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert!(queued(&app, "meeting_updated").is_empty());
+    // Moving it sends the raised sequence to all three, with the chair's answer kept.
+    expect(
+        app.send_json(
+            reqwest::Method::PUT,
+            &format!("/api/v1/meetings/{id}/rsvp"),
+            &s.a.token,
+            None,
+            Some(&json!({"response": "accepted"})),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let etag = app.current_etag(&path, &s.chair.token).await;
+    expect(
+        app.send_json(
+            reqwest::Method::PATCH,
+            &path,
+            &s.chair.token,
+            Some(&etag),
+            Some(&json!({"start": "2027-03-09T15:00:00"})),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let updates = queued(&app, "meeting_updated");
+    assert_eq!(updates.len(), 3);
+    for (_, text, cal) in &updates {
+        let c = parse_ics(cal);
+        assert_eq!(c.get("METHOD"), "REQUEST");
+        let e = c.comp("VEVENT");
+        assert_eq!(e.get("UID"), uid);
+        assert_eq!(e.get("SEQUENCE"), "1");
+        assert_eq!(e.get("DTSTART"), "20270309T140000Z");
+        assert_eq!(e.get("SUMMARY"), "Board: data sharing");
+        let a = format!("mailto:{}", person_email(&s.a));
+        assert!(
+            attendees(e)
+                .iter()
+                .any(|(addr, p, _)| *addr == a && p == "ACCEPTED"),
+            "{:?}",
+            attendees(e)
+        );
+        assert!(text.contains("15:00–16:00"), "{text}");
+    }
+
+    // Removing the guest cancels for the guest alone, naming only them.
+    let guest_path = format!("/api/v1/meetings/{id}/invitees/{}", id_of(&guest));
+    let guest_etag = app.current_etag(&guest_path, &s.chair.token).await;
+    let res = app
+        .delete(&guest_path, &s.chair.token, Some(&guest_etag))
+        .await;
+    assert_eq!(res.status(), 204);
+    let cancels = queued(&app, "meeting_cancelled");
+    assert_eq!(cancels.len(), 1);
+    assert_eq!(cancels[0].0, "kari.gjest@example.org");
+    let c = parse_ics(&cancels[0].2);
+    assert_eq!(c.get("METHOD"), "CANCEL");
+    let e = c.comp("VEVENT");
+    assert_eq!(e.get("UID"), uid);
+    assert_eq!(e.get("STATUS"), "CANCELLED");
+    assert_eq!(
+        attendees(e)
+            .into_iter()
+            .map(|(a, _, _)| a)
+            .collect::<Vec<_>>(),
+        ["mailto:kari.gjest@example.org"]
+    );
+
+    // Cancelling tells the two left, with the reason and the raised sequence.
+    expect(
+        app.post(
+            &format!("/api/v1/meetings/{id}/cancel"),
+            &s.chair.token,
+            &json!({"reason": "Moved to the assembly"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let cancels = queued(&app, "meeting_cancelled");
+    assert_eq!(cancels.len(), 3);
+    for (_, text, cal) in &cancels[1..] {
+        let c = parse_ics(cal);
+        assert_eq!(c.get("METHOD"), "CANCEL");
+        let e = c.comp("VEVENT");
+        assert_eq!(e.get("UID"), uid);
+        assert_eq!(e.get("SEQUENCE"), "2");
+        assert_eq!(e.get("STATUS"), "CANCELLED");
+        assert_eq!(attendees(e).len(), 2);
+        assert!(text.contains("Moved to the assembly"), "{text}");
+    }
+    let _ = s.admin;
+}
+
+#[tokio::test]
+async fn a_series_renders_its_rule_in_its_zone_and_an_occurrence_its_recurrence_id() {
+    let app = spawn_app().await;
+    let s = setup(&app).await;
+    let master = expect(
+        app.post(
+            "/api/v1/meetings",
+            &s.chair.token,
+            &json!({"body_id": s.wg, "title": "Weekly", "start": "2027-03-09T14:00:00", "end": "2027-03-09T15:00:00"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let id = id_of(&master);
+    let uid = master["uid"].as_str().unwrap().to_owned();
+    // The series API is another's work: the rule and an occurrence moved alone are set in SQL.
+    let occurrence_id = uuid_like(&id);
+    {
+        let mut conn = app.db_conn();
+        diesel::update(m::table.filter(m::id.eq(&id)))
+            .set(m::rrule.eq(Some("FREQ=WEEKLY;BYDAY=TU")))
+            .execute(&mut conn)
+            .unwrap();
+        let t = |s: &str| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
+        diesel::insert_into(m::table)
+            .values((
+                m::id.eq(&occurrence_id),
+                m::kind.eq("body_meeting"),
+                m::body_id.eq(Some(&s.wg)),
+                m::series_id.eq(Some(&id)),
+                m::occurrence_of.eq(Some(t("2027-03-16 13:00"))),
+                m::uid.eq(&uid),
+                m::sequence.eq(1),
+                m::title.eq("Weekly (moved)"),
+                m::description.eq(""),
+                m::starts_at.eq(t("2027-03-17 13:00")),
+                m::ends_at.eq(t("2027-03-17 14:00")),
+                m::time_zone.eq("Europe/Oslo"),
+                m::language.eq("nb"),
+                m::status.eq("scheduled"),
+                m::created_at.eq(t("2026-12-06 10:00")),
+                m::updated_at.eq(t("2026-12-06 10:00")),
+                m::version.eq(1),
+            ))
+            .execute(&mut conn)
+            .unwrap();
+    }
+    // The download of the master: the rule, in the zone, with the zone's rules.
+    let res = app
+        .get(&format!("/api/v1/meetings/{id}.ics"), &s.chair.token)
+        .await;
+    assert_eq!(res.status(), 200);
+    let c = parse_ics(&res.text().await.unwrap());
+    assert_eq!(c.get("METHOD"), "PUBLISH");
+    let tz = c.comp("VTIMEZONE");
+    assert_eq!(tz.get("TZID"), "Europe/Oslo");
+    assert_eq!(
+        tz.comp("DAYLIGHT").get("RRULE"),
+        "FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU"
+    );
+    assert_eq!(tz.comp("DAYLIGHT").get("TZOFFSETTO"), "+0200");
+    assert_eq!(
+        tz.comp("STANDARD").get("RRULE"),
+        "FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU"
+    );
+    assert_eq!(tz.comp("STANDARD").get("TZOFFSETTO"), "+0100");
+    let e = c.comp("VEVENT");
+    assert_eq!(e.get("UID"), uid);
+    assert_eq!(e.get("RRULE"), "FREQ=WEEKLY;BYDAY=TU");
+    assert_eq!(e.get("DTSTART"), "20270309T140000");
+    assert_eq!(e.prop("DTSTART").param("TZID"), Some("Europe/Oslo"));
+    assert_eq!(e.get("DTEND"), "20270309T150000");
+    assert_eq!(e.prop("DTEND").param("TZID"), Some("Europe/Oslo"));
+
+    // A change of place sends the series' REQUEST with its rule and zone.
+    let path = format!("/api/v1/meetings/{id}");
+    let etag = app.current_etag(&path, &s.chair.token).await;
+    expect(
+        app.send_json(
+            reqwest::Method::PATCH,
+            &path,
+            &s.chair.token,
+            Some(&etag),
+            Some(&json!({"place": "Room 5"})),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let updates = queued(&app, "meeting_updated");
+    assert_eq!(updates.len(), 2);
+    let c = parse_ics(&updates[0].2);
+    assert_eq!(c.get("METHOD"), "REQUEST");
+    assert_eq!(c.comp("VTIMEZONE").get("TZID"), "Europe/Oslo");
+    let e = c.comp("VEVENT");
+    assert_eq!(e.get("RRULE"), "FREQ=WEEKLY;BYDAY=TU");
+    assert_eq!(e.get("SEQUENCE"), "1");
+    assert_eq!(e.get("LOCATION"), "Room 5");
+
+    // The occurrence moved alone: the master's UID, its original start as RECURRENCE-ID (UTC),
+    // its own times.
+    let res = app
+        .get(&format!("/api/v1/meetings/{occurrence_id}.ics"), &s.admin)
+        .await;
+    assert_eq!(res.status(), 200);
+    let c = parse_ics(&res.text().await.unwrap());
+    let e = c.comp("VEVENT");
+    assert_eq!(e.get("UID"), uid);
+    assert_eq!(e.get("RECURRENCE-ID"), "20270316T130000Z");
+    assert_eq!(e.get("DTSTART"), "20270317T130000Z");
+    assert!(!e.has("RRULE"));
+    assert!(c.comps.iter().all(|x| x.name != "VTIMEZONE"));
+}
+
+/// Another id of the same shape (a UUID), for a row written in SQL.
+fn uuid_like(id: &str) -> String {
+    let last = id.chars().last().unwrap();
+    let swap = if last == '0' { '1' } else { '0' };
+    format!("{}{swap}", &id[..id.len() - 1])
+}
+
+#[tokio::test]
+async fn the_eml_file_holds_the_calendar_part_and_the_attachment() {
+    let app = spawn_app_with(&[
+        ("CONNECT_PUBLIC_URL", "http://connect.test"),
+        ("CONNECT_MAIL_POLL_MS", "50"),
+    ])
+    .await;
+    let s = setup(&app).await;
+    expect(
+        app.post(
+            "/api/v1/meetings",
+            &s.chair.token,
+            &json!({"body_id": s.wg, "title": "Møte", "start": "2027-03-09T14:00:00", "end": "2027-03-09T15:00:00", "invite_members": false}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let dir = app.data_dir().join("mail");
+    // Nobody invited: nothing sent. Now one guest.
+    let meetings: Value = expect(app.get("/api/v1/meetings", &s.chair.token).await, 200).await;
+    let id = meetings["items"][0]["id"].as_str().unwrap().to_owned();
+    expect(
+        app.post(
+            &format!("/api/v1/meetings/{id}/invitees"),
+            &s.chair.token,
+            &json!({"name": "Gjest", "email": "gjest@example.org"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let started = Instant::now();
+    let mail = loop {
+        let mails = connect::notifications::mailbox::read_dir(&dir).unwrap();
+        if let Some(m) = mails.into_iter().next() {
+            break m;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "no .eml file");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(mail.is_to("gjest@example.org"));
+    assert_eq!(mail.calendar_method.as_deref(), Some("REQUEST"));
+    let cal = mail.calendar.clone().expect("a text/calendar part");
+    assert_eq!(mail.ics_attachment.as_deref(), Some(cal.as_str()));
+    let c = parse_ics(&cal);
+    assert_eq!(c.get("METHOD"), "REQUEST");
+    assert_eq!(c.comp("VEVENT").get("SUMMARY"), "Møte");
+    let links = mail.links();
+    assert_eq!(
+        links
+            .iter()
+            .filter(|l| l.starts_with("http://connect.test/meetings/answer?token="))
+            .count(),
+        3,
+        "{links:?}"
+    );
+    let _ = s.a;
+}
