@@ -7,6 +7,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
+use super::answers::{self, AnswerByLink, LinkAnswer};
 use super::ics::{self, Organizer};
 use super::model::{
     AddInvitee, Answer, CancelMeeting, CreateMeeting, Invitee, Invitees, Meeting, MeetingKind,
@@ -462,8 +463,71 @@ pub async fn meeting_ics(
         .body(body))
 }
 
+/// What an answer link is for
+///
+/// No authentication: the signed token from the invitation e-mail is the credential. Forged,
+/// damaged, expired and other-meeting links, and those of invitees since removed, answer 404.
+#[utoipa::path(
+    tag = "meetings",
+    params(("token" = String, Path, description = "The token from the answer link")),
+    responses(
+        (status = 200, description = "The meeting, when, the invitee and their answer", body = LinkAnswer),
+        (status = 404, description = "Forged, expired or removed link", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/meeting-answers/{token}")]
+pub async fn get_link_answer(
+    state: web::Data<AppState>,
+    mailer: web::Data<Mailer>,
+    token: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let token = token.into_inner();
+    let mailer = mailer.clone();
+    let answer = state
+        .db
+        .read(move |conn| answers::get(conn, &mailer, &token))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(answer))
+}
+
+/// Answer an invitation through its link
+///
+/// No authentication: the signed token from the invitation e-mail is the credential (a guest
+/// without an account answers this way). Records the answer as `/rsvp` does, with the invitee
+/// as the audit's actor.
+#[utoipa::path(
+    tag = "meetings",
+    request_body = AnswerByLink,
+    responses(
+        (status = 200, description = "The answer recorded", body = LinkAnswer),
+        (status = 404, description = "Forged, expired or removed link", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The meeting is cancelled", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not accepted, tentative or declined", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/meeting-answers")]
+pub async fn post_link_answer(
+    state: web::Data<AppState>,
+    mailer: web::Data<Mailer>,
+    body: Json<AnswerByLink>,
+) -> Result<HttpResponse, ApiError> {
+    let req = body.into_inner();
+    let mailer = mailer.clone();
+    let answer = state
+        .db
+        .write(move |conn| answers::record(conn, &mailer, req))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(answer))
+}
+
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(list_meetings)
+    cfg.service(get_link_answer)
+        .service(post_link_answer)
+        .service(list_meetings)
         .service(create_meeting)
         .service(meeting_ics)
         .service(get_meeting)

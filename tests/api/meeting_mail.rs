@@ -541,3 +541,245 @@ async fn the_eml_file_holds_the_calendar_part_and_the_attachment() {
     );
     let _ = s.a;
 }
+
+/// The token of the first answer link in a message's text.
+fn token_in(text: &str) -> String {
+    let start = text
+        .find("/meetings/answer?token=")
+        .expect("an answer link")
+        + 23;
+    text[start..].split('&').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_guest_answers_with_one_click_and_bad_links_are_refused() {
+    let app = spawn_app().await;
+    let s = setup(&app).await;
+    let meeting = expect(
+        app.post(
+            "/api/v1/meetings",
+            &s.chair.token,
+            &json!({"body_id": s.wg, "title": "Answer me", "start": "2027-03-09T14:00:00", "end": "2027-03-09T15:00:00", "language": "nb"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let id = id_of(&meeting);
+    let guest = expect(
+        app.post(
+            &format!("/api/v1/meetings/{id}/invitees"),
+            &s.chair.token,
+            &json!({"name": "Dr. Kari Gjest", "email": "kari.gjest@example.org"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let invitations = queued(&app, "meeting_invitation");
+    let (_, text, _) = invitations
+        .iter()
+        .find(|(to, _, _)| to == "kari.gjest@example.org")
+        .unwrap();
+    let token = token_in(text);
+
+    // What the link is for.
+    let seen = expect(
+        app.get_anon(&format!("/api/v1/meeting-answers/{token}"))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(seen["meeting_id"], id);
+    assert_eq!(seen["title"], "Answer me");
+    assert_eq!(seen["invitee_name"], "Dr. Kari Gjest");
+    assert_eq!(seen["response"], "needs_action");
+    assert_eq!(seen["when"], "tirsdag 9. mars 2027, 14:00–15:00");
+
+    // The answer, recorded as the guest's own, and changed again.
+    let answered = expect(
+        app.post_anon(
+            "/api/v1/meeting-answers",
+            &json!({"token": token, "response": "declined"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(answered["response"], "declined");
+    let invitee = expect(
+        app.get(
+            &format!("/api/v1/meetings/{id}/invitees/{}", id_of(&guest)),
+            &s.chair.token,
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(invitee["response"], "declined");
+    let answered = expect(
+        app.post_anon(
+            "/api/v1/meeting-answers",
+            &json!({"token": token, "response": "tentative"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(answered["response"], "tentative");
+    let audit = expect(
+        app.get(
+            &format!(
+                "/api/v1/audit-events?record_type=meeting_invitee&record_id={}",
+                id_of(&guest)
+            ),
+            &s.admin,
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert!(
+        audit["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["actor_kind"] == "meeting_invitee"
+                && e["actor_id"] == id_of(&guest)
+                && e["changes"]["response"]["to"] == "declined"),
+        "{audit}"
+    );
+
+    // Taking the answer back is not an answer; unknown fields are refused.
+    assert_field_error(
+        app.post_anon(
+            "/api/v1/meeting-answers",
+            &json!({"token": token, "response": "needs_action"}),
+        )
+        .await,
+        "response",
+        "one_of",
+    )
+    .await;
+    let res = app
+        .post_anon(
+            "/api/v1/meeting-answers",
+            &json!({"token": token, "response": "accepted", "extra": 1}),
+        )
+        .await;
+    assert!(res.status().is_client_error(), "{}", res.status());
+
+    // A forged or damaged link: 404, never a 500.
+    let (payload, mac) = token.split_once('.').unwrap();
+    let flipped = if mac.starts_with('A') { "B" } else { "A" };
+    for bad in [
+        format!("{payload}.{flipped}{}", &mac[1..]),
+        "garbage".to_owned(),
+        format!("{payload}."),
+    ] {
+        assert_problem(
+            app.get_anon(&format!("/api/v1/meeting-answers/{bad}"))
+                .await,
+            404,
+            "not-found",
+        )
+        .await;
+        assert_problem(
+            app.post_anon(
+                "/api/v1/meeting-answers",
+                &json!({"token": bad, "response": "accepted"}),
+            )
+            .await,
+            404,
+            "not-found",
+        )
+        .await;
+    }
+
+    // A member's link; after the cancellation it answers 409.
+    let member_text = &invitations
+        .iter()
+        .find(|(to, _, _)| *to == person_email(&s.a))
+        .unwrap()
+        .1;
+    let member_token = token_in(member_text);
+    expect(
+        app.post(
+            &format!("/api/v1/meetings/{id}/cancel"),
+            &s.chair.token,
+            &json!({}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_problem(
+        app.post_anon(
+            "/api/v1/meeting-answers",
+            &json!({"token": member_token, "response": "accepted"}),
+        )
+        .await,
+        409,
+        "invalid-transition",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_removed_invitees_link_no_longer_works() {
+    let app = spawn_app().await;
+    let s = setup(&app).await;
+    let meeting = expect(
+        app.post(
+            "/api/v1/meetings",
+            &s.chair.token,
+            &json!({"body_id": s.wg, "title": "Short list", "start": "2027-03-09T14:00:00", "end": "2027-03-09T15:00:00", "invite_members": false}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let id = id_of(&meeting);
+    let guest = expect(
+        app.post(
+            &format!("/api/v1/meetings/{id}/invitees"),
+            &s.chair.token,
+            &json!({"name": "Gone Guest", "email": "gone@example.org"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let token = token_in(&queued(&app, "meeting_invitation")[0].1);
+    expect(
+        app.get_anon(&format!("/api/v1/meeting-answers/{token}"))
+            .await,
+        200,
+    )
+    .await;
+    let path = format!("/api/v1/meetings/{id}/invitees/{}", id_of(&guest));
+    let etag = app.current_etag(&path, &s.chair.token).await;
+    assert_eq!(
+        app.delete(&path, &s.chair.token, Some(&etag))
+            .await
+            .status(),
+        204
+    );
+    assert_problem(
+        app.get_anon(&format!("/api/v1/meeting-answers/{token}"))
+            .await,
+        404,
+        "not-found",
+    )
+    .await;
+    assert_problem(
+        app.post_anon(
+            "/api/v1/meeting-answers",
+            &json!({"token": token, "response": "accepted"}),
+        )
+        .await,
+        404,
+        "not-found",
+    )
+    .await;
+}

@@ -1036,6 +1036,13 @@ const PUBLIC: &[Cell] = &[
         Some(r#"{"display_name": "Kari", "password": "a long and private passphrase"}"#),
         [404; 6],
     ),
+    cell("GET", "/api/v1/meeting-answers/{token}", None, [404; 6]),
+    cell(
+        "POST",
+        "/api/v1/meeting-answers",
+        Some(r#"{"token": "not-a-link", "response": "accepted"}"#),
+        [404; 6],
+    ),
 ];
 
 /// `(METHOD, /path/with/{}/for/each/parameter)`, without the query.
