@@ -106,6 +106,15 @@ fn view(f: Found) -> LinkAnswer {
     }
 }
 
+/// The language of the meeting a link is for (the answer page's), if the link is good.
+pub fn language(
+    conn: &mut DbConn,
+    mailer: &Mailer,
+    token: &str,
+) -> Option<crate::notifications::Language> {
+    open(conn, mailer, token).ok().map(|f| f.meeting.language)
+}
+
 /// What the link is for: the meeting, when, the invitee and their answer.
 pub fn get(conn: &mut DbConn, mailer: &Mailer, token: &str) -> Result<LinkAnswer, ApiError> {
     Ok(view(open(conn, mailer, token)?))

@@ -583,6 +583,42 @@ async fn a_guest_answers_with_one_click_and_bad_links_are_refused() {
         .unwrap();
     let token = token_in(text);
 
+    // The page the link opens, in the meeting's language (or the one asked for).
+    let res = app
+        .get_anon(&format!("/meetings/answer?token={token}&response=accepted"))
+        .await;
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("<html lang=\"nb\">") && html.contains("Godta"),
+        "{html}"
+    );
+    let html = app
+        .get_anon(&format!(
+            "/meetings/answer?token={token}&response=accepted&lang=en"
+        ))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("<html lang=\"en\">") && html.contains("Tentative"));
+    let html = app
+        .get_anon("/meetings/answer?token=forged")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("<html lang=\"en\">"),
+        "an unknown link's page is in English"
+    );
+
     // What the link is for.
     let seen = expect(
         app.get_anon(&format!("/api/v1/meeting-answers/{token}"))
