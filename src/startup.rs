@@ -192,7 +192,11 @@ impl Application {
             crate::notifications::worker::spawn(
                 state.clone(),
                 mailer.clone(),
-                vec![crate::allocations::digest::job, crate::decisions::repo::job],
+                vec![
+                    crate::allocations::digest::job,
+                    crate::decisions::repo::job,
+                    crate::meetings::reminders::job,
+                ],
             )
             .map_err(|e| StartupError(format!("mail: {e}")))?;
         }

@@ -6,5 +6,6 @@ pub mod ics;
 pub mod mail;
 pub mod model;
 pub mod recurrence;
+pub mod reminders;
 pub mod repo;
 pub mod routes;

@@ -819,3 +819,143 @@ async fn a_removed_invitees_link_no_longer_works() {
     )
     .await;
 }
+
+/// (recipient, text) of the queued reminders.
+fn reminders(app: &TestApp) -> Vec<(String, String)> {
+    let mut conn = app.db_conn();
+    n::table
+        .filter(n::kind.eq("meeting_reminder"))
+        .order(n::id.asc())
+        .select((n::recipient_email, n::body_text))
+        .load(&mut conn)
+        .unwrap()
+}
+
+fn utc(s: &str) -> chrono::NaiveDateTime {
+    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap()
+}
+
+#[tokio::test]
+async fn those_who_accepted_are_reminded_once_the_day_before_occurrences_too() {
+    let app = spawn_app().await;
+    let s = setup(&app).await;
+    let third = app.member(&s.admin, "Gamma Pharma", "partner").await;
+    app.seat_member(&s.admin, &s.wg, &third, "member").await;
+    let meeting = expect(
+        app.post(
+            "/api/v1/meetings",
+            &s.chair.token,
+            &json!({"body_id": s.wg, "title": "Remind me", "start": "2027-03-09T14:00:00", "end": "2027-03-09T15:00:00", "language": "en"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let id = id_of(&meeting);
+    // The chair and `a` accept, the third does not; `a` turns reminders off.
+    for token in [&s.chair.token, &s.a.token] {
+        expect(
+            app.send_json(
+                reqwest::Method::PUT,
+                &format!("/api/v1/meetings/{id}/rsvp"),
+                token,
+                None,
+                Some(&json!({"response": "accepted"})),
+            )
+            .await,
+            200,
+        )
+        .await;
+    }
+    let mut prefs = expect(
+        app.get("/api/v1/me/notification-preferences", &s.a.token)
+            .await,
+        200,
+    )
+    .await;
+    prefs["meeting_reminder"] = json!(false);
+    expect(
+        app.send_json(
+            reqwest::Method::PUT,
+            "/api/v1/me/notification-preferences",
+            &s.a.token,
+            None,
+            Some(&prefs),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let mailer =
+        connect::notifications::Mailer::new("http://localhost", "connect@example.org").unwrap();
+    let job = |at: &str| {
+        let mut conn = app.db_conn();
+        connect::meetings::reminders::due(&mut conn, &mailer, utc(at)).unwrap()
+    };
+    // More than a day ahead: nothing yet.
+    assert_eq!(job("2027-03-08 12:59"), 0);
+    // Within the day: the chair, once, however often the job runs.
+    assert_eq!(job("2027-03-08 13:30"), 1);
+    assert_eq!(job("2027-03-08 14:30"), 0);
+    let sent = reminders(&app);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].0, person_email(&s.chair));
+    assert!(
+        sent[0].1.contains("Tuesday 9 March 2027, 14:00–15:00"),
+        "{}",
+        sent[0].1
+    );
+
+    // As a weekly series: the next occurrence is reminded, an occurrence changed alone is not
+    // reminded as the master's.
+    {
+        let mut conn = app.db_conn();
+        diesel::update(m::table.filter(m::id.eq(&id)))
+            .set(m::rrule.eq(Some("FREQ=WEEKLY;BYDAY=TU")))
+            .execute(&mut conn)
+            .unwrap();
+        diesel::insert_into(m::table)
+            .values((
+                m::id.eq(uuid_like(&id)),
+                m::kind.eq("body_meeting"),
+                m::body_id.eq(Some(&s.wg)),
+                m::series_id.eq(Some(&id)),
+                m::occurrence_of.eq(Some(utc("2027-03-23 13:00"))),
+                m::uid.eq(meeting["uid"].as_str().unwrap()),
+                m::sequence.eq(1),
+                m::title.eq("Moved"),
+                m::description.eq(""),
+                m::starts_at.eq(utc("2027-03-30 12:00")),
+                m::ends_at.eq(utc("2027-03-30 13:00")),
+                m::time_zone.eq("Europe/Oslo"),
+                m::language.eq("en"),
+                m::status.eq("scheduled"),
+                m::created_at.eq(utc("2026-12-06 10:00")),
+                m::updated_at.eq(utc("2026-12-06 10:00")),
+                m::version.eq(1),
+            ))
+            .execute(&mut conn)
+            .unwrap();
+    }
+    assert_eq!(job("2027-03-15 14:00"), 1);
+    assert_eq!(job("2027-03-15 15:00"), 0);
+    let sent = reminders(&app);
+    assert_eq!(sent.len(), 2);
+    assert!(
+        sent[1].1.contains("Tuesday 16 March 2027, 14:00–15:00"),
+        "{}",
+        sent[1].1
+    );
+    // The 23rd is overridden (moved to the 30th): no reminder from the master.
+    assert_eq!(job("2027-03-22 14:00"), 0);
+    // After the DST change the series keeps 14:00 local (12:00 UTC); the moved row, on the same
+    // day, has no accepted invitees of its own.
+    assert_eq!(job("2027-03-29 12:30"), 1);
+    let sent = reminders(&app);
+    assert_eq!(sent.len(), 3);
+    assert!(
+        sent[2].1.contains("Tuesday 30 March 2027, 14:00–15:00"),
+        "{}",
+        sent[2].1
+    );
+}
