@@ -77,6 +77,7 @@ pub fn api_scope() -> utoipa_actix_web::scope::Scope<
         .configure(crate::bodies::routes::configure)
         .configure(crate::decisions::routes::configure)
         .configure(crate::meetings::routes::configure)
+        .configure(crate::calendar::routes::configure)
         .configure(crate::audit::routes::configure)
         .configure(crate::notifications::routes::configure)
         .configure(crate::invitations::routes::configure)

@@ -153,6 +153,16 @@ pub fn render(
     method: &str,
     stamp: DateTime<Utc>,
 ) -> String {
+    render_many(&[(meeting, invitees)], organizer, method, stamp)
+}
+
+/// Several meetings in one calendar (a feed): each series' zone once, then the events.
+pub fn render_many(
+    events: &[(&Meeting, &[InviteeRow])],
+    organizer: &Organizer<'_>,
+    method: &str,
+    stamp: DateTime<Utc>,
+) -> String {
     let mut lines: Vec<String> = vec![
         "BEGIN:VCALENDAR".into(),
         "PRODID:-//CONNECT//connect meetings//EN".into(),
@@ -160,15 +170,39 @@ pub fn render(
         "CALSCALE:GREGORIAN".into(),
         format!("METHOD:{method}"),
     ];
+    let mut zones: Vec<(Tz, i32)> = Vec::new();
+    for (meeting, _) in events {
+        if meeting.rrule.is_some()
+            && let Ok(tz) = meeting.time_zone.parse::<Tz>()
+            && !zones.iter().any(|(z, _)| *z == tz)
+        {
+            zones.push((tz, meeting.starts_at.year()));
+        }
+    }
+    for (tz, year) in zones {
+        lines.extend(vtimezone(tz, year));
+    }
+    for (meeting, invitees) in events {
+        lines.extend(vevent(meeting, invitees, organizer, stamp));
+    }
+    lines.push("END:VCALENDAR".into());
+    lines.iter().map(|l| fold(l)).collect()
+}
+
+/// One VEVENT, unfolded.
+fn vevent(
+    meeting: &Meeting,
+    invitees: &[InviteeRow],
+    organizer: &Organizer<'_>,
+    stamp: DateTime<Utc>,
+) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
     // A series' master is written in its zone (so its occurrences keep their wall-clock time
     // across DST), with the zone's rules; every other meeting in UTC.
     let series_zone = meeting
         .rrule
         .as_ref()
         .and_then(|_| meeting.time_zone.parse::<Tz>().ok());
-    if let Some(tz) = series_zone {
-        lines.extend(vtimezone(tz, meeting.starts_at.year()));
-    }
     lines.extend([
         "BEGIN:VEVENT".into(),
         format!("UID:{}", text(&meeting.uid)),
@@ -235,9 +269,8 @@ pub fn render(
         "TRIGGER:-P1D".into(),
         "END:VALARM".into(),
         "END:VEVENT".into(),
-        "END:VCALENDAR".into(),
     ]);
-    lines.iter().map(|l| fold(l)).collect()
+    lines
 }
 
 #[cfg(test)]

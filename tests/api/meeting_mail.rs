@@ -959,3 +959,176 @@ async fn those_who_accepted_are_reminded_once_the_day_before_occurrences_too() {
         sent[2].1
     );
 }
+
+/// The path of a feed's URL.
+fn feed_path(created: &Value) -> String {
+    let url = created["url"].as_str().unwrap();
+    let at = url.find("/api/v1/calendar/").expect("a feed URL");
+    url[at..].to_owned()
+}
+
+#[tokio::test]
+async fn a_personal_calendar_feed_serves_every_meeting_and_is_rotated_and_revoked() {
+    let app = spawn_app().await;
+    let s = setup(&app).await;
+    // An account with no person has no feed.
+    assert_problem(
+        app.post("/api/v1/me/calendar-feed", &s.admin, &json!({}))
+            .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let status = expect(app.get("/api/v1/me/calendar-feed", &s.a.token).await, 200).await;
+    assert_eq!(status["exists"], false);
+    let created = expect(
+        app.post("/api/v1/me/calendar-feed", &s.a.token, &json!({}))
+            .await,
+        201,
+    )
+    .await;
+    let path = feed_path(&created);
+    let status = expect(app.get("/api/v1/me/calendar-feed", &s.a.token).await, 200).await;
+    assert_eq!(status["exists"], true);
+    assert!(status.get("url").is_none() && !status.to_string().contains(&path[17..]));
+
+    let mut ids = Vec::new();
+    for (title, start) in [
+        ("First", "2027-03-09T14:00:00"),
+        ("Second", "2027-03-10T14:00:00"),
+    ] {
+        let end = start.replace("T14", "T15");
+        ids.push(id_of(
+            &expect(
+                app.post(
+                    "/api/v1/meetings",
+                    &s.chair.token,
+                    &json!({"body_id": s.wg, "title": title, "start": start, "end": end}),
+                )
+                .await,
+                201,
+            )
+            .await,
+        ));
+    }
+    expect(
+        app.send_json(
+            reqwest::Method::PUT,
+            &format!("/api/v1/meetings/{}/rsvp", ids[0]),
+            &s.a.token,
+            None,
+            Some(&json!({"response": "accepted"})),
+        )
+        .await,
+        200,
+    )
+    .await;
+    expect(
+        app.post(
+            &format!("/api/v1/meetings/{}/cancel", ids[1]),
+            &s.chair.token,
+            &json!({}),
+        )
+        .await,
+        200,
+    )
+    .await;
+
+    let res = app.get_anon(&path).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.headers()["content-type"].to_str().unwrap(),
+        "text/calendar; charset=utf-8"
+    );
+    assert_eq!(
+        res.headers()["cache-control"].to_str().unwrap(),
+        "private, max-age=300"
+    );
+    let etag = res.headers()["etag"].to_str().unwrap().to_owned();
+    assert!(etag.starts_with('"'), "a strong ETag: {etag}");
+    let c = parse_ics(&res.text().await.unwrap());
+    assert_eq!(c.get("METHOD"), "PUBLISH");
+    let events: Vec<&Comp> = c.comps.iter().filter(|x| x.name == "VEVENT").collect();
+    assert_eq!(events.len(), 2);
+    let mine = format!("mailto:{}", person_email(&s.a));
+    let first = events.iter().find(|e| e.get("SUMMARY") == "First").unwrap();
+    assert!(
+        attendees(first)
+            .iter()
+            .any(|(a, p, _)| *a == mine && p == "ACCEPTED")
+    );
+    assert_eq!(first.get("STATUS"), "CONFIRMED");
+    let second = events
+        .iter()
+        .find(|e| e.get("SUMMARY") == "Second")
+        .unwrap();
+    assert_eq!(second.get("STATUS"), "CANCELLED");
+
+    // Unchanged: 304 for the tag; a series changes the content and the tag.
+    let res = app
+        .client
+        .get(format!("{}{path}", app.address))
+        .header("If-None-Match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 304);
+    {
+        let mut conn = app.db_conn();
+        diesel::update(m::table.filter(m::id.eq(&ids[0])))
+            .set(m::rrule.eq(Some("FREQ=WEEKLY;BYDAY=TU")))
+            .execute(&mut conn)
+            .unwrap();
+    }
+    let res = app
+        .client
+        .get(format!("{}{path}", app.address))
+        .header("If-None-Match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_ne!(res.headers()["etag"].to_str().unwrap(), etag);
+    let c = parse_ics(&res.text().await.unwrap());
+    assert_eq!(c.comp("VTIMEZONE").get("TZID"), "Europe/Oslo");
+    let first = c
+        .comps
+        .iter()
+        .find(|e| e.name == "VEVENT" && e.get("SUMMARY") == "First")
+        .unwrap();
+    assert_eq!(first.get("RRULE"), "FREQ=WEEKLY;BYDAY=TU");
+    let status = expect(app.get("/api/v1/me/calendar-feed", &s.a.token).await, 200).await;
+    assert!(status["last_used_at"].is_string());
+
+    // Rotating revokes the old URL; revoking the new one ends it too.
+    let rotated = expect(
+        app.post("/api/v1/me/calendar-feed", &s.a.token, &json!({}))
+            .await,
+        201,
+    )
+    .await;
+    let new_path = feed_path(&rotated);
+    assert_ne!(new_path, path);
+    assert_problem(app.get_anon(&path).await, 404, "not-found").await;
+    assert_eq!(app.get_anon(&new_path).await.status(), 200);
+    assert_eq!(
+        app.delete("/api/v1/me/calendar-feed", &s.a.token, None)
+            .await
+            .status(),
+        204
+    );
+    assert_problem(app.get_anon(&new_path).await, 404, "not-found").await;
+    assert_problem(
+        app.delete("/api/v1/me/calendar-feed", &s.a.token, None)
+            .await,
+        404,
+        "not-found",
+    )
+    .await;
+    assert_problem(
+        app.get_anon("/api/v1/calendar/not-a-feed.ics").await,
+        404,
+        "not-found",
+    )
+    .await;
+}

@@ -310,6 +310,7 @@ async fn handlers_declare_security_exactly_where_the_server_asks_for_a_credentia
     assert_eq!(
         public,
         [
+            "get /api/v1/calendar/{feed_token}.ics",
             "get /api/v1/invitations/{token}",
             "get /api/v1/meeting-answers/{token}",
             "post /api/v1/auth/login",
