@@ -187,7 +187,7 @@ bench_backend() {
     log ""
     log "bench: [$BACKEND] seeding a person invited to $M meetings"
     local me person body etag_user start rrule
-    me=$(api GET /api/v1/me | jq -r .id)
+    me=$(api GET /api/v1/me | jq -r .user.id)
     person=$(api POST /api/v1/people '{"name":"Bench Person","email":"bench.person@example.org"}' | jq -r .id)
     etag_user=$(curl -s -D - -o /dev/null "$BASE/api/v1/users/$me" -H "Authorization: Bearer $TOKEN" |
         tr -d '\r' | sed -n 's/^[Ee][Tt]ag: //p')

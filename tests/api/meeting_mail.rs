@@ -1064,6 +1064,17 @@ async fn a_personal_calendar_feed_serves_every_meeting_and_is_rotated_and_revoke
         .unwrap();
     assert_eq!(second.get("STATUS"), "CANCELLED");
 
+    // Calendar apps ask for text/calendar.
+    let res = app
+        .client
+        .get(format!("{}{path}", app.address))
+        .header("Accept", "text/calendar")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["etag"].to_str().unwrap(), etag);
+
     // Unchanged: 304 for the tag; a series changes the content and the tag.
     let res = app
         .client
