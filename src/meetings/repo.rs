@@ -22,6 +22,7 @@ use crate::core::{BodyRole, BodyStatus, Id, now, today};
 use crate::db::{DbConn, MultiBackend, seek_after};
 use crate::error::{ApiError, ProblemType};
 use crate::http::{IfMatch, Page, PageRequest, won_race};
+use crate::notifications::Mailer;
 use crate::schema::{
     bodies as b, body_members as bm, meeting_invitees as mi, meetings as m, people as p,
 };
@@ -59,7 +60,7 @@ pub struct MeetingRow {
 }
 
 impl MeetingRow {
-    fn into_meeting(self, invitee_count: i64, my_response: Option<Rsvp>) -> Meeting {
+    pub(crate) fn into_meeting(self, invitee_count: i64, my_response: Option<Rsvp>) -> Meeting {
         // A zone that no longer parses (it was checked when stored) reads as UTC.
         let tz = zone(&self.time_zone, "time_zone").unwrap_or(chrono_tz::UTC);
         Meeting {
@@ -253,6 +254,7 @@ fn members_of(conn: &mut DbConn, body_id: &str, on: NaiveDate) -> Result<Vec<Str
 pub fn create(
     conn: &mut DbConn,
     caller: &Caller,
+    mailer: &Mailer,
     id: Id,
     req: CreateMeeting,
 ) -> Result<Meeting, ApiError> {
@@ -364,6 +366,7 @@ pub fn create(
     audit::created(conn, &caller.actor(), "meeting", &id, &meeting)?;
     meeting.my_response = mine.map(|(_, r)| r);
     meeting.conflicts = Some(conflicts(conn, &id, starts, ends, None)?);
+    super::mail::invite(conn, mailer, &id, None)?;
     Ok(meeting)
 }
 
@@ -371,6 +374,7 @@ pub fn create(
 pub fn update(
     conn: &mut DbConn,
     caller: &Caller,
+    mailer: &Mailer,
     id: &str,
     if_match: &IfMatch,
     patch: UpdateMeeting,
@@ -471,6 +475,7 @@ pub fn update(
         .execute(conn)?,
     )?;
     audit::updated(conn, &caller.actor(), "meeting", id, changes)?;
+    super::mail::after_update(conn, mailer, id, row.sequence, row.status)?;
     let row = find_row(conn, id)?;
     one(conn, row, mine)
 }
@@ -479,6 +484,7 @@ pub fn update(
 pub fn cancel(
     conn: &mut DbConn,
     caller: &Caller,
+    mailer: &Mailer,
     id: &str,
     req: CancelMeeting,
 ) -> Result<Meeting, ApiError> {
@@ -522,6 +528,7 @@ pub fn cancel(
         serde_json::json!({"status": {"from": row.status, "to": MeetingStatus::Cancelled},
                            "cancel_reason": {"from": null, "to": reason}}),
     )?;
+    super::mail::cancelled(conn, mailer, id, None, reason.as_deref())?;
     let row = find_row(conn, id)?;
     one(conn, row, a.invitation.map(|(_, r)| r))
 }
@@ -650,7 +657,7 @@ pub fn list(
 // ---- Invitees --------------------------------------------------------------------------------
 
 /// An invitee as read, with the person's name and address.
-#[derive(Queryable, Selectable)]
+#[derive(Queryable, Selectable, Clone)]
 #[diesel(table_name = mi)]
 pub struct InviteeRow {
     pub id: Id,
@@ -766,6 +773,7 @@ fn invitee_written(result: QueryResult<usize>) -> Result<usize, ApiError> {
 pub fn add_invitee(
     conn: &mut DbConn,
     caller: &Caller,
+    mailer: &Mailer,
     id: &str,
     invitee_id: Id,
     req: AddInvitee,
@@ -862,6 +870,7 @@ pub fn add_invitee(
         Some(person) => conflicts(conn, id, row.starts_at, row.ends_at, Some(person))?,
         None => Vec::new(),
     });
+    super::mail::invite(conn, mailer, id, Some(&[invitee_id]))?;
     Ok(invitee)
 }
 
@@ -881,6 +890,7 @@ pub fn invitee(
 pub fn remove_invitee(
     conn: &mut DbConn,
     caller: &Caller,
+    mailer: &Mailer,
     id: &str,
     invitee_id: &str,
     if_match: &IfMatch,
@@ -888,6 +898,14 @@ pub fn remove_invitee(
     managed(conn, caller, id)?;
     let before = find_invitee(conn, id, invitee_id)?.into_invitee(true);
     if_match.check(before.version)?;
+    // The cancellation is written while the invitee is still there to be named.
+    super::mail::cancelled(
+        conn,
+        mailer,
+        id,
+        Some(std::slice::from_ref(&before.id)),
+        None,
+    )?;
     won_race(
         diesel::delete(
             mi::table

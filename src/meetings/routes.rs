@@ -7,6 +7,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
+use super::answers::{self, AnswerByLink, LinkAnswer};
 use super::ics::{self, Organizer};
 use super::model::{
     AddInvitee, Answer, CancelMeeting, CreateMeeting, Invitee, Invitees, Meeting, MeetingKind,
@@ -17,6 +18,7 @@ use crate::auth::{Auth, Scope};
 use crate::core::Id;
 use crate::error::{ApiError, Problem};
 use crate::http::{IfMatch, Json, Page, PageRequest, Query, created, versioned};
+use crate::notifications::Mailer;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -96,16 +98,19 @@ pub async fn list_meetings(
 pub async fn create_meeting(
     state: web::Data<AppState>,
     auth: Auth,
+    mailer: web::Data<Mailer>,
     body: Json<CreateMeeting>,
 ) -> Result<HttpResponse, ApiError> {
     let req = body.into_inner();
     let id = Id::new();
+    let mailer = mailer.clone();
     let meeting = auth
         .write(&state.db, move |conn, caller| {
             caller.require_scope(Scope::MeetingsWrite)?;
-            repo::create(conn, caller, id, req)
+            repo::create(conn, caller, &mailer, id, req)
         })
         .await?;
+    state.wake_mailer();
     Ok(created(
         format!("/api/v1/meetings/{}", meeting.id),
         meeting.version,
@@ -165,18 +170,21 @@ pub async fn get_meeting(
 pub async fn update_meeting(
     state: web::Data<AppState>,
     auth: Auth,
+    mailer: web::Data<Mailer>,
     id: web::Path<Uuid>,
     if_match: IfMatch,
     body: Json<UpdateMeeting>,
 ) -> Result<HttpResponse, ApiError> {
     let id = Id::from(id.into_inner());
     let patch = body.into_inner();
+    let mailer = mailer.clone();
     let meeting = auth
         .write(&state.db, move |conn, caller| {
             caller.require_scope(Scope::MeetingsWrite)?;
-            repo::update(conn, caller, &id, &if_match, patch)
+            repo::update(conn, caller, &mailer, &id, &if_match, patch)
         })
         .await?;
+    state.wake_mailer();
     Ok(versioned(StatusCode::OK, meeting.version, &meeting))
 }
 
@@ -199,17 +207,20 @@ pub async fn update_meeting(
 pub async fn cancel_meeting(
     state: web::Data<AppState>,
     auth: Auth,
+    mailer: web::Data<Mailer>,
     id: web::Path<Uuid>,
     body: Json<CancelMeeting>,
 ) -> Result<HttpResponse, ApiError> {
     let id = Id::from(id.into_inner());
     let req = body.into_inner();
+    let mailer = mailer.clone();
     let meeting = auth
         .write(&state.db, move |conn, caller| {
             caller.require_scope(Scope::MeetingsWrite)?;
-            repo::cancel(conn, caller, &id, req)
+            repo::cancel(conn, caller, &mailer, &id, req)
         })
         .await?;
+    state.wake_mailer();
     Ok(versioned(StatusCode::OK, meeting.version, &meeting))
 }
 
@@ -264,18 +275,21 @@ pub async fn list_invitees(
 pub async fn add_invitee(
     state: web::Data<AppState>,
     auth: Auth,
+    mailer: web::Data<Mailer>,
     id: web::Path<Uuid>,
     body: Json<AddInvitee>,
 ) -> Result<HttpResponse, ApiError> {
     let id = Id::from(id.into_inner());
     let req = body.into_inner();
     let invitee_id = Id::new();
+    let mailer = mailer.clone();
     let invitee = auth
         .write(&state.db, move |conn, caller| {
             caller.require_scope(Scope::MeetingsWrite)?;
-            repo::add_invitee(conn, caller, &id, invitee_id, req)
+            repo::add_invitee(conn, caller, &mailer, &id, invitee_id, req)
         })
         .await?;
+    state.wake_mailer();
     Ok(created(
         format!(
             "/api/v1/meetings/{}/invitees/{}",
@@ -338,16 +352,19 @@ pub async fn get_invitee(
 pub async fn remove_invitee(
     state: web::Data<AppState>,
     auth: Auth,
+    mailer: web::Data<Mailer>,
     if_match: IfMatch,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, invitee_id) = path.into_inner();
     let (id, invitee_id) = (Id::from(id), Id::from(invitee_id));
+    let mailer = mailer.clone();
     auth.write(&state.db, move |conn, caller| {
         caller.require_scope(Scope::MeetingsWrite)?;
-        repo::remove_invitee(conn, caller, &id, &invitee_id, &if_match)
+        repo::remove_invitee(conn, caller, &mailer, &id, &invitee_id, &if_match)
     })
     .await?;
+    state.wake_mailer();
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -446,8 +463,71 @@ pub async fn meeting_ics(
         .body(body))
 }
 
+/// What an answer link is for
+///
+/// No authentication: the signed token from the invitation e-mail is the credential. Forged,
+/// damaged, expired and other-meeting links, and those of invitees since removed, answer 404.
+#[utoipa::path(
+    tag = "meetings",
+    params(("token" = String, Path, description = "The token from the answer link")),
+    responses(
+        (status = 200, description = "The meeting, when, the invitee and their answer", body = LinkAnswer),
+        (status = 404, description = "Forged, expired or removed link", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/meeting-answers/{token}")]
+pub async fn get_link_answer(
+    state: web::Data<AppState>,
+    mailer: web::Data<Mailer>,
+    token: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let token = token.into_inner();
+    let mailer = mailer.clone();
+    let answer = state
+        .db
+        .read(move |conn| answers::get(conn, &mailer, &token))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(answer))
+}
+
+/// Answer an invitation through its link
+///
+/// No authentication: the signed token from the invitation e-mail is the credential (a guest
+/// without an account answers this way). Records the answer as `/rsvp` does, with the invitee
+/// as the audit's actor.
+#[utoipa::path(
+    tag = "meetings",
+    request_body = AnswerByLink,
+    responses(
+        (status = 200, description = "The answer recorded", body = LinkAnswer),
+        (status = 404, description = "Forged, expired or removed link", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The meeting is cancelled", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not accepted, tentative or declined", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/meeting-answers")]
+pub async fn post_link_answer(
+    state: web::Data<AppState>,
+    mailer: web::Data<Mailer>,
+    body: Json<AnswerByLink>,
+) -> Result<HttpResponse, ApiError> {
+    let req = body.into_inner();
+    let mailer = mailer.clone();
+    let answer = state
+        .db
+        .write(move |conn| answers::record(conn, &mailer, req))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(answer))
+}
+
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(list_meetings)
+    cfg.service(get_link_answer)
+        .service(post_link_answer)
+        .service(list_meetings)
         .service(create_meeting)
         .service(meeting_ics)
         .service(get_meeting)

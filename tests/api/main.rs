@@ -19,6 +19,7 @@ mod drugs;
 mod errors;
 mod idempotency;
 mod invitations;
+mod meeting_mail;
 mod meetings;
 mod multi_instance;
 mod notifications;

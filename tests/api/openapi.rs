@@ -310,13 +310,16 @@ async fn handlers_declare_security_exactly_where_the_server_asks_for_a_credentia
     assert_eq!(
         public,
         [
+            "get /api/v1/calendar/{feed_token}.ics",
             "get /api/v1/invitations/{token}",
+            "get /api/v1/meeting-answers/{token}",
             "post /api/v1/auth/login",
             "post /api/v1/auth/logout",
             "post /api/v1/auth/password-reset",
             "post /api/v1/auth/password-reset/confirm",
             "post /api/v1/auth/refresh",
             "post /api/v1/invitations/{token}/accept",
+            "post /api/v1/meeting-answers",
         ]
     );
 }

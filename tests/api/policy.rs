@@ -970,6 +970,25 @@ const MATRIX: &[Cell] = &[
     // --- everyone's own
     cell("GET", "/api/v1/me", None, ALL_200),
     cell("GET", "/api/v1/me/notification-preferences", None, ALL_200),
+    // A feed is a person's: the admin's account is linked to none.
+    cell(
+        "GET",
+        "/api/v1/me/calendar-feed",
+        None,
+        [403, 200, 200, 200, 200, 200],
+    ),
+    cell(
+        "POST",
+        "/api/v1/me/calendar-feed",
+        None,
+        [403, 201, 201, 201, 201, 201],
+    ),
+    cell(
+        "DELETE",
+        "/api/v1/me/calendar-feed",
+        None,
+        [403, 204, 204, 204, 204, 204],
+    ),
     cell(
         "PUT",
         "/api/v1/me/notification-preferences",
@@ -1034,6 +1053,14 @@ const PUBLIC: &[Cell] = &[
         "POST",
         "/api/v1/invitations/{token}/accept",
         Some(r#"{"display_name": "Kari", "password": "a long and private passphrase"}"#),
+        [404; 6],
+    ),
+    cell("GET", "/api/v1/meeting-answers/{token}", None, [404; 6]),
+    cell("GET", "/api/v1/calendar/{feed_token}.ics", None, [404; 6]),
+    cell(
+        "POST",
+        "/api/v1/meeting-answers",
+        Some(r#"{"token": "not-a-link", "response": "accepted"}"#),
         [404; 6],
     ),
 ];
