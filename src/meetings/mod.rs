@@ -3,6 +3,7 @@
 
 pub mod ics;
 pub mod model;
+pub mod proceedings;
 pub mod recurrence;
 pub mod repo;
 pub mod routes;

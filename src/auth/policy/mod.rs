@@ -22,10 +22,12 @@ use diesel::sql_types::Bool;
 mod agreements;
 mod governance;
 mod meetings;
+mod proceedings;
 
 pub use agreements::*;
 pub use governance::*;
 pub use meetings::*;
+pub use proceedings::*;
 
 use super::caller::{Caller, Credential, Role, Scope};
 use crate::core::{DrugStatus, MembershipStatus, text_enum};
