@@ -1210,3 +1210,27 @@ async fn proceedings_need_the_meeting_scopes() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn concurrent_inserts_at_the_top_keep_the_positions_without_gaps() {
+    let app = spawn_app().await;
+    let f = fixture(&app).await;
+    let m = meeting(&app, &f.chair.token, &f.wg, 7).await;
+    let path = format!("/api/v1/meetings/{m}/agenda-items");
+    let adds = (0..6).map(|i| {
+        let (app, path, token) = (&app, &path, &f.chair.token);
+        async move {
+            app.post(
+                path,
+                token,
+                &json!({"title": format!("Item {i}"), "position": 1}),
+            )
+            .await
+            .status()
+            .as_u16()
+        }
+    });
+    let statuses = futures_util::future::join_all(adds).await;
+    assert!(statuses.iter().all(|s| *s == 201), "{statuses:?}");
+    assert_eq!(titles(&app, &f.a.token, &m).await.len(), 6);
+}

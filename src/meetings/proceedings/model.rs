@@ -366,8 +366,19 @@ pub fn check_documents(v: &mut Validator, documents: &[Document]) {
     );
     for (i, d) in documents.iter().enumerate() {
         v.text(&format!("documents[{i}].title"), &d.title, 200);
-        v.url(&format!("documents[{i}].url"), Some(d.url.trim()));
+        v.url(&format!("documents[{i}].url"), Some(&d.url));
     }
+}
+
+/// Documents with their titles and URLs trimmed, as stored.
+pub fn clean_documents(documents: Vec<Document>) -> Vec<Document> {
+    documents
+        .into_iter()
+        .map(|d| Document {
+            title: d.title.trim().to_owned(),
+            url: d.url.trim().to_owned(),
+        })
+        .collect()
 }
 
 /// The fields of an agenda item, checked.

@@ -13,7 +13,7 @@ use super::model::{
     ActionItem, ActionItemStatus, ActionItems, Agenda, AgendaItem, ApproveMinutes, Attendance,
     AttendanceCounts, AttendanceEntry, AttendanceReport, CreateActionItem, CreateAgendaItem,
     Document, Minutes, MinutesStatus, PutMinutes, Quorum, SetAttendance, UpdateActionItem,
-    UpdateAgendaItem, check_agenda_item, check_description, check_minutes,
+    UpdateAgendaItem, check_agenda_item, check_description, check_minutes, clean_documents,
 };
 use crate::audit;
 use crate::auth::Caller;
@@ -249,7 +249,7 @@ pub fn add_agenda_item(
     let title = req.title.trim().to_owned();
     let description = req.description.unwrap_or_default().trim().to_owned();
     let presenter_name = crate::meetings::model::clean(req.presenter_name);
-    let documents = req.documents.unwrap_or_default();
+    let documents = clean_documents(req.documents.unwrap_or_default());
     check_agenda_item(
         &title,
         &description,
@@ -343,7 +343,10 @@ pub fn update_agenda_item(
     let duration_minutes = patch
         .duration_minutes
         .unwrap_or(before_row.duration_minutes);
-    let documents: Vec<Document> = patch.documents.unwrap_or(before.documents.clone());
+    let documents: Vec<Document> = match patch.documents {
+        Some(v) => clean_documents(v),
+        None => before.documents.clone(),
+    };
     let decision_id = patch.decision_id.unwrap_or(before_row.decision_id.clone());
     check_agenda_item(
         &title,
