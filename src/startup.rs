@@ -76,6 +76,8 @@ pub fn api_scope() -> utoipa_actix_web::scope::Scope<
         .configure(crate::cohorts::routes::configure)
         .configure(crate::bodies::routes::configure)
         .configure(crate::decisions::routes::configure)
+        // Proceedings first: their `/meetings/{id}/...` paths are literal beyond the meeting's.
+        .configure(crate::meetings::proceedings::routes::configure)
         .configure(crate::meetings::routes::configure)
         .configure(crate::calendar::routes::configure)
         .configure(crate::audit::routes::configure)
@@ -197,6 +199,7 @@ impl Application {
                     crate::allocations::digest::job,
                     crate::decisions::repo::job,
                     crate::meetings::reminders::job,
+                    crate::meetings::proceedings::repo::job,
                 ],
             )
             .map_err(|e| StartupError(format!("mail: {e}")))?;

@@ -5,6 +5,7 @@ pub mod answers;
 pub mod ics;
 pub mod mail;
 pub mod model;
+pub mod proceedings;
 pub mod recurrence;
 pub mod reminders;
 pub mod repo;

@@ -29,6 +29,7 @@ mod organisations;
 mod password_reset;
 mod people;
 mod policy;
+mod proceedings;
 mod resilience;
 mod security;
 mod seed;

@@ -180,6 +180,7 @@ async fn probe_every_operation() -> Vec<(String, String, Answers)> {
                 .replace("{id}", &uuid::Uuid::now_v7().to_string())
                 .replace("{drug_id}", &uuid::Uuid::now_v7().to_string())
                 .replace("{member_id}", &uuid::Uuid::now_v7().to_string())
+                .replace("{item_id}", &uuid::Uuid::now_v7().to_string())
                 .replace("{token}", "an-unknown-probe-token"),
         );
         let has_body = op.get("requestBody").is_some();

@@ -23,11 +23,13 @@ mod agreements;
 mod calendar;
 mod governance;
 mod meetings;
+mod proceedings;
 
 pub use agreements::*;
 pub use calendar::*;
 pub use governance::*;
 pub use meetings::*;
+pub use proceedings::*;
 
 use super::caller::{Caller, Credential, Role, Scope};
 use crate::core::{DrugStatus, MembershipStatus, text_enum};
