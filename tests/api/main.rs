@@ -31,6 +31,7 @@ mod policy;
 mod resilience;
 mod security;
 mod seed;
+mod series;
 mod smtp;
 mod spec_examples;
 mod spec_scopes;
