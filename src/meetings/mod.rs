@@ -2,6 +2,7 @@
 //! guests) and answers, and each meeting as an iCalendar file.
 
 pub mod answers;
+pub mod free_slots;
 pub mod ics;
 pub mod mail;
 pub mod model;
@@ -10,3 +11,5 @@ pub mod recurrence;
 pub mod reminders;
 pub mod repo;
 pub mod routes;
+pub mod series;
+pub mod series_routes;

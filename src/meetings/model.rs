@@ -164,6 +164,10 @@ pub struct CreateMeeting {
     pub language: Option<Language>,
     /// Whether the body's members (seats in force today) are invited; `true` when absent.
     pub invite_members: Option<bool>,
+    /// A series: an RFC 5545 recurrence rule (e.g. `FREQ=WEEKLY;INTERVAL=2;BYDAY=TU`) expanded
+    /// in `time_zone`, `start`/`end` being its first occurrence (which the rule must give).
+    #[schema(example = "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU")]
+    pub rrule: Option<String>,
 }
 
 /// Changes to a meeting; absent fields stay, `null` clears an optional one. Local `start`/`end`
@@ -194,6 +198,8 @@ pub struct UpdateMeeting {
     #[serde(default, deserialize_with = "patch_field")]
     #[schema(value_type = Option<String>)]
     pub recording_url: Option<Option<String>>,
+    /// A series' master only: its new rule (checked against its, possibly new, first start).
+    pub rrule: Option<String>,
 }
 
 /// Calling a meeting off.

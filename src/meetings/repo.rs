@@ -14,6 +14,7 @@ use super::model::{
     Invitee, Invitees, Language, Meeting, MeetingKind, MeetingStatus, Rsvp, UpdateMeeting, clean,
     to_local, to_utc, validate, zone,
 };
+use super::series;
 use crate::audit;
 use crate::auth::Caller;
 use crate::auth::policy::{self, MeetingsListed};
@@ -96,6 +97,11 @@ impl MeetingRow {
             version: self.version,
         }
     }
+}
+
+/// A meeting's row (404 when it does not exist).
+pub fn find(conn: &mut DbConn, id: &str) -> Result<MeetingRow, ApiError> {
+    find_row(conn, id)
 }
 
 /// A meeting's row (404 when it does not exist); no `LIMIT`, as every meeting route reads it.
@@ -189,8 +195,8 @@ pub fn get(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<Meeting, ApiE
     one(conn, row, a.invitation.map(|(_, r)| r))
 }
 
-/// Invitees (people) who accepted another scheduled meeting overlapping `[starts, ends)`;
-/// `only` narrows it to one person.
+/// Invitees (people) who accepted another scheduled meeting, or an occurrence of a series,
+/// overlapping `[starts, ends)`; `only` narrows it to one person.
 fn conflicts(
     conn: &mut DbConn,
     meeting_id: &str,
@@ -206,32 +212,24 @@ fn conflicts(
             .select(mi::person_id.assume_not_null())
             .load(conn)?,
     };
-    if people.is_empty() {
-        return Ok(Vec::new());
-    }
-    let rows: Vec<(Id, String, Id, String, NaiveDateTime, NaiveDateTime)> = mi::table
-        .inner_join(m::table)
-        .inner_join(p::table)
-        .filter(mi::person_id.assume_not_null().eq_any(&people))
-        .filter(mi::response.eq(Rsvp::Accepted))
-        .filter(m::id.ne(meeting_id))
-        .filter(m::status.eq(MeetingStatus::Scheduled))
-        .filter(m::starts_at.lt(ends))
-        .filter(m::ends_at.gt(starts))
-        .order((p::name.asc(), m::starts_at.asc(), m::id.asc()))
-        .select((p::id, p::name, m::id, m::title, m::starts_at, m::ends_at))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(person_id, name, meeting_id, title, s, e)| Conflict {
-            person_id,
-            name,
-            meeting_id,
-            title,
-            starts_at: s.and_utc(),
-            ends_at: e.and_utc(),
-        })
-        .collect())
+    Ok(series::busy(
+        conn,
+        &people,
+        &[Rsvp::Accepted],
+        starts,
+        ends,
+        Some(meeting_id),
+    )?
+    .into_iter()
+    .map(|b| Conflict {
+        person_id: b.person_id,
+        name: b.name,
+        meeting_id: b.meeting_id,
+        title: b.title,
+        starts_at: b.starts_at.and_utc(),
+        ends_at: b.ends_at.and_utc(),
+    })
+    .collect())
 }
 
 /// The people with a seat in force today in a body, each once.
@@ -323,6 +321,10 @@ pub fn create(
         starts,
         ends,
     )?;
+    let rrule = match req.rrule.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(rule) => Some(series::check_first(rule, starts, tz)?),
+    };
     let t = now();
     diesel::insert_into(m::table)
         .values((
@@ -344,6 +346,7 @@ pub fn create(
             m::created_at.eq(t),
             m::updated_at.eq(t),
             m::version.eq(1),
+            m::rrule.eq(&rrule),
         ))
         .execute(conn)?;
     if let (Some(body), true) = (&req.body_id, req.invite_members.unwrap_or(true)) {
@@ -388,6 +391,10 @@ pub fn update(
             "the meeting is cancelled; schedule a new one",
         ));
     }
+    if row.rrule.is_some() && row.starts_at <= now() {
+        // A series under way: its future occurrences change, its past ones stay.
+        return series::split(conn, caller, mailer, row, patch);
+    }
     let before = one(conn, row.clone(), mine)?;
     let mut next = row.clone();
     if let Some(v) = patch.time_zone {
@@ -420,6 +427,19 @@ pub fn update(
     if let Some(v) = patch.recording_url {
         next.recording_url = clean(v);
     }
+    if let Some(v) = patch.rrule {
+        if row.rrule.is_none() {
+            return Err(ApiError::invalid(
+                "rrule",
+                "not_a_series",
+                "only a series' master has a rule; schedule a new series instead",
+            ));
+        }
+        next.rrule = Some(v);
+    }
+    if let Some(rule) = &next.rrule {
+        next.rrule = Some(series::check_first(rule, next.starts_at, tz)?);
+    }
     match patch.status {
         None => {}
         Some(v) if v == row.status => {}
@@ -439,6 +459,7 @@ pub fn update(
         next.ends_at,
     )?;
     let moved = next.starts_at != row.starts_at
+        || next.rrule != row.rrule
         || next.status == MeetingStatus::Cancelled
         || next.ends_at != row.ends_at
         || next.place != row.place
@@ -469,6 +490,7 @@ pub fn update(
             m::cancelled_at.eq(next.cancelled_at),
             m::recording_url.eq(&next.recording_url),
             m::sequence.eq(next.sequence),
+            m::rrule.eq(&next.rrule),
             m::updated_at.eq(now()),
             m::version.eq(row.version + 1),
         ))
@@ -489,6 +511,10 @@ pub fn cancel(
     req: CancelMeeting,
 ) -> Result<Meeting, ApiError> {
     let (row, a) = managed(conn, caller, id)?;
+    if row.rrule.is_some() && row.status == MeetingStatus::Scheduled && row.starts_at <= now() {
+        // A series under way ends from now; its past occurrences stay.
+        return series::end_series(conn, caller, mailer, row, req);
+    }
     if row.status != MeetingStatus::Scheduled {
         return Err(ApiError::conflict_of(
             ProblemType::InvalidTransition,
@@ -544,7 +570,7 @@ pub struct MeetingsFilter {
 
 type MeetingCondition = Box<dyn BoxableExpression<m::table, MultiBackend, SqlType = Bool>>;
 
-fn parse_after(page: &PageRequest) -> Result<Option<(NaiveDateTime, &str)>, ApiError> {
+pub(super) fn parse_after(page: &PageRequest) -> Result<Option<(NaiveDateTime, &str)>, ApiError> {
     match page.after_two() {
         None => Ok(None),
         Some((t, id)) => t
@@ -559,9 +585,44 @@ fn parse_after(page: &PageRequest) -> Result<Option<(NaiveDateTime, &str)>, ApiE
     }
 }
 
+/// What the caller sees of the meetings table: the secretariat all; others those they are
+/// invited to, those of the bodies they sit in today, and (members of the consortium) open
+/// events.
+fn seen_by(caller: &Caller, person: Option<&String>) -> Option<MeetingCondition> {
+    let listed = policy::meetings_listed(caller);
+    if listed == MeetingsListed::All {
+        return None;
+    }
+    // Never true: the start of an OR of what the caller sees.
+    let mut cond: MeetingCondition = Box::new(m::id.is_null());
+    if listed == MeetingsListed::WithOpenEvents {
+        cond = Box::new(cond.or(m::kind.eq(MeetingKind::OpenEvent)));
+    }
+    if let Some(person) = person {
+        let on = today();
+        cond = Box::new(
+            cond.or(m::id.eq_any(
+                mi::table
+                    .filter(mi::person_id.eq(person.clone()))
+                    .select(mi::meeting_id),
+            ))
+            .or(m::body_id.assume_not_null().eq_any(
+                bm::table
+                    .filter(bm::person_id.eq(person.clone()))
+                    .filter(bm::from_date.le(on))
+                    .filter(bm::to_date.is_null().or(bm::to_date.ge(on)))
+                    .select(bm::body_id),
+            )),
+        );
+    }
+    Some(cond)
+}
+
 /// A page of the meetings the caller sees, by start: the secretariat all; others those they are
 /// invited to, those of the bodies they sit in today, and (members of the consortium) open
-/// events. `from`/`to` keep the meetings overlapping that range.
+/// events. `from`/`to` keep the meetings overlapping that range. With both, a series is listed
+/// as its occurrences in the range (computed, or their override rows), each keyed by its start
+/// and the master's id; without, as its master.
 pub fn list(
     conn: &mut DbConn,
     caller: &Caller,
@@ -570,31 +631,12 @@ pub fn list(
 ) -> Result<Page<Meeting>, ApiError> {
     let after = parse_after(page)?;
     let person = caller_person(conn, caller)?;
+    let range = match (f.from, f.to) {
+        (Some(from), Some(to)) => Some((from, to)),
+        _ => None,
+    };
     let mut q = m::table.select(MeetingRow::as_select()).into_boxed();
-    let listed = policy::meetings_listed(caller);
-    if listed != MeetingsListed::All {
-        // Never true: the start of an OR of what the caller sees.
-        let mut cond: MeetingCondition = Box::new(m::id.is_null());
-        if listed == MeetingsListed::WithOpenEvents {
-            cond = Box::new(cond.or(m::kind.eq(MeetingKind::OpenEvent)));
-        }
-        if let Some(person) = &person {
-            let on = today();
-            cond = Box::new(
-                cond.or(m::id.eq_any(
-                    mi::table
-                        .filter(mi::person_id.eq(person.clone()))
-                        .select(mi::meeting_id),
-                ))
-                .or(m::body_id.assume_not_null().eq_any(
-                    bm::table
-                        .filter(bm::person_id.eq(person.clone()))
-                        .filter(bm::from_date.le(on))
-                        .filter(bm::to_date.is_null().or(bm::to_date.ge(on)))
-                        .select(bm::body_id),
-                )),
-            );
-        }
+    if let Some(cond) = seen_by(caller, person.as_ref()) {
         q = q.filter(cond);
     }
     if let Some(v) = &f.body_id {
@@ -612,11 +654,55 @@ pub fn list(
     if let Some(v) = f.kind {
         q = q.filter(m::kind.eq(v));
     }
+    if range.is_some() {
+        q = q.filter(m::rrule.is_null());
+    }
     let q = seek_after!(q, after, m::starts_at, m::id);
-    let rows: Vec<MeetingRow> = q
+    let mut rows: Vec<MeetingRow> = q
         .order((m::starts_at.asc(), m::id.asc()))
         .limit(page.fetch())
         .load(conn)?;
+    if let Some((from, to)) = range {
+        // The series that may have occurrences in the range, expanded.
+        let mut q = m::table
+            .select(MeetingRow::as_select())
+            .filter(m::rrule.is_not_null())
+            .filter(m::starts_at.lt(to))
+            .into_boxed();
+        if let Some(cond) = seen_by(caller, person.as_ref()) {
+            q = q.filter(cond);
+        }
+        if let Some(v) = &f.body_id {
+            q = q.filter(m::body_id.eq(v.clone()));
+        }
+        if let Some(v) = f.kind {
+            q = q.filter(m::kind.eq(v));
+        }
+        let masters: Vec<MeetingRow> = q.order(m::id.asc()).load(conn)?;
+        for master in masters {
+            let occurrences = series::expand(conn, &master, from, to, after)?;
+            rows.extend(
+                occurrences
+                    .into_iter()
+                    .filter(|r| f.status.is_none_or(|s| s == r.status))
+                    .take(page.fetch() as usize),
+            );
+        }
+        rows.sort_by(|x, y| (x.starts_at, x.id.as_str()).cmp(&(y.starts_at, y.id.as_str())));
+        rows.truncate(page.fetch() as usize);
+    }
+    page_of(conn, caller, page, rows)
+}
+
+/// The page of the rows fetched (at most one more than the page), with invitee counts and the
+/// caller's answers.
+pub(super) fn page_of(
+    conn: &mut DbConn,
+    caller: &Caller,
+    page: &PageRequest,
+    rows: Vec<MeetingRow>,
+) -> Result<Page<Meeting>, ApiError> {
+    let person = caller_person(conn, caller)?;
     let listed = page.page(
         rows,
         |r| {
@@ -628,8 +714,8 @@ pub fn list(
         |r| r,
     );
     let ids: Vec<&str> = listed.items.iter().map(|r| r.id.as_str()).collect();
-    let mut counts = invitee_counts(conn, &ids)?;
-    let mut mine: HashMap<String, Rsvp> = match &person {
+    let counts = invitee_counts(conn, &ids)?;
+    let mine: HashMap<String, Rsvp> = match &person {
         Some(person) if !ids.is_empty() => mi::table
             .filter(mi::person_id.eq(person))
             .filter(mi::meeting_id.eq_any(&ids))
@@ -643,8 +729,8 @@ pub fn list(
         .items
         .into_iter()
         .map(|r| {
-            let n = counts.remove(r.id.as_str()).unwrap_or(0);
-            let my = mine.remove(r.id.as_str());
+            let n = counts.get(r.id.as_str()).copied().unwrap_or(0);
+            let my = mine.get(r.id.as_str()).copied();
             r.into_meeting(n, my)
         })
         .collect();

@@ -42,7 +42,12 @@ pub struct MeetingsQuery {
 ///
 /// By start time. The secretariat sees every meeting; others the meetings they are invited to,
 /// those of the bodies they sit in today, and (members of the consortium) open events. `from` and
-/// `to` keep the meetings overlapping that range.
+/// `to` keep the meetings overlapping that range. With both, a series is listed as its
+/// occurrences overlapping the range: computed ones carry the master's `id`, `series_id` the
+/// master and `occurrence_of` their start; those changed alone are their own meetings (moved, or
+/// `cancelled` so calendars strike them); `status` filters them like others. At most 2000
+/// occurrences are computed per series and request (page on with `cursor`). Without a range
+/// (or with one end only) a series is listed once, as its master.
 #[utoipa::path(
     tag = "meetings",
     params(MeetingsQuery),
@@ -153,13 +158,21 @@ pub async fn get_meeting(
 /// keeps the duration; a new `time_zone` alone keeps the instants. A change of time or place
 /// raises the iCalendar `sequence`. `status` may become `held` (and `scheduled` again), or
 /// `cancelled` (as `/cancel`). A cancelled meeting is not edited (409).
+///
+/// A series' master changes its future occurrences only: while its first occurrence is ahead,
+/// in place (`rrule` may change too); once under way, the series is split at its next
+/// occurrence: the old master's rule ends before it (its past stays), and a new master (new id
+/// and UID, the invitees and their answers copied) starts there with the changes. The answer is
+/// then the new master, with a `Location` header naming it. Occurrences changed alone from the
+/// split on move to the new series when their original start is still one of its occurrences,
+/// and are deleted otherwise.
 #[utoipa::path(
     tag = "meetings",
     params(("id" = uuid::Uuid, Path, description = "Meeting id")),
     request_body = UpdateMeeting,
     security(("bearer" = []), ("api_token" = [Scope::MeetingsWrite])),
     responses(
-        (status = 200, description = "Updated", body = Meeting, headers(("ETag" = String, description = "The new version"))),
+        (status = 200, description = "Updated (for a series under way: the new series' master)", body = Meeting, headers(("ETag" = String, description = "The new version"), ("Location" = String, description = "Only when a series was split: its new master"))),
         (status = 403, description = "Only those who manage the meeting edit it", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such meeting, or not visible to you", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The meeting is cancelled", body = Problem, content_type = "application/problem+json"),
@@ -176,21 +189,37 @@ pub async fn update_meeting(
     body: Json<UpdateMeeting>,
 ) -> Result<HttpResponse, ApiError> {
     let id = Id::from(id.into_inner());
+    let asked = id.clone();
     let patch = body.into_inner();
     let mailer = mailer.clone();
     let meeting = auth
         .write(&state.db, move |conn, caller| {
             caller.require_scope(Scope::MeetingsWrite)?;
-            repo::update(conn, caller, &mailer, &id, &if_match, patch)
+            repo::update(conn, caller, &mailer, &asked, &if_match, patch)
         })
         .await?;
     state.wake_mailer();
-    Ok(versioned(StatusCode::OK, meeting.version, &meeting))
+    let mut res = versioned(StatusCode::OK, meeting.version, &meeting);
+    if meeting.id.as_str() != id.as_str() {
+        // A series under way was split: the answer is the new series' master.
+        res.headers_mut().insert(
+            actix_web::http::header::LOCATION,
+            actix_web::http::header::HeaderValue::from_str(&format!(
+                "/api/v1/meetings/{}",
+                meeting.id
+            ))
+            .map_err(|e| ApiError::Internal(e.to_string()))?,
+        );
+    }
+    Ok(res)
 }
 
 /// Cancel a meeting
 ///
-/// Kept, with the reason; its `sequence` is raised so that calendars mark it cancelled.
+/// Kept, with the reason; its `sequence` is raised so that calendars mark it cancelled. A series
+/// whose first occurrence is ahead is cancelled whole; one under way ends from now: its rule ends
+/// before the next occurrence (the past ones stay, the master stays `scheduled`) and the
+/// occurrences changed alone from then on are cancelled.
 #[utoipa::path(
     tag = "meetings",
     params(("id" = uuid::Uuid, Path, description = "Meeting id")),
@@ -525,7 +554,9 @@ pub async fn post_link_answer(
 }
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(get_link_answer)
+    // Literal paths before `/meetings/{id}`.
+    cfg.service(super::series_routes::find_free_slots)
+        .service(get_link_answer)
         .service(post_link_answer)
         .service(list_meetings)
         .service(create_meeting)
@@ -537,5 +568,9 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(add_invitee)
         .service(get_invitee)
         .service(remove_invitee)
-        .service(rsvp);
+        .service(rsvp)
+        .service(super::series_routes::list_occurrences)
+        .service(super::series_routes::materialise_occurrence)
+        .service(super::series_routes::update_occurrence)
+        .service(super::series_routes::cancel_occurrence);
 }

@@ -212,7 +212,7 @@ pub async fn demo(
         seeded.governance = governance::load(conn, &caller, &data.person, &data.body)?;
         seeded.governance.decisions =
             governance::load_decisions(conn, &caller, &mailer, &data.decision)?;
-        seeded.proceedings = proceedings::load(conn, &caller)?;
+        seeded.proceedings = proceedings::load(conn, &caller, &mailer)?;
         Ok(seeded)
     })
     .await

@@ -62,7 +62,11 @@ fn item(
 }
 
 /// Adds the board meeting unless the board already has one of its title.
-pub(super) fn load(conn: &mut DbConn, caller: &Caller) -> Result<ProceedingsSeeded, ApiError> {
+pub(super) fn load(
+    conn: &mut DbConn,
+    caller: &Caller,
+    mailer: &crate::notifications::Mailer,
+) -> Result<ProceedingsSeeded, ApiError> {
     let mut seeded = ProceedingsSeeded::default();
     let board: Id = b::table
         .filter(lower(b::name).eq(BOARD.to_lowercase()))
@@ -90,6 +94,7 @@ pub(super) fn load(conn: &mut DbConn, caller: &Caller) -> Result<ProceedingsSeed
     crate::meetings::repo::create(
         conn,
         caller,
+        mailer,
         id.clone(),
         CreateMeeting {
             kind: None,
@@ -107,11 +112,13 @@ pub(super) fn load(conn: &mut DbConn, caller: &Caller) -> Result<ProceedingsSeed
             video_url: None,
             language: None,
             invite_members: Some(true),
+            rrule: None,
         },
     )?;
     crate::meetings::repo::update(
         conn,
         caller,
+        mailer,
         &id,
         &IfMatch(None),
         UpdateMeeting {

@@ -33,6 +33,7 @@ mod proceedings;
 mod resilience;
 mod security;
 mod seed;
+mod series;
 mod smtp;
 mod spec_examples;
 mod spec_scopes;

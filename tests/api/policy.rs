@@ -829,6 +829,37 @@ const MATRIX: &[Cell] = &[
     cell("GET", "/api/v1/meetings/{body_meeting}", None, HIDDEN),
     cell("GET", "/api/v1/meetings/{open_event}", None, MEMBERS_200),
     cell("GET", "/api/v1/meetings/{missing}", None, [404; 6]),
+    // Series: a meeting that is no series has no occurrences (404 before any other rule).
+    cell(
+        "GET",
+        "/api/v1/meetings/{seated_meeting}/occurrences",
+        None,
+        [404; 6],
+    ),
+    cell(
+        "POST",
+        "/api/v1/meetings/{seated_meeting}/occurrences/{occurrence_start}",
+        Some("{}"),
+        [404; 6],
+    ),
+    cell(
+        "PATCH",
+        "/api/v1/meetings/{seated_meeting}/occurrences/{occurrence_start}",
+        Some(TITLE),
+        [404; 6],
+    ),
+    cell(
+        "POST",
+        "/api/v1/meetings/{seated_meeting}/occurrences/{occurrence_start}/cancel",
+        Some("{}"),
+        [404; 6],
+    ),
+    cell(
+        "GET",
+        "/api/v1/meetings/free-slots?person_id={member_person}&duration_minutes=60&from=2030-01-07&to=2030-01-08",
+        None,
+        [200, 200, 200, 422, 422, 422],
+    ),
     cell(
         "PATCH",
         "/api/v1/meetings/{chaired_meeting}",
@@ -1655,6 +1686,7 @@ async fn world(role: &str) -> World {
     );
     vars.insert("chaired_past_meeting", past);
     vars.insert("chaired_meeting", chaired_meeting);
+    vars.insert("occurrence_start", "2030-01-07T09:00:00Z".to_owned());
     vars.insert("body", any_body);
     vars.insert("seated_body", seated_body);
     vars.insert("chaired_body", chaired_body);
