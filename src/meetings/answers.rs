@@ -52,8 +52,27 @@ pub struct LinkAnswer {
 pub struct AnswerByLink {
     /// The token from the link in the e-mail.
     pub token: String,
-    /// `accepted`, `tentative` or `declined`.
-    pub response: Rsvp,
+    /// `accepted`, `tentative` or `declined` (a link gives an answer; it does not take one back).
+    pub response: LinkResponse,
+}
+
+crate::core::text_enum!(
+    /// An answer given through a link: an invitation's answers but `needs_action`.
+    LinkResponse {
+        Accepted = "accepted",
+        Tentative = "tentative",
+        Declined = "declined",
+    }
+);
+
+impl From<LinkResponse> for Rsvp {
+    fn from(r: LinkResponse) -> Self {
+        match r {
+            LinkResponse::Accepted => Rsvp::Accepted,
+            LinkResponse::Tentative => Rsvp::Tentative,
+            LinkResponse::Declined => Rsvp::Declined,
+        }
+    }
 }
 
 struct Found {
@@ -126,13 +145,7 @@ pub fn record(
     mailer: &Mailer,
     req: AnswerByLink,
 ) -> Result<LinkAnswer, ApiError> {
-    if req.response == Rsvp::NeedsAction {
-        return Err(ApiError::invalid(
-            "response",
-            "one_of",
-            "answer accepted, tentative or declined",
-        ));
-    }
+    let response = Rsvp::from(req.response);
     let mut found = open(conn, mailer, &req.token)?;
     if found.meeting.status == MeetingStatus::Cancelled {
         return Err(ApiError::conflict_of(
@@ -140,10 +153,10 @@ pub fn record(
             "the meeting is cancelled",
         ));
     }
-    if found.response != req.response {
+    if found.response != response {
         diesel::update(mi::table.filter(mi::id.eq(&found.invitee_id)))
             .set((
-                mi::response.eq(req.response),
+                mi::response.eq(response),
                 mi::responded_at.eq(Some(now())),
                 mi::version.eq(mi::version + 1),
             ))
@@ -158,9 +171,9 @@ pub fn record(
             &actor,
             "meeting_invitee",
             &found.invitee_id,
-            serde_json::json!({"response": {"from": found.response, "to": req.response}}),
+            serde_json::json!({"response": {"from": found.response, "to": response}}),
         )?;
-        found.response = req.response;
+        found.response = response;
     }
     Ok(view(found))
 }

@@ -116,10 +116,12 @@ pub async fn materialise_occurrence(
     path: web::Path<(Uuid, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, start) = path.into_inner();
-    let (id, start) = (Id::from(id), start_of(&start)?);
+    let id = Id::from(id);
     let (meeting, new) = auth
         .write(&state.db, move |conn, caller| {
             caller.require_scope(Scope::MeetingsWrite)?;
+            // The scope first: a token without it learns nothing about the path.
+            let start = start_of(&start)?;
             series::materialise(conn, caller, &id, start)
         })
         .await?;
@@ -168,12 +170,14 @@ pub async fn update_occurrence(
     body: Json<UpdateMeeting>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, start) = path.into_inner();
-    let (id, start) = (Id::from(id), start_of(&start)?);
+    let id = Id::from(id);
     let patch = body.into_inner();
     let mailer = mailer.clone();
     let meeting = auth
         .write(&state.db, move |conn, caller| {
             caller.require_scope(Scope::MeetingsWrite)?;
+            // The scope first: a token without it learns nothing about the path.
+            let start = start_of(&start)?;
             series::update_occurrence(conn, caller, &mailer, &id, start, &if_match, patch)
         })
         .await?;
@@ -210,12 +214,14 @@ pub async fn cancel_occurrence(
     body: Json<CancelMeeting>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, start) = path.into_inner();
-    let (id, start) = (Id::from(id), start_of(&start)?);
+    let id = Id::from(id);
     let req = body.into_inner();
     let mailer = mailer.clone();
     let meeting = auth
         .write(&state.db, move |conn, caller| {
             caller.require_scope(Scope::MeetingsWrite)?;
+            // The scope first: a token without it learns nothing about the path.
+            let start = start_of(&start)?;
             series::cancel_occurrence(conn, caller, &mailer, &id, start, req)
         })
         .await?;

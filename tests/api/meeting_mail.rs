@@ -694,7 +694,7 @@ async fn a_guest_answers_with_one_click_and_bad_links_are_refused() {
         )
         .await,
         "response",
-        "one_of",
+        "invalid_value",
     )
     .await;
     let res = app

@@ -1073,6 +1073,83 @@ async fn every_enum_value_the_spec_lists_for_an_input_is_accepted_where_it_is_us
         let answered = accepted(res, &response).await;
         assert_eq!(answered["response"], response);
     }
+    // One occurrence of a weekly series patched to each status and language.
+    let series = accepted(
+        app.post(
+            "/api/v1/meetings",
+            &admin,
+            &json!({"body_id": board, "title": "Weekly", "start": "2030-01-07T10:00:00",
+                    "end": "2030-01-07T11:00:00", "rrule": "FREQ=WEEKLY"}),
+        )
+        .await,
+        "series",
+    )
+    .await;
+    let series_path = format!("/api/v1/meetings/{}", id_of(&series));
+    let mut week = 1;
+    let mut occurrence = |field: &str, value: &str| {
+        week += 1;
+        let start =
+            chrono::NaiveDate::from_ymd_opt(2030, 1, 7).unwrap() + chrono::TimeDelta::weeks(week);
+        // 10:00 in Oslo in winter is 09:00 UTC.
+        (
+            format!("{series_path}/occurrences/{start}T09:00:00Z"),
+            json!({ field: value }),
+        )
+    };
+    let mut tries = Vec::new();
+    for language in inputs.take("PATCH /api/v1/meetings/{id}/occurrences/{start} body.language") {
+        tries.push((
+            "language",
+            language.clone(),
+            occurrence("language", &language),
+        ));
+    }
+    for status in inputs.take("PATCH /api/v1/meetings/{id}/occurrences/{start} body.status") {
+        tries.push(("status", status.clone(), occurrence("status", &status)));
+    }
+    for (field, value, (path, body)) in tries {
+        let current = accepted(app.post(&path, &admin, &json!({})).await, &value).await;
+        let res = app
+            .patch(&path, &admin, Some(&version_tag(&current)), &body)
+            .await;
+        let patched = accepted(res, &value).await;
+        assert_eq!(patched[field], value);
+    }
+    // Each answer through a signed link (the admin's own invitation to the board's meeting).
+    let meeting_id = id_of(&meeting);
+    let token = {
+        use connect::schema::{meeting_invitees as mi, notifications as n};
+        use diesel::prelude::*;
+        let mut conn = app.db_conn();
+        let texts: Vec<String> = n::table
+            .filter(n::kind.eq("meeting_invitation"))
+            .select(n::body_text)
+            .load(&mut conn)
+            .unwrap();
+        let invited: i64 = mi::table
+            .filter(mi::meeting_id.eq(&meeting_id))
+            .count()
+            .get_result(&mut conn)
+            .unwrap();
+        assert!(invited > 0);
+        let text = texts
+            .iter()
+            .find(|t| t.contains(&meeting["title"].as_str().unwrap().to_string()))
+            .expect("the board meeting's invitation");
+        let start = text.find("/meetings/answer?token=").unwrap() + 23;
+        text[start..].split('&').next().unwrap().to_owned()
+    };
+    for response in inputs.take("POST /api/v1/meeting-answers body.response") {
+        let res = app
+            .post_anon(
+                "/api/v1/meeting-answers",
+                &json!({ "token": token, "response": response }),
+            )
+            .await;
+        let answered = accepted(res, &response).await;
+        assert_eq!(answered["response"], response);
+    }
     // Action items moved to each status (one of the board's members owns them); mine listed by
     // each status.
     let owner = seat["person_id"].clone();
