@@ -1070,3 +1070,24 @@ pub fn calendar(
     let _ = a.person;
     Ok((meeting, invitees, body_name))
 }
+
+/// A series master's occurrences changed alone (moved or cancelled), each as a meeting with its
+/// invitees, by original start: the download of a series carries them as RECURRENCE-ID events.
+pub fn series_overrides(
+    conn: &mut DbConn,
+    caller: &Caller,
+    master_id: &str,
+) -> Result<Vec<(Meeting, Vec<InviteeRow>)>, ApiError> {
+    let ids: Vec<Id> = m::table
+        .filter(m::series_id.eq(master_id))
+        .filter(m::occurrence_of.is_not_null())
+        .order((m::occurrence_of.asc(), m::id.asc()))
+        .select(m::id)
+        .load(conn)?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        let (meeting, invitees, _) = calendar(conn, caller, &id)?;
+        out.push((meeting, invitees));
+    }
+    Ok(out)
+}

@@ -13,7 +13,7 @@ use super::model::{
     AddInvitee, Answer, CancelMeeting, CreateMeeting, Invitee, Invitees, Meeting, MeetingKind,
     MeetingStatus, UpdateMeeting,
 };
-use super::repo::{self, MeetingsFilter};
+use super::repo::{self, InviteeRow, MeetingsFilter};
 use crate::auth::{Auth, Scope};
 use crate::core::Id;
 use crate::error::{ApiError, Problem};
@@ -455,10 +455,16 @@ pub async fn meeting_ics(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = Id::from(id.into_inner());
-    let (meeting, invitees, _) = auth
+    let (meeting, invitees, overrides) = auth
         .read(&state.db, move |conn, caller| {
             caller.require_scope(Scope::MeetingsRead)?;
-            repo::calendar(conn, caller, &id)
+            let (meeting, invitees, _) = repo::calendar(conn, caller, &id)?;
+            // A series' master: its occurrences changed alone go along (RECURRENCE-ID).
+            let overrides = match meeting.rrule {
+                Some(_) => repo::series_overrides(conn, caller, &id)?,
+                None => Vec::new(),
+            };
+            Ok((meeting, invitees, overrides))
         })
         .await?;
     let from = state
@@ -473,9 +479,10 @@ pub async fn meeting_ics(
         ),
         None => ("CONNECT".into(), state.settings.mail_from.clone()),
     };
-    let body = ics::render(
-        &meeting,
-        &invitees,
+    let mut events: Vec<(&Meeting, &[InviteeRow])> = vec![(&meeting, invitees.as_slice())];
+    events.extend(overrides.iter().map(|(m, i)| (m, i.as_slice())));
+    let body = ics::render_many(
+        &events,
         &Organizer {
             name: &name,
             email: &email,
