@@ -77,6 +77,7 @@ pub fn api_scope() -> utoipa_actix_web::scope::Scope<
         .configure(crate::bodies::routes::configure)
         .configure(crate::decisions::routes::configure)
         .configure(crate::meetings::routes::configure)
+        .configure(crate::meetings::events::routes::configure)
         .configure(crate::audit::routes::configure)
         .configure(crate::notifications::routes::configure)
         .configure(crate::invitations::routes::configure)
@@ -184,6 +185,7 @@ impl Application {
             metrics: web::Data::new(metrics),
             address_throttle: AddressThrottle::default(),
             reset_throttle: AddressThrottle::default(),
+            registration_throttle: AddressThrottle::default(),
             mail_wakeup: Arc::new(tokio::sync::Notify::new()),
         });
         let mailer = web::Data::new(mailer);

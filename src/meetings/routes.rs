@@ -7,6 +7,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
+use super::events::repo::{Links, fill_places};
 use super::ics::{self, Organizer};
 use super::model::{
     AddInvitee, Answer, CancelMeeting, CreateMeeting, Invitee, Invitees, Meeting, MeetingKind,
@@ -17,6 +18,7 @@ use crate::auth::{Auth, Scope};
 use crate::core::Id;
 use crate::error::{ApiError, Problem};
 use crate::http::{IfMatch, Json, Page, PageRequest, Query, created, versioned};
+use crate::notifications::Mailer;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -157,8 +159,8 @@ pub async fn get_meeting(
         (status = 200, description = "Updated", body = Meeting, headers(("ETag" = String, description = "The new version"))),
         (status = 403, description = "Only those who manage the meeting edit it", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such meeting, or not visible to you", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The meeting is cancelled", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "An unknown time zone, a local time that does not exist, or an end before the start", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The meeting is cancelled, or an open event's capacity below the registrations holding a place", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An unknown time zone, a local time that does not exist, an end before the start, or a capacity on a body's meeting", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/meetings/{id}")]
@@ -168,15 +170,30 @@ pub async fn update_meeting(
     id: web::Path<Uuid>,
     if_match: IfMatch,
     body: Json<UpdateMeeting>,
+    mailer: web::Data<Mailer>,
 ) -> Result<HttpResponse, ApiError> {
     let id = Id::from(id.into_inner());
     let patch = body.into_inner();
+    let keys = state.jwt.clone();
     let meeting = auth
         .write(&state.db, move |conn, caller| {
             caller.require_scope(Scope::MeetingsWrite)?;
-            repo::update(conn, caller, &id, &if_match, patch)
+            let capacity_changed = patch.capacity.is_some();
+            let meeting = repo::update(conn, caller, &id, &if_match, patch)?;
+            if capacity_changed && meeting.kind == MeetingKind::OpenEvent {
+                // A raised or removed capacity moves the waiting list up at once.
+                let links = Links {
+                    mailer: &mailer,
+                    keys: &keys,
+                };
+                if fill_places(conn, &links, &caller.actor(), &id)? > 0 {
+                    return repo::get(conn, caller, &id);
+                }
+            }
+            Ok(meeting)
         })
         .await?;
+    state.wake_mailer();
     Ok(versioned(StatusCode::OK, meeting.version, &meeting))
 }
 

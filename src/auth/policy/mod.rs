@@ -20,10 +20,12 @@ use diesel::prelude::*;
 use diesel::sql_types::Bool;
 
 mod agreements;
+mod events;
 mod governance;
 mod meetings;
 
 pub use agreements::*;
+pub use events::*;
 pub use governance::*;
 pub use meetings::*;
 
