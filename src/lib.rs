@@ -15,6 +15,7 @@ pub mod allocations;
 pub mod audit;
 pub mod auth;
 pub mod bodies;
+pub mod calendar;
 pub mod cohorts;
 pub mod config;
 pub mod core;

@@ -279,7 +279,7 @@ fn seed(settings: &Settings, command: SeedCommand) -> ExitCode {
                 .block_on(connect::seed::demo(&db, std::sync::Arc::new(mailer)))
                 .map(|seeded| {
                     format!(
-                        "added {} organisations, {} drugs, {} agreements, {} cohorts, {} patients, {} people, {} bodies with {} seats and {} decisions; skipped {} organisations whose name the register already has",
+                        "added {} organisations, {} drugs, {} agreements, {} cohorts, {} patients, {} people, {} bodies with {} seats, {} decisions and {} meetings with {} agenda items and {} action items; skipped {} organisations whose name the register already has",
                         seeded.added,
                         seeded.drugs,
                         seeded.trial.agreements,
@@ -289,6 +289,9 @@ fn seed(settings: &Settings, command: SeedCommand) -> ExitCode {
                         seeded.governance.bodies,
                         seeded.governance.seats,
                         seeded.governance.decisions,
+                        seeded.proceedings.meetings,
+                        seeded.proceedings.agenda_items,
+                        seeded.proceedings.action_items,
                         seeded.skipped
                     )
                 })

@@ -153,6 +153,7 @@ pub fn base() -> OpenApi {
             ("decisions", "What the bodies decide: proposals, votes, recusals and results"),
             ("meetings", "Bodies' meetings and open events: times in IANA zones, invitees, answers and calendar files"),
             ("events", "Open events for the public: registration without an account, a waiting list that moves up, cancel links, and the secretariat's list of registrants"),
+            ("calendar", "Personal calendar feeds: a secret URL for Outlook, Google or Apple Calendar"),
             ("invitations", "Inviting people to accounts"),
             ("notifications", "E-mails and their delivery"),
             ("audit", "Who changed what"),
@@ -287,8 +288,11 @@ pub fn finish(mut api: OpenApi) -> OpenApi {
                 add_param_ref(op, "IdempotencyKey");
                 add_response(op, "409", "Conflict");
             }
-            // API tokens are revoked without a version; every other PATCH and DELETE is versioned.
-            if (method == "patch" || method == "delete") && !path.starts_with("/api/v1/api-tokens")
+            // API tokens and calendar feeds are revoked without a version; every other PATCH and
+            // DELETE is versioned.
+            if (method == "patch" || method == "delete")
+                && !path.starts_with("/api/v1/api-tokens")
+                && path != "/api/v1/me/calendar-feed"
             {
                 add_param_ref(op, "IfMatch");
                 add_response(op, "412", "PreconditionFailed");

@@ -76,8 +76,11 @@ pub fn api_scope() -> utoipa_actix_web::scope::Scope<
         .configure(crate::cohorts::routes::configure)
         .configure(crate::bodies::routes::configure)
         .configure(crate::decisions::routes::configure)
+        // Proceedings first: their `/meetings/{id}/...` paths are literal beyond the meeting's.
+        .configure(crate::meetings::proceedings::routes::configure)
         .configure(crate::meetings::routes::configure)
         .configure(crate::meetings::events::routes::configure)
+        .configure(crate::calendar::routes::configure)
         .configure(crate::audit::routes::configure)
         .configure(crate::notifications::routes::configure)
         .configure(crate::invitations::routes::configure)
@@ -176,7 +179,8 @@ impl Application {
                 .map(|k| k.as_str()),
         );
         let mailer = crate::notifications::Mailer::new(&settings.public_url, &settings.mail_from)
-            .map_err(StartupError)?;
+            .map_err(StartupError)?
+            .with_link_key(secret.expose().as_bytes());
         let state = web::Data::new(AppState {
             jwt: web::Data::new(JwtKeys::new(&secret, settings.access_token_ttl_secs)),
             settings: Arc::new(settings.clone()),
@@ -193,7 +197,12 @@ impl Application {
             crate::notifications::worker::spawn(
                 state.clone(),
                 mailer.clone(),
-                vec![crate::allocations::digest::job, crate::decisions::repo::job],
+                vec![
+                    crate::allocations::digest::job,
+                    crate::decisions::repo::job,
+                    crate::meetings::reminders::job,
+                    crate::meetings::proceedings::repo::job,
+                ],
             )
             .map_err(|e| StartupError(format!("mail: {e}")))?;
         }
@@ -226,6 +235,7 @@ impl Application {
                 .service(web::redirect("/docs", "/docs/"))
                 .service(crate::pages::accept_invitation_page)
                 .service(crate::pages::reset_password_page)
+                .service(crate::pages::meeting_answer_page)
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", spec.clone()))
                 // A path no route takes with this method: 405 with `Allow`, or 404.
                 .default_service(web::to(not_routed))

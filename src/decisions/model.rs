@@ -93,6 +93,7 @@ pub struct Recusal {
     "secret_ballot": false,
     "subject_organisation_id": null,
     "subject_agreement_id": "01937c4e-4444-7000-8000-0000000000ee",
+    "meeting_id": null,
     "quorum_percent": 50,
     "majority": "simple",
     "opened_at": "2026-12-01T09:00:00Z",
@@ -124,6 +125,8 @@ pub struct Decision {
     pub secret_ballot: bool,
     pub subject_organisation_id: Option<Id>,
     pub subject_agreement_id: Option<Id>,
+    /// The meeting of the body it was proposed at, if any.
+    pub meeting_id: Option<Id>,
     /// The body's rules, copied when the vote opened.
     pub quorum_percent: Option<i32>,
     pub majority: Option<Majority>,
@@ -179,6 +182,8 @@ pub struct CreateDecision {
     pub subject_organisation_id: Option<Id>,
     /// The agreement the decision is about: its company's people are recused.
     pub subject_agreement_id: Option<Id>,
+    /// The meeting of the same body it is proposed at (422 for another body's meeting).
+    pub meeting_id: Option<Id>,
 }
 
 /// Changes to a proposed decision; absent fields stay, `null` clears the reference.

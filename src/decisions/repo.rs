@@ -34,7 +34,7 @@ use crate::notifications::repo::Recipient;
 use crate::notifications::{Kind, Language, Mailer, enqueue};
 use crate::schema::{
     agreements as ag, bodies as b, body_members as bm, decision_voters as dv, decisions as d,
-    organisations as o, people as p, users as u,
+    meetings as m, organisations as o, people as p, users as u,
 };
 
 /// A decision as stored.
@@ -51,6 +51,7 @@ pub(crate) struct DecisionRow {
     pub secret_ballot: bool,
     pub subject_organisation_id: Option<Id>,
     pub subject_agreement_id: Option<Id>,
+    pub meeting_id: Option<Id>,
     pub quorum_percent: Option<i32>,
     pub majority: Option<Majority>,
     pub opened_at: Option<NaiveDateTime>,
@@ -324,6 +325,7 @@ fn assemble(
         secret_ballot: row.secret_ballot,
         subject_organisation_id: row.subject_organisation_id,
         subject_agreement_id: row.subject_agreement_id,
+        meeting_id: row.meeting_id,
         quorum_percent: row.quorum_percent,
         majority: row.majority,
         opened_at: row.opened_at.map(|t| t.and_utc()),
@@ -454,6 +456,30 @@ pub fn create(
             ));
         }
     }
+    if let Some(meeting) = &req.meeting_id {
+        let body: Option<Option<String>> = m::table
+            .filter(m::id.eq(meeting))
+            .select(m::body_id)
+            .first(conn)
+            .optional()?;
+        match body {
+            None => {
+                return Err(ApiError::invalid(
+                    "meeting_id",
+                    "not_found",
+                    "no such meeting",
+                ));
+            }
+            Some(body) if body.as_deref() != Some(req.body_id.as_str()) => {
+                return Err(ApiError::invalid(
+                    "meeting_id",
+                    "other_body",
+                    "the meeting is not one of the decision's body",
+                ));
+            }
+            Some(_) => {}
+        }
+    }
     if let Some(r) = &draft.reference {
         check_reference(conn, id, r)?;
     }
@@ -470,6 +496,7 @@ pub fn create(
             d::secret_ballot.eq(draft.secret_ballot),
             d::subject_organisation_id.eq(&req.subject_organisation_id),
             d::subject_agreement_id.eq(&req.subject_agreement_id),
+            d::meeting_id.eq(&req.meeting_id),
             d::created_by.eq(caller.author()),
             d::created_at.eq(t),
             d::updated_at.eq(t),
@@ -685,7 +712,7 @@ fn format_time(t: NaiveDateTime) -> String {
 
 /// The recipients for people: their linked active account (in its language), else their own
 /// e-mail (in Norwegian).
-fn recipients_for(conn: &mut DbConn, people: &[String]) -> Result<Vec<Recipient>, ApiError> {
+pub fn recipients_for(conn: &mut DbConn, people: &[String]) -> Result<Vec<Recipient>, ApiError> {
     if people.is_empty() {
         return Ok(Vec::new());
     }
@@ -1139,6 +1166,8 @@ pub struct DecisionsFilter {
     pub kind: Option<DecisionKind>,
     pub subject_organisation_id: Option<Id>,
     pub subject_agreement_id: Option<Id>,
+    /// The decisions proposed at this meeting.
+    pub meeting_id: Option<Id>,
 }
 
 /// Decisions in the order they were proposed (ids are time-ordered). Admins see all; others the
@@ -1193,6 +1222,9 @@ pub fn list(
     }
     if let Some(v) = &f.subject_agreement_id {
         q = q.filter(d::subject_agreement_id.eq(v.clone()));
+    }
+    if let Some(v) = &f.meeting_id {
+        q = q.filter(d::meeting_id.eq(v.clone()));
     }
     if let Some(after) = page.after_one() {
         q = q.filter(d::id.gt(after.to_owned()));

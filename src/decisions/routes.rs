@@ -58,6 +58,7 @@ pub async fn list_decisions(
         kind: query.kind,
         subject_organisation_id: query.subject_organisation_id.clone(),
         subject_agreement_id: query.subject_agreement_id.clone(),
+        meeting_id: None,
     };
     let page = PageRequest::new("decisions", query.limit, query.cursor.as_deref(), 1)?;
     let page = auth

@@ -24,9 +24,12 @@ pub async fn negotiate(
         .get_all(header::ACCEPT)
         .map(|v| v.to_str().ok().map(|s| admits(s, csv)))
         .collect::<Option<Vec<bool>>>();
+    // Calendar files (`….ics`: a meeting's, a feed) go to calendar apps, which ask for
+    // `text/calendar`: not negotiated.
+    let calendar = req.path().ends_with(".ics");
     match acceptable {
         // No Accept header admits anything; an unreadable one is ignored.
-        Some(v) if !v.is_empty() && !v.contains(&true) => {
+        Some(v) if !calendar && !v.is_empty() && !v.contains(&true) => {
             let res = ApiError::NotAcceptable.error_response();
             Ok(req.into_response(res))
         }

@@ -166,6 +166,10 @@ pub struct CreateMeeting {
     pub invite_members: Option<bool>,
     /// An open event's places (`null` or absent: no limit); refused for a body's meeting.
     pub capacity: Option<i32>,
+    /// A series: an RFC 5545 recurrence rule (e.g. `FREQ=WEEKLY;INTERVAL=2;BYDAY=TU`) expanded
+    /// in `time_zone`, `start`/`end` being its first occurrence (which the rule must give).
+    #[schema(example = "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU")]
+    pub rrule: Option<String>,
 }
 
 /// Changes to a meeting; absent fields stay, `null` clears an optional one. Local `start`/`end`
@@ -201,6 +205,8 @@ pub struct UpdateMeeting {
     #[serde(default, deserialize_with = "patch_field")]
     #[schema(value_type = Option<i32>)]
     pub capacity: Option<Option<i32>>,
+    /// A series' master only: its new rule (checked against its, possibly new, first start).
+    pub rrule: Option<String>,
 }
 
 /// Calling a meeting off.

@@ -14,6 +14,7 @@ use super::model::{
     Invitee, Invitees, Language, Meeting, MeetingKind, MeetingStatus, Rsvp, UpdateMeeting,
     check_capacity, clean, to_local, to_utc, validate, zone,
 };
+use super::series;
 use crate::audit;
 use crate::auth::Caller;
 use crate::auth::policy::{self, MeetingsListed};
@@ -22,6 +23,7 @@ use crate::core::{BodyRole, BodyStatus, Id, now, today};
 use crate::db::{DbConn, MultiBackend, seek_after};
 use crate::error::{ApiError, ProblemType};
 use crate::http::{IfMatch, Page, PageRequest, won_race};
+use crate::notifications::Mailer;
 use crate::schema::{
     bodies as b, body_members as bm, meeting_invitees as mi, meetings as m, people as p,
 };
@@ -59,7 +61,7 @@ pub struct MeetingRow {
 }
 
 impl MeetingRow {
-    fn into_meeting(self, invitee_count: i64, my_response: Option<Rsvp>) -> Meeting {
+    pub(crate) fn into_meeting(self, invitee_count: i64, my_response: Option<Rsvp>) -> Meeting {
         // A zone that no longer parses (it was checked when stored) reads as UTC.
         let tz = zone(&self.time_zone, "time_zone").unwrap_or(chrono_tz::UTC);
         Meeting {
@@ -95,6 +97,11 @@ impl MeetingRow {
             version: self.version,
         }
     }
+}
+
+/// A meeting's row (404 when it does not exist).
+pub fn find(conn: &mut DbConn, id: &str) -> Result<MeetingRow, ApiError> {
+    find_row(conn, id)
 }
 
 /// A meeting's row (404 when it does not exist); no `LIMIT`, as every meeting route reads it.
@@ -188,8 +195,8 @@ pub fn get(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<Meeting, ApiE
     one(conn, row, a.invitation.map(|(_, r)| r))
 }
 
-/// Invitees (people) who accepted another scheduled meeting overlapping `[starts, ends)`;
-/// `only` narrows it to one person.
+/// Invitees (people) who accepted another scheduled meeting, or an occurrence of a series,
+/// overlapping `[starts, ends)`; `only` narrows it to one person.
 fn conflicts(
     conn: &mut DbConn,
     meeting_id: &str,
@@ -205,32 +212,24 @@ fn conflicts(
             .select(mi::person_id.assume_not_null())
             .load(conn)?,
     };
-    if people.is_empty() {
-        return Ok(Vec::new());
-    }
-    let rows: Vec<(Id, String, Id, String, NaiveDateTime, NaiveDateTime)> = mi::table
-        .inner_join(m::table)
-        .inner_join(p::table)
-        .filter(mi::person_id.assume_not_null().eq_any(&people))
-        .filter(mi::response.eq(Rsvp::Accepted))
-        .filter(m::id.ne(meeting_id))
-        .filter(m::status.eq(MeetingStatus::Scheduled))
-        .filter(m::starts_at.lt(ends))
-        .filter(m::ends_at.gt(starts))
-        .order((p::name.asc(), m::starts_at.asc(), m::id.asc()))
-        .select((p::id, p::name, m::id, m::title, m::starts_at, m::ends_at))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(person_id, name, meeting_id, title, s, e)| Conflict {
-            person_id,
-            name,
-            meeting_id,
-            title,
-            starts_at: s.and_utc(),
-            ends_at: e.and_utc(),
-        })
-        .collect())
+    Ok(series::busy(
+        conn,
+        &people,
+        &[Rsvp::Accepted],
+        starts,
+        ends,
+        Some(meeting_id),
+    )?
+    .into_iter()
+    .map(|b| Conflict {
+        person_id: b.person_id,
+        name: b.name,
+        meeting_id: b.meeting_id,
+        title: b.title,
+        starts_at: b.starts_at.and_utc(),
+        ends_at: b.ends_at.and_utc(),
+    })
+    .collect())
 }
 
 /// The people with a seat in force today in a body, each once.
@@ -253,6 +252,7 @@ fn members_of(conn: &mut DbConn, body_id: &str, on: NaiveDate) -> Result<Vec<Str
 pub fn create(
     conn: &mut DbConn,
     caller: &Caller,
+    mailer: &Mailer,
     id: Id,
     req: CreateMeeting,
 ) -> Result<Meeting, ApiError> {
@@ -322,6 +322,10 @@ pub fn create(
         ends,
     )?;
     check_capacity(kind, req.capacity)?;
+    let rrule = match req.rrule.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(rule) => Some(series::check_first(rule, starts, tz)?),
+    };
     let t = now();
     diesel::insert_into(m::table)
         .values((
@@ -344,6 +348,7 @@ pub fn create(
             m::created_at.eq(t),
             m::updated_at.eq(t),
             m::version.eq(1),
+            m::rrule.eq(&rrule),
         ))
         .execute(conn)?;
     if let (Some(body), true) = (&req.body_id, req.invite_members.unwrap_or(true)) {
@@ -366,6 +371,7 @@ pub fn create(
     audit::created(conn, &caller.actor(), "meeting", &id, &meeting)?;
     meeting.my_response = mine.map(|(_, r)| r);
     meeting.conflicts = Some(conflicts(conn, &id, starts, ends, None)?);
+    super::mail::invite(conn, mailer, &id, None)?;
     Ok(meeting)
 }
 
@@ -373,6 +379,7 @@ pub fn create(
 pub fn update(
     conn: &mut DbConn,
     caller: &Caller,
+    mailer: &Mailer,
     id: &str,
     if_match: &IfMatch,
     patch: UpdateMeeting,
@@ -385,6 +392,10 @@ pub fn update(
             ProblemType::InvalidTransition,
             "the meeting is cancelled; schedule a new one",
         ));
+    }
+    if row.rrule.is_some() && row.starts_at <= now() {
+        // A series under way: its future occurrences change, its past ones stay.
+        return series::split(conn, caller, mailer, row, patch);
     }
     let before = one(conn, row.clone(), mine)?;
     let mut next = row.clone();
@@ -431,6 +442,19 @@ pub fn update(
         }
         next.capacity = v;
     }
+    if let Some(v) = patch.rrule {
+        if row.rrule.is_none() {
+            return Err(ApiError::invalid(
+                "rrule",
+                "not_a_series",
+                "only a series' master has a rule; schedule a new series instead",
+            ));
+        }
+        next.rrule = Some(v);
+    }
+    if let Some(rule) = &next.rrule {
+        next.rrule = Some(series::check_first(rule, next.starts_at, tz)?);
+    }
     match patch.status {
         None => {}
         Some(v) if v == row.status => {}
@@ -450,6 +474,7 @@ pub fn update(
         next.ends_at,
     )?;
     let moved = next.starts_at != row.starts_at
+        || next.rrule != row.rrule
         || next.status == MeetingStatus::Cancelled
         || next.ends_at != row.ends_at
         || next.place != row.place
@@ -481,12 +506,14 @@ pub fn update(
             m::recording_url.eq(&next.recording_url),
             m::capacity.eq(next.capacity),
             m::sequence.eq(next.sequence),
+            m::rrule.eq(&next.rrule),
             m::updated_at.eq(now()),
             m::version.eq(row.version + 1),
         ))
         .execute(conn)?,
     )?;
     audit::updated(conn, &caller.actor(), "meeting", id, changes)?;
+    super::mail::after_update(conn, mailer, id, row.sequence, row.status)?;
     let row = find_row(conn, id)?;
     one(conn, row, mine)
 }
@@ -495,10 +522,15 @@ pub fn update(
 pub fn cancel(
     conn: &mut DbConn,
     caller: &Caller,
+    mailer: &Mailer,
     id: &str,
     req: CancelMeeting,
 ) -> Result<Meeting, ApiError> {
     let (row, a) = managed(conn, caller, id)?;
+    if row.rrule.is_some() && row.status == MeetingStatus::Scheduled && row.starts_at <= now() {
+        // A series under way ends from now; its past occurrences stay.
+        return series::end_series(conn, caller, mailer, row, req);
+    }
     if row.status != MeetingStatus::Scheduled {
         return Err(ApiError::conflict_of(
             ProblemType::InvalidTransition,
@@ -538,6 +570,7 @@ pub fn cancel(
         serde_json::json!({"status": {"from": row.status, "to": MeetingStatus::Cancelled},
                            "cancel_reason": {"from": null, "to": reason}}),
     )?;
+    super::mail::cancelled(conn, mailer, id, None, reason.as_deref())?;
     let row = find_row(conn, id)?;
     one(conn, row, a.invitation.map(|(_, r)| r))
 }
@@ -553,7 +586,7 @@ pub struct MeetingsFilter {
 
 type MeetingCondition = Box<dyn BoxableExpression<m::table, MultiBackend, SqlType = Bool>>;
 
-fn parse_after(page: &PageRequest) -> Result<Option<(NaiveDateTime, &str)>, ApiError> {
+pub(super) fn parse_after(page: &PageRequest) -> Result<Option<(NaiveDateTime, &str)>, ApiError> {
     match page.after_two() {
         None => Ok(None),
         Some((t, id)) => t
@@ -568,9 +601,44 @@ fn parse_after(page: &PageRequest) -> Result<Option<(NaiveDateTime, &str)>, ApiE
     }
 }
 
+/// What the caller sees of the meetings table: the secretariat all; others those they are
+/// invited to, those of the bodies they sit in today, and (members of the consortium) open
+/// events.
+fn seen_by(caller: &Caller, person: Option<&String>) -> Option<MeetingCondition> {
+    let listed = policy::meetings_listed(caller);
+    if listed == MeetingsListed::All {
+        return None;
+    }
+    // Never true: the start of an OR of what the caller sees.
+    let mut cond: MeetingCondition = Box::new(m::id.is_null());
+    if listed == MeetingsListed::WithOpenEvents {
+        cond = Box::new(cond.or(m::kind.eq(MeetingKind::OpenEvent)));
+    }
+    if let Some(person) = person {
+        let on = today();
+        cond = Box::new(
+            cond.or(m::id.eq_any(
+                mi::table
+                    .filter(mi::person_id.eq(person.clone()))
+                    .select(mi::meeting_id),
+            ))
+            .or(m::body_id.assume_not_null().eq_any(
+                bm::table
+                    .filter(bm::person_id.eq(person.clone()))
+                    .filter(bm::from_date.le(on))
+                    .filter(bm::to_date.is_null().or(bm::to_date.ge(on)))
+                    .select(bm::body_id),
+            )),
+        );
+    }
+    Some(cond)
+}
+
 /// A page of the meetings the caller sees, by start: the secretariat all; others those they are
 /// invited to, those of the bodies they sit in today, and (members of the consortium) open
-/// events. `from`/`to` keep the meetings overlapping that range.
+/// events. `from`/`to` keep the meetings overlapping that range. With both, a series is listed
+/// as its occurrences in the range (computed, or their override rows), each keyed by its start
+/// and the master's id; without, as its master.
 pub fn list(
     conn: &mut DbConn,
     caller: &Caller,
@@ -579,31 +647,12 @@ pub fn list(
 ) -> Result<Page<Meeting>, ApiError> {
     let after = parse_after(page)?;
     let person = caller_person(conn, caller)?;
+    let range = match (f.from, f.to) {
+        (Some(from), Some(to)) => Some((from, to)),
+        _ => None,
+    };
     let mut q = m::table.select(MeetingRow::as_select()).into_boxed();
-    let listed = policy::meetings_listed(caller);
-    if listed != MeetingsListed::All {
-        // Never true: the start of an OR of what the caller sees.
-        let mut cond: MeetingCondition = Box::new(m::id.is_null());
-        if listed == MeetingsListed::WithOpenEvents {
-            cond = Box::new(cond.or(m::kind.eq(MeetingKind::OpenEvent)));
-        }
-        if let Some(person) = &person {
-            let on = today();
-            cond = Box::new(
-                cond.or(m::id.eq_any(
-                    mi::table
-                        .filter(mi::person_id.eq(person.clone()))
-                        .select(mi::meeting_id),
-                ))
-                .or(m::body_id.assume_not_null().eq_any(
-                    bm::table
-                        .filter(bm::person_id.eq(person.clone()))
-                        .filter(bm::from_date.le(on))
-                        .filter(bm::to_date.is_null().or(bm::to_date.ge(on)))
-                        .select(bm::body_id),
-                )),
-            );
-        }
+    if let Some(cond) = seen_by(caller, person.as_ref()) {
         q = q.filter(cond);
     }
     if let Some(v) = &f.body_id {
@@ -621,11 +670,55 @@ pub fn list(
     if let Some(v) = f.kind {
         q = q.filter(m::kind.eq(v));
     }
+    if range.is_some() {
+        q = q.filter(m::rrule.is_null());
+    }
     let q = seek_after!(q, after, m::starts_at, m::id);
-    let rows: Vec<MeetingRow> = q
+    let mut rows: Vec<MeetingRow> = q
         .order((m::starts_at.asc(), m::id.asc()))
         .limit(page.fetch())
         .load(conn)?;
+    if let Some((from, to)) = range {
+        // The series that may have occurrences in the range, expanded.
+        let mut q = m::table
+            .select(MeetingRow::as_select())
+            .filter(m::rrule.is_not_null())
+            .filter(m::starts_at.lt(to))
+            .into_boxed();
+        if let Some(cond) = seen_by(caller, person.as_ref()) {
+            q = q.filter(cond);
+        }
+        if let Some(v) = &f.body_id {
+            q = q.filter(m::body_id.eq(v.clone()));
+        }
+        if let Some(v) = f.kind {
+            q = q.filter(m::kind.eq(v));
+        }
+        let masters: Vec<MeetingRow> = q.order(m::id.asc()).load(conn)?;
+        for master in masters {
+            let occurrences = series::expand(conn, &master, from, to, after)?;
+            rows.extend(
+                occurrences
+                    .into_iter()
+                    .filter(|r| f.status.is_none_or(|s| s == r.status))
+                    .take(page.fetch() as usize),
+            );
+        }
+        rows.sort_by(|x, y| (x.starts_at, x.id.as_str()).cmp(&(y.starts_at, y.id.as_str())));
+        rows.truncate(page.fetch() as usize);
+    }
+    page_of(conn, caller, page, rows)
+}
+
+/// The page of the rows fetched (at most one more than the page), with invitee counts and the
+/// caller's answers.
+pub(super) fn page_of(
+    conn: &mut DbConn,
+    caller: &Caller,
+    page: &PageRequest,
+    rows: Vec<MeetingRow>,
+) -> Result<Page<Meeting>, ApiError> {
+    let person = caller_person(conn, caller)?;
     let listed = page.page(
         rows,
         |r| {
@@ -637,8 +730,8 @@ pub fn list(
         |r| r,
     );
     let ids: Vec<&str> = listed.items.iter().map(|r| r.id.as_str()).collect();
-    let mut counts = invitee_counts(conn, &ids)?;
-    let mut mine: HashMap<String, Rsvp> = match &person {
+    let counts = invitee_counts(conn, &ids)?;
+    let mine: HashMap<String, Rsvp> = match &person {
         Some(person) if !ids.is_empty() => mi::table
             .filter(mi::person_id.eq(person))
             .filter(mi::meeting_id.eq_any(&ids))
@@ -652,8 +745,8 @@ pub fn list(
         .items
         .into_iter()
         .map(|r| {
-            let n = counts.remove(r.id.as_str()).unwrap_or(0);
-            let my = mine.remove(r.id.as_str());
+            let n = counts.get(r.id.as_str()).copied().unwrap_or(0);
+            let my = mine.get(r.id.as_str()).copied();
             r.into_meeting(n, my)
         })
         .collect();
@@ -666,7 +759,7 @@ pub fn list(
 // ---- Invitees --------------------------------------------------------------------------------
 
 /// An invitee as read, with the person's name and address.
-#[derive(Queryable, Selectable)]
+#[derive(Queryable, Selectable, Clone)]
 #[diesel(table_name = mi)]
 pub struct InviteeRow {
     pub id: Id,
@@ -782,6 +875,7 @@ fn invitee_written(result: QueryResult<usize>) -> Result<usize, ApiError> {
 pub fn add_invitee(
     conn: &mut DbConn,
     caller: &Caller,
+    mailer: &Mailer,
     id: &str,
     invitee_id: Id,
     req: AddInvitee,
@@ -878,6 +972,7 @@ pub fn add_invitee(
         Some(person) => conflicts(conn, id, row.starts_at, row.ends_at, Some(person))?,
         None => Vec::new(),
     });
+    super::mail::invite(conn, mailer, id, Some(&[invitee_id]))?;
     Ok(invitee)
 }
 
@@ -897,6 +992,7 @@ pub fn invitee(
 pub fn remove_invitee(
     conn: &mut DbConn,
     caller: &Caller,
+    mailer: &Mailer,
     id: &str,
     invitee_id: &str,
     if_match: &IfMatch,
@@ -904,6 +1000,14 @@ pub fn remove_invitee(
     managed(conn, caller, id)?;
     let before = find_invitee(conn, id, invitee_id)?.into_invitee(true);
     if_match.check(before.version)?;
+    // The cancellation is written while the invitee is still there to be named.
+    super::mail::cancelled(
+        conn,
+        mailer,
+        id,
+        Some(std::slice::from_ref(&before.id)),
+        None,
+    )?;
     won_race(
         diesel::delete(
             mi::table

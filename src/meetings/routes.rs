@@ -7,6 +7,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
+use super::answers::{self, AnswerByLink, LinkAnswer};
 use super::events::repo::{Links, fill_places};
 use super::ics::{self, Organizer};
 use super::model::{
@@ -42,7 +43,12 @@ pub struct MeetingsQuery {
 ///
 /// By start time. The secretariat sees every meeting; others the meetings they are invited to,
 /// those of the bodies they sit in today, and (members of the consortium) open events. `from` and
-/// `to` keep the meetings overlapping that range.
+/// `to` keep the meetings overlapping that range. With both, a series is listed as its
+/// occurrences overlapping the range: computed ones carry the master's `id`, `series_id` the
+/// master and `occurrence_of` their start; those changed alone are their own meetings (moved, or
+/// `cancelled` so calendars strike them); `status` filters them like others. At most 2000
+/// occurrences are computed per series and request (page on with `cursor`). Without a range
+/// (or with one end only) a series is listed once, as its master.
 #[utoipa::path(
     tag = "meetings",
     params(MeetingsQuery),
@@ -98,16 +104,19 @@ pub async fn list_meetings(
 pub async fn create_meeting(
     state: web::Data<AppState>,
     auth: Auth,
+    mailer: web::Data<Mailer>,
     body: Json<CreateMeeting>,
 ) -> Result<HttpResponse, ApiError> {
     let req = body.into_inner();
     let id = Id::new();
+    let mailer = mailer.clone();
     let meeting = auth
         .write(&state.db, move |conn, caller| {
             caller.require_scope(Scope::MeetingsWrite)?;
-            repo::create(conn, caller, id, req)
+            repo::create(conn, caller, &mailer, id, req)
         })
         .await?;
+    state.wake_mailer();
     Ok(created(
         format!("/api/v1/meetings/{}", meeting.id),
         meeting.version,
@@ -150,13 +159,21 @@ pub async fn get_meeting(
 /// keeps the duration; a new `time_zone` alone keeps the instants. A change of time or place
 /// raises the iCalendar `sequence`. `status` may become `held` (and `scheduled` again), or
 /// `cancelled` (as `/cancel`). A cancelled meeting is not edited (409).
+///
+/// A series' master changes its future occurrences only: while its first occurrence is ahead,
+/// in place (`rrule` may change too); once under way, the series is split at its next
+/// occurrence: the old master's rule ends before it (its past stays), and a new master (new id
+/// and UID, the invitees and their answers copied) starts there with the changes. The answer is
+/// then the new master, with a `Location` header naming it. Occurrences changed alone from the
+/// split on move to the new series when their original start is still one of its occurrences,
+/// and are deleted otherwise.
 #[utoipa::path(
     tag = "meetings",
     params(("id" = uuid::Uuid, Path, description = "Meeting id")),
     request_body = UpdateMeeting,
     security(("bearer" = []), ("api_token" = [Scope::MeetingsWrite])),
     responses(
-        (status = 200, description = "Updated", body = Meeting, headers(("ETag" = String, description = "The new version"))),
+        (status = 200, description = "Updated (for a series under way: the new series' master)", body = Meeting, headers(("ETag" = String, description = "The new version"), ("Location" = String, description = "Only when a series was split: its new master"))),
         (status = 403, description = "Only those who manage the meeting edit it", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such meeting, or not visible to you", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The meeting is cancelled, or an open event's capacity below the registrations holding a place", body = Problem, content_type = "application/problem+json"),
@@ -167,39 +184,57 @@ pub async fn get_meeting(
 pub async fn update_meeting(
     state: web::Data<AppState>,
     auth: Auth,
+    mailer: web::Data<Mailer>,
     id: web::Path<Uuid>,
     if_match: IfMatch,
     body: Json<UpdateMeeting>,
-    mailer: web::Data<Mailer>,
 ) -> Result<HttpResponse, ApiError> {
     let id = Id::from(id.into_inner());
+    let asked = id.clone();
     let patch = body.into_inner();
     let keys = state.jwt.clone();
+    let mailer = mailer.clone();
     let meeting = auth
         .write(&state.db, move |conn, caller| {
             caller.require_scope(Scope::MeetingsWrite)?;
             let capacity_changed = patch.capacity.is_some();
-            let meeting = repo::update(conn, caller, &id, &if_match, patch)?;
+            let meeting = repo::update(conn, caller, &mailer, &asked, &if_match, patch)?;
             if capacity_changed && meeting.kind == MeetingKind::OpenEvent {
                 // A raised or removed capacity moves the waiting list up at once.
                 let links = Links {
                     mailer: &mailer,
                     keys: &keys,
                 };
-                if fill_places(conn, &links, &caller.actor(), &id)? > 0 {
-                    return repo::get(conn, caller, &id);
+                let updated = meeting.id.clone();
+                if fill_places(conn, &links, &caller.actor(), &updated)? > 0 {
+                    return repo::get(conn, caller, &updated);
                 }
             }
             Ok(meeting)
         })
         .await?;
     state.wake_mailer();
-    Ok(versioned(StatusCode::OK, meeting.version, &meeting))
+    let mut res = versioned(StatusCode::OK, meeting.version, &meeting);
+    if meeting.id.as_str() != id.as_str() {
+        // A series under way was split: the answer is the new series' master.
+        res.headers_mut().insert(
+            actix_web::http::header::LOCATION,
+            actix_web::http::header::HeaderValue::from_str(&format!(
+                "/api/v1/meetings/{}",
+                meeting.id
+            ))
+            .map_err(|e| ApiError::Internal(e.to_string()))?,
+        );
+    }
+    Ok(res)
 }
 
 /// Cancel a meeting
 ///
-/// Kept, with the reason; its `sequence` is raised so that calendars mark it cancelled.
+/// Kept, with the reason; its `sequence` is raised so that calendars mark it cancelled. A series
+/// whose first occurrence is ahead is cancelled whole; one under way ends from now: its rule ends
+/// before the next occurrence (the past ones stay, the master stays `scheduled`) and the
+/// occurrences changed alone from then on are cancelled.
 #[utoipa::path(
     tag = "meetings",
     params(("id" = uuid::Uuid, Path, description = "Meeting id")),
@@ -216,17 +251,20 @@ pub async fn update_meeting(
 pub async fn cancel_meeting(
     state: web::Data<AppState>,
     auth: Auth,
+    mailer: web::Data<Mailer>,
     id: web::Path<Uuid>,
     body: Json<CancelMeeting>,
 ) -> Result<HttpResponse, ApiError> {
     let id = Id::from(id.into_inner());
     let req = body.into_inner();
+    let mailer = mailer.clone();
     let meeting = auth
         .write(&state.db, move |conn, caller| {
             caller.require_scope(Scope::MeetingsWrite)?;
-            repo::cancel(conn, caller, &id, req)
+            repo::cancel(conn, caller, &mailer, &id, req)
         })
         .await?;
+    state.wake_mailer();
     Ok(versioned(StatusCode::OK, meeting.version, &meeting))
 }
 
@@ -281,18 +319,21 @@ pub async fn list_invitees(
 pub async fn add_invitee(
     state: web::Data<AppState>,
     auth: Auth,
+    mailer: web::Data<Mailer>,
     id: web::Path<Uuid>,
     body: Json<AddInvitee>,
 ) -> Result<HttpResponse, ApiError> {
     let id = Id::from(id.into_inner());
     let req = body.into_inner();
     let invitee_id = Id::new();
+    let mailer = mailer.clone();
     let invitee = auth
         .write(&state.db, move |conn, caller| {
             caller.require_scope(Scope::MeetingsWrite)?;
-            repo::add_invitee(conn, caller, &id, invitee_id, req)
+            repo::add_invitee(conn, caller, &mailer, &id, invitee_id, req)
         })
         .await?;
+    state.wake_mailer();
     Ok(created(
         format!(
             "/api/v1/meetings/{}/invitees/{}",
@@ -355,16 +396,19 @@ pub async fn get_invitee(
 pub async fn remove_invitee(
     state: web::Data<AppState>,
     auth: Auth,
+    mailer: web::Data<Mailer>,
     if_match: IfMatch,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, invitee_id) = path.into_inner();
     let (id, invitee_id) = (Id::from(id), Id::from(invitee_id));
+    let mailer = mailer.clone();
     auth.write(&state.db, move |conn, caller| {
         caller.require_scope(Scope::MeetingsWrite)?;
-        repo::remove_invitee(conn, caller, &id, &invitee_id, &if_match)
+        repo::remove_invitee(conn, caller, &mailer, &id, &invitee_id, &if_match)
     })
     .await?;
+    state.wake_mailer();
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -463,8 +507,73 @@ pub async fn meeting_ics(
         .body(body))
 }
 
+/// What an answer link is for
+///
+/// No authentication: the signed token from the invitation e-mail is the credential. Forged,
+/// damaged, expired and other-meeting links, and those of invitees since removed, answer 404.
+#[utoipa::path(
+    tag = "meetings",
+    params(("token" = String, Path, description = "The token from the answer link")),
+    responses(
+        (status = 200, description = "The meeting, when, the invitee and their answer", body = LinkAnswer),
+        (status = 404, description = "Forged, expired or removed link", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/meeting-answers/{token}")]
+pub async fn get_link_answer(
+    state: web::Data<AppState>,
+    mailer: web::Data<Mailer>,
+    token: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let token = token.into_inner();
+    let mailer = mailer.clone();
+    let answer = state
+        .db
+        .read(move |conn| answers::get(conn, &mailer, &token))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(answer))
+}
+
+/// Answer an invitation through its link
+///
+/// No authentication: the signed token from the invitation e-mail is the credential (a guest
+/// without an account answers this way). Records the answer as `/rsvp` does, with the invitee
+/// as the audit's actor.
+#[utoipa::path(
+    tag = "meetings",
+    request_body = AnswerByLink,
+    responses(
+        (status = 200, description = "The answer recorded", body = LinkAnswer),
+        (status = 404, description = "Forged, expired or removed link", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The meeting is cancelled", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not accepted, tentative or declined", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/meeting-answers")]
+pub async fn post_link_answer(
+    state: web::Data<AppState>,
+    mailer: web::Data<Mailer>,
+    body: Json<AnswerByLink>,
+) -> Result<HttpResponse, ApiError> {
+    let req = body.into_inner();
+    let mailer = mailer.clone();
+    let answer = state
+        .db
+        .write(move |conn| answers::record(conn, &mailer, req))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(answer))
+}
+
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(list_meetings)
+    // Literal paths before `/meetings/{id}`.
+    cfg.service(super::series_routes::find_free_slots)
+        .service(get_link_answer)
+        .service(post_link_answer)
+        .service(list_meetings)
         .service(create_meeting)
         .service(meeting_ics)
         .service(get_meeting)
@@ -474,5 +583,9 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(add_invitee)
         .service(get_invitee)
         .service(remove_invitee)
-        .service(rsvp);
+        .service(rsvp)
+        .service(super::series_routes::list_occurrences)
+        .service(super::series_routes::materialise_occurrence)
+        .service(super::series_routes::update_occurrence)
+        .service(super::series_routes::cancel_occurrence);
 }

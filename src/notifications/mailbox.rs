@@ -22,6 +22,12 @@ pub struct Mail {
     pub date: String,
     /// The decoded plain-text part.
     pub text: String,
+    /// The decoded `text/calendar` part (an invitation's iCalendar object, CRLF kept), if any.
+    pub calendar: Option<String>,
+    /// The `method` parameter of that part's `Content-Type` (`REQUEST`, `CANCEL`).
+    pub calendar_method: Option<String>,
+    /// The decoded `invite.ics` attachment, if any.
+    pub ics_attachment: Option<String>,
 }
 
 impl Mail {
@@ -69,6 +75,7 @@ pub fn read_dir(dir: &Path) -> io::Result<Vec<Mail>> {
 
 /// Parses one message as lettre writes it.
 pub fn parse(file: PathBuf, raw: &str) -> Mail {
+    let raw_crlf = raw;
     let raw = raw.replace("\r\n", "\n");
     let (headers, body) = split_head(&raw);
     let headers = parse_headers(headers);
@@ -79,12 +86,32 @@ pub fn parse(file: PathBuf, raw: &str) -> Mail {
             .map(|(_, v)| decode_words(v))
             .unwrap_or_default()
     };
+    // The calendar parts keep their CRLF line ends: they are read from the raw text.
+    let (raw_head, raw_body) = match raw_crlf.find("\r\n\r\n") {
+        Some(i) => (&raw_crlf[..i], &raw_crlf[i + 4..]),
+        None => split_head(raw_crlf),
+    };
+    let raw_headers = parse_headers(&raw_head.replace("\r\n", "\n"));
+    let calendar = find_part(&raw_headers, raw_body, &|ct, _| {
+        media_type(ct) == "text/calendar"
+    })
+    .map(|(ct, bytes)| (ct, String::from_utf8_lossy(&bytes).into_owned()));
     Mail {
         file,
         to: header("To"),
         subject: header("Subject"),
         date: header("Date"),
         text: plain_text(&headers, body),
+        calendar: calendar.as_ref().map(|(_, c)| c.clone()),
+        calendar_method: calendar
+            .as_ref()
+            .and_then(|(ct, _)| parameter(ct, "method")),
+        ics_attachment: find_part(&raw_headers, raw_body, &|ct, disposition| {
+            media_type(ct) != "text/calendar"
+                && (parameter(ct, "name").as_deref() == Some("invite.ics")
+                    || parameter(disposition, "filename").as_deref() == Some("invite.ics"))
+        })
+        .map(|(_, bytes)| String::from_utf8_lossy(&bytes).into_owned()),
     }
 }
 
@@ -128,6 +155,79 @@ fn parameter(value: &str, name: &str) -> Option<String> {
             .eq_ignore_ascii_case(name)
             .then(|| v.trim().trim_matches('"').to_owned())
     })
+}
+
+fn media_type(content_type: &str) -> String {
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
+/// The first leaf part (at any depth) whose `Content-Type` and `Content-Disposition` satisfy
+/// `wanted`: its `Content-Type` and its decoded bytes. Lines may end in CRLF or LF.
+fn find_part(
+    headers: &[(String, String)],
+    body: &str,
+    wanted: &dyn Fn(&str, &str) -> bool,
+) -> Option<(String, Vec<u8>)> {
+    let content_type = header_value(headers, "Content-Type");
+    if media_type(content_type).starts_with("multipart/") {
+        let boundary = parameter(content_type, "boundary")?;
+        let delimiter = format!("--{boundary}");
+        for part in body.split(&delimiter).skip(1) {
+            if part.starts_with("--") {
+                break;
+            }
+            let part = part
+                .strip_prefix("\r\n")
+                .or_else(|| part.strip_prefix('\n'))
+                .unwrap_or(part);
+            let (head, part_body) = match (part.find("\r\n\r\n"), part.find("\n\n")) {
+                (Some(i), _) => (&part[..i], &part[i + 4..]),
+                (None, Some(i)) => (&part[..i], &part[i + 2..]),
+                (None, None) => (part, ""),
+            };
+            // The CRLF before the next delimiter belongs to the delimiter.
+            let part_body = part_body
+                .strip_suffix("\r\n")
+                .or_else(|| part_body.strip_suffix('\n'))
+                .unwrap_or(part_body);
+            let found = find_part(
+                &parse_headers(&head.replace("\r\n", "\n")),
+                part_body,
+                wanted,
+            );
+            if found.is_some() {
+                return found;
+            }
+        }
+        return None;
+    }
+    if !wanted(content_type, header_value(headers, "Content-Disposition")) {
+        return None;
+    }
+    let encoding = header_value(headers, "Content-Transfer-Encoding").to_ascii_lowercase();
+    let bytes = match encoding.trim() {
+        // A hard line break of quoted-printable is a CRLF of the canonical text (RFC 2045 §6.7).
+        "quoted-printable" => decode_quoted_printable(body)
+            .into_iter()
+            .flat_map(|b| match b {
+                b'\n' => vec![b'\r', b'\n'],
+                b => vec![b],
+            })
+            .collect(),
+        "base64" => {
+            let compact: String = body.split_whitespace().collect();
+            base64::engine::general_purpose::STANDARD
+                .decode(compact)
+                .unwrap_or_default()
+        }
+        _ => body.as_bytes().to_vec(),
+    };
+    Some((content_type.to_owned(), bytes))
 }
 
 /// The decoded `text/plain` part of a message (the first one found, at any depth).
@@ -384,5 +484,44 @@ U2UgaHR0cHM6Ly9leGFtcGxlLm9yZy9wYXRoP2E9MSZi\nPTIuIE9nIGh0dHA6Ly94Lw==\n";
         let subjects: Vec<&str> = mails.iter().map(|m| m.subject.as_str()).collect();
         assert_eq!(subjects, ["new", "old"]);
         assert_eq!(mails[0].links(), ["http://b/"]);
+    }
+
+    /// A message with a calendar, as the transport builds it, reads back with its calendar part
+    /// (CRLF kept, method from the part's type) and its `invite.ics` attachment, and the text.
+    #[test]
+    fn a_calendar_part_and_its_attachment_read_back() {
+        use crate::notifications::transport::{Outgoing, body};
+        for title in ["Board meeting", "Styremøte – æøå"] {
+            let ics = format!(
+                "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nMETHOD:CANCEL\r\nBEGIN:VEVENT\r\nUID:x@y\r\nSUMMARY:{title}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+            );
+            let m = Outgoing {
+                id: "1".into(),
+                to_email: "a@example.org".into(),
+                to_name: None,
+                subject: "s".into(),
+                text: "Hello https://x.example/a".into(),
+                html: "<p>Hello</p>".into(),
+                message_id: "<1@x>".into(),
+                calendar: Some(ics.clone()),
+            };
+            let message = lettre::Message::builder()
+                .from("CONNECT <no-reply@localhost>".parse().unwrap())
+                .to("a@example.org".parse().unwrap())
+                .subject("s")
+                .multipart(body(&m).unwrap())
+                .unwrap();
+            let raw = String::from_utf8(message.formatted()).unwrap();
+            assert!(raw.contains("Content-Type: multipart/mixed"), "{raw}");
+            assert!(raw.contains("multipart/alternative"), "{raw}");
+            let mail = parse(PathBuf::from("c.eml"), &raw);
+            assert_eq!(mail.calendar.as_deref(), Some(ics.as_str()), "{raw}");
+            assert_eq!(mail.calendar_method.as_deref(), Some("CANCEL"));
+            assert_eq!(mail.ics_attachment.as_deref(), Some(ics.as_str()), "{raw}");
+            assert_eq!(mail.text, "Hello https://x.example/a");
+        }
+        let plain = parse(PathBuf::from("p.eml"), INVITATION);
+        assert_eq!(plain.calendar, None);
+        assert_eq!(plain.ics_attachment, None);
     }
 }

@@ -127,6 +127,19 @@ pub fn enqueue(
     to: &Recipient,
     values: Value,
 ) -> Result<Option<String>, ApiError> {
+    enqueue_with_calendar(conn, mailer, kind, to, values, None)
+}
+
+/// [`enqueue`] with an iCalendar object (RFC 5546, CRLF line ends) sent as a `text/calendar`
+/// part and an `invite.ics` attachment.
+pub fn enqueue_with_calendar(
+    conn: &mut DbConn,
+    mailer: &Mailer,
+    kind: Kind,
+    to: &Recipient,
+    values: Value,
+    calendar: Option<String>,
+) -> Result<Option<String>, ApiError> {
     if let Some(user_id) = &to.user_id
         && !wants(conn, user_id, kind)?
     {
@@ -157,6 +170,7 @@ pub fn enqueue(
             n::next_attempt_at.eq(t),
             n::created_at.eq(t),
             n::updated_at.eq(t),
+            n::calendar.eq(&calendar),
         ))
         .execute(conn)?;
     Ok(Some(id))
@@ -309,6 +323,8 @@ struct Claimed {
     message_id: String,
     #[diesel(sql_type = Integer)]
     attempts: i32,
+    #[diesel(sql_type = Nullable<Text>)]
+    calendar: Option<String>,
 }
 
 /// A claimed message: what to send, and how many attempts it has had (this one included).
@@ -323,7 +339,7 @@ const CLAIM_SQL: &str = "UPDATE notifications SET state = 'sending', claimed_by 
      WHERE id IN (SELECT id FROM notifications \
        WHERE (state = 'pending' AND next_attempt_at <= $2) OR (state = 'sending' AND claimed_at < $3) \
        ORDER BY next_attempt_at, id LIMIT $4 {LOCK}) \
-     RETURNING id, kind, recipient_email, recipient_name, subject, body_text, body_html, message_id, attempts";
+     RETURNING id, kind, recipient_email, recipient_name, subject, body_text, body_html, message_id, attempts, calendar";
 
 /// Claims up to `limit` due messages for `worker`: pending ones whose time has come, and ones a
 /// dead worker claimed longer than `stale` ago. Run inside a write transaction.
@@ -361,6 +377,7 @@ pub fn claim(
                 text: r.body_text,
                 html: r.body_html,
                 message_id: r.message_id,
+                calendar: r.calendar,
             },
         })
         .collect())

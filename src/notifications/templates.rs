@@ -511,6 +511,9 @@ pub struct Mailer {
     pub from: Mailbox,
     pub public_url: String,
     host: String,
+    /// The key of signed links (HMAC-SHA256): derived from the JWT secret at start-up, so every
+    /// instance accepts the links of the others; random until then.
+    link_key: Vec<u8>,
 }
 
 impl Mailer {
@@ -543,6 +546,12 @@ impl Mailer {
             from,
             public_url: public_url.trim_end_matches('/').to_owned(),
             host,
+            link_key: {
+                use rand::Rng;
+                let mut key = vec![0u8; 32];
+                rand::rng().fill(&mut key[..]);
+                key
+            },
         };
         for kind in Kind::TEMPLATED {
             for &lang in Language::ALL {
@@ -606,9 +615,52 @@ impl Mailer {
         format!("<{notification_id}@{}>", self.host)
     }
 
+    /// Keys signed links with `secret` (the JWT secret): the key is HMAC-SHA256(secret, a label of
+    /// its own), so a link's signature is never one of an access token.
+    pub fn with_link_key(mut self, secret: &[u8]) -> Self {
+        self.link_key = hmac_sha256(secret, b"connect signed links v1");
+        self
+    }
+
+    /// A token carrying `payload` (visible, not secret) for `purpose`, signed:
+    /// `base64url(payload).base64url(HMAC-SHA256(key, purpose NUL payload))`.
+    pub fn sign_link(&self, purpose: &str, payload: &str) -> String {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let mac = hmac_sha256(&self.link_key, format!("{purpose}\0{payload}").as_bytes());
+        format!("{}.{}", b64.encode(payload), b64.encode(mac))
+    }
+
+    /// The payload of a token [`Mailer::sign_link`] made for `purpose` (`None`: forged, damaged,
+    /// or made for another purpose). The signature is compared in constant time.
+    pub fn open_link(&self, purpose: &str, token: &str) -> Option<String> {
+        use base64::Engine as _;
+        use hmac::Mac as _;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let (payload, mac) = token.split_once('.')?;
+        let payload = String::from_utf8(b64.decode(payload).ok()?).ok()?;
+        let mac = b64.decode(mac).ok()?;
+        let mut m = hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.link_key).ok()?;
+        m.update(format!("{purpose}\0{payload}").as_bytes());
+        m.verify_slice(&mac).ok()?;
+        Some(payload)
+    }
+
     /// A link into the service's public URL.
     pub fn link(&self, path: &str) -> String {
         format!("{}{path}", self.public_url)
+    }
+}
+
+fn hmac_sha256(key: &[u8], data: &[u8]) -> Vec<u8> {
+    use hmac::Mac as _;
+    match hmac::Hmac::<sha2::Sha256>::new_from_slice(key) {
+        Ok(mut m) => {
+            m.update(data);
+            m.finalize().into_bytes().to_vec()
+        }
+        // HMAC takes a key of any length.
+        Err(_) => Vec::new(),
     }
 }
 
@@ -835,5 +887,27 @@ mod tests {
     #[test]
     fn message_ids_use_the_public_host() {
         assert_eq!(mailer().message_id("abc"), "<abc@connect.example.org>");
+    }
+
+    #[test]
+    fn signed_links_open_only_unchanged_for_their_purpose_and_key() {
+        let m = Mailer::new("https://c.example", "c@c.example")
+            .unwrap()
+            .with_link_key(b"secret");
+        let t = m.sign_link("meeting-answer", "a|b|1");
+        assert_eq!(m.open_link("meeting-answer", &t).as_deref(), Some("a|b|1"));
+        assert_eq!(m.open_link("poll-answer", &t), None);
+        let other = Mailer::new("https://c.example", "c@c.example")
+            .unwrap()
+            .with_link_key(b"other");
+        assert_eq!(other.open_link("meeting-answer", &t), None);
+        let (_, mac) = t.split_once('.').unwrap();
+        use base64::Engine as _;
+        let forged = format!(
+            "{}.{mac}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("a|c|1")
+        );
+        assert_eq!(m.open_link("meeting-answer", &forged), None);
+        assert_eq!(m.open_link("meeting-answer", "garbage"), None);
     }
 }

@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 
 pub use crate::config::smtp::{Security, SmtpSettings};
 use lettre::transport::smtp::PoolConfig;
@@ -22,6 +23,45 @@ pub struct Outgoing {
     pub text: String,
     pub html: String,
     pub message_id: String,
+    /// An iCalendar object (RFC 5546: METHOD:REQUEST or CANCEL) sent beside the text and HTML.
+    pub calendar: Option<String>,
+}
+
+/// The message body: the text and HTML as alternatives, and with a calendar, the calendar as a
+/// third alternative (`text/calendar; method=…`, which Outlook and Gmail turn into an invitation
+/// with answer buttons) and again as an `invite.ics` attachment (for the clients that only place
+/// attachments), the whole in a `multipart/mixed`.
+pub fn body(m: &Outgoing) -> Result<MultiPart, String> {
+    let Some(calendar) = &m.calendar else {
+        return Ok(MultiPart::alternative_plain_html(
+            m.text.clone(),
+            m.html.clone(),
+        ));
+    };
+    let method = calendar_method(calendar).unwrap_or("PUBLISH");
+    let inline = ContentType::parse(&format!("text/calendar; method={method}; charset=UTF-8"))
+        .map_err(|e| format!("calendar content type: {e}"))?;
+    let attached = ContentType::parse("application/ics; name=\"invite.ics\"")
+        .map_err(|e| format!("attachment content type: {e}"))?;
+    let alternative = MultiPart::alternative()
+        .singlepart(SinglePart::plain(m.text.clone()))
+        .singlepart(SinglePart::html(m.html.clone()))
+        .singlepart(
+            SinglePart::builder()
+                .content_type(inline)
+                .body(calendar.clone()),
+        );
+    Ok(MultiPart::mixed()
+        .multipart(alternative)
+        .singlepart(Attachment::new("invite.ics".to_owned()).body(calendar.clone(), attached)))
+}
+
+/// The METHOD of an iCalendar object (`REQUEST`, `CANCEL`, …), if it names a plain token.
+pub fn calendar_method(calendar: &str) -> Option<&str> {
+    calendar
+        .lines()
+        .find_map(|l| l.trim_end_matches('\r').strip_prefix("METHOD:"))
+        .filter(|m| !m.is_empty() && m.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
 }
 
 /// Why a send failed: transient failures are retried, permanent ones are not.
@@ -93,10 +133,7 @@ impl Transport {
             .to(to)
             .subject(m.subject.clone())
             .message_id(Some(m.message_id.clone()))
-            .multipart(MultiPart::alternative_plain_html(
-                m.text.clone(),
-                m.html.clone(),
-            ))
+            .multipart(body(m).map_err(SendError::Permanent)?)
             .map_err(|e| SendError::Permanent(format!("cannot build the message: {e}")))?;
         match self {
             Transport::Smtp(smtp) => smtp.send(&email).map(|_| ()).map_err(|e| {

@@ -1,4 +1,5 @@
-//! The two small pages the e-mailed links open: accept an invitation, choose a new password.
+//! The small pages the e-mailed links open: accept an invitation, choose a new password, answer
+//! a meeting invitation.
 //! They hold no data of their own: the token stays in the URL path, the page calls the API.
 //! Each is served in its recipient's language (the invitation's, or the account's for a reset),
 //! or in the one `?lang=nb|en` asks for; each links to the other language.
@@ -45,6 +46,7 @@ async fn language(
 struct Rendered {
     invitation: [String; 2],
     reset: [String; 2],
+    meeting_answer: [String; 2],
 }
 
 fn rendered() -> Result<&'static Rendered, &'static str> {
@@ -63,6 +65,7 @@ fn rendered() -> Result<&'static Rendered, &'static str> {
             Ok(Rendered {
                 invitation: both("accept-invitation", include_str!("accept-invitation.html"))?,
                 reset: both("reset-password", include_str!("reset-password.html"))?,
+                meeting_answer: both("meeting-answer", include_str!("meeting-answer.html"))?,
             })
         })
         .as_ref()
@@ -150,6 +153,40 @@ pub async fn reset_password_page(
     }
 }
 
+/// The page behind a meeting invitation's answer links (`?token=…&response=…`): in the
+/// meeting's language (or the one `?lang=` asks for), it shows the meeting, records the answer the
+/// link names and offers the other two.
+#[get("/meetings/answer")]
+pub async fn meeting_answer_page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    mailer: web::Data<crate::notifications::Mailer>,
+) -> HttpResponse {
+    let token = req
+        .query_string()
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("token="))
+        .unwrap_or("")
+        .to_owned();
+    let lang = match asked_language(&req) {
+        Some(asked) => asked,
+        None => {
+            let mailer = mailer.clone();
+            state
+                .db
+                .read(move |conn| Ok(crate::meetings::answers::language(conn, &mailer, &token)))
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or(Language::En)
+        }
+    };
+    match rendered() {
+        Ok(pages) => page(&pages.meeting_answer[usize::from(lang == Language::Nb)]),
+        Err(e) => HttpResponse::from_error(crate::error::ApiError::internal(e)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,5 +202,10 @@ mod tests {
         assert!(pages.invitation[1].contains("Opprett kontoen min"));
         assert!(pages.reset[0].contains("Save the new password"));
         assert!(pages.reset[0].contains("href=\"?lang=nb\""));
+        for html in &pages.meeting_answer {
+            assert!(!html.contains("{{"), "a placeholder is left: {html}");
+        }
+        assert!(pages.meeting_answer[1].contains("Godta"));
+        assert!(pages.meeting_answer[0].contains("Tentative"));
     }
 }

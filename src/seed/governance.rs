@@ -202,6 +202,7 @@ pub(super) fn load_decisions(
             secret_ballot: false,
             subject_organisation_id: None,
             subject_agreement_id: None,
+            meeting_id: None,
         };
         crate::decisions::repo::create(conn, caller, &id, req)?;
         let deadline = chrono::Utc::now() + chrono::TimeDelta::days(d.open_days);

@@ -23,11 +23,13 @@ use crate::organisations::repo;
 
 mod bulk;
 mod governance;
+mod proceedings;
 mod trial;
 
 use crate::schema::organisations as o;
 pub use bulk::{BulkAllocations, bulk, bulk_allocations, bulk_notifications};
 pub use governance::GovernanceSeeded;
+pub use proceedings::ProceedingsSeeded;
 pub use trial::TrialSeeded;
 
 /// One organisation of the demo data set (`demo.toml`).
@@ -139,6 +141,9 @@ pub struct Seeded {
     /// Demo people (skipped when their e-mail is taken), and bodies (skipped when their name is)
     /// with their seats.
     pub governance: GovernanceSeeded,
+    /// The board's demo meeting (skipped when the board has it), with its agenda, attendance,
+    /// approved minutes and action items.
+    pub proceedings: ProceedingsSeeded,
 }
 
 /// Loads the demo data set beside whatever the register holds: an organisation whose name is
@@ -165,6 +170,7 @@ pub async fn demo(
             drugs: 0,
             trial: TrialSeeded::default(),
             governance: GovernanceSeeded::default(),
+            proceedings: ProceedingsSeeded::default(),
         };
         for d in orgs {
             if taken.contains(&d.name.to_lowercase()) {
@@ -206,6 +212,7 @@ pub async fn demo(
         seeded.governance = governance::load(conn, &caller, &data.person, &data.body)?;
         seeded.governance.decisions =
             governance::load_decisions(conn, &caller, &mailer, &data.decision)?;
+        seeded.proceedings = proceedings::load(conn, &caller, &mailer)?;
         Ok(seeded)
     })
     .await

@@ -180,6 +180,7 @@ async fn probe_every_operation() -> Vec<(String, String, Answers)> {
                 .replace("{id}", &uuid::Uuid::now_v7().to_string())
                 .replace("{drug_id}", &uuid::Uuid::now_v7().to_string())
                 .replace("{member_id}", &uuid::Uuid::now_v7().to_string())
+                .replace("{item_id}", &uuid::Uuid::now_v7().to_string())
                 .replace("{token}", "an-unknown-probe-token"),
         );
         let has_body = op.get("requestBody").is_some();
@@ -310,13 +311,16 @@ async fn handlers_declare_security_exactly_where_the_server_asks_for_a_credentia
     assert_eq!(
         public,
         [
+            "get /api/v1/calendar/{feed_token}.ics",
             "get /api/v1/invitations/{token}",
+            "get /api/v1/meeting-answers/{token}",
             "post /api/v1/auth/login",
             "post /api/v1/auth/logout",
             "post /api/v1/auth/password-reset",
             "post /api/v1/auth/password-reset/confirm",
             "post /api/v1/auth/refresh",
             "post /api/v1/invitations/{token}/accept",
+            "post /api/v1/meeting-answers",
         ]
     );
 }

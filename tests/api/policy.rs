@@ -41,7 +41,9 @@ struct Cell {
     /// caller's person its chair, the observer's an observer) and `{chaired_seat}`; meetings
     /// `{body_meeting}`, `{seated_meeting}` and `{chaired_meeting}` in those bodies (the caller's
     /// person invited to the last two as a member), `{chaired_spare_meeting}` (one a row cancels),
-    /// `{chaired_invitee}` (a guest of `{chaired_meeting}` a row uninvites) and `{open_event}`.
+    /// `{chaired_invitee}` (a guest of `{chaired_meeting}` a row uninvites) and `{open_event}`;
+    /// `{chaired_agenda_item}` and `{chaired_action_item}` of `{chaired_meeting}`, and
+    /// `{chaired_past_meeting}` (started in 2020) with its guest `{chaired_past_invitee}`.
     path: &'static str,
     body: Option<&'static str>,
     expect: [u16; 6],
@@ -827,6 +829,37 @@ const MATRIX: &[Cell] = &[
     cell("GET", "/api/v1/meetings/{body_meeting}", None, HIDDEN),
     cell("GET", "/api/v1/meetings/{open_event}", None, MEMBERS_200),
     cell("GET", "/api/v1/meetings/{missing}", None, [404; 6]),
+    // Series: a meeting that is no series has no occurrences (404 before any other rule).
+    cell(
+        "GET",
+        "/api/v1/meetings/{seated_meeting}/occurrences",
+        None,
+        [404; 6],
+    ),
+    cell(
+        "POST",
+        "/api/v1/meetings/{seated_meeting}/occurrences/{occurrence_start}",
+        Some("{}"),
+        [404; 6],
+    ),
+    cell(
+        "PATCH",
+        "/api/v1/meetings/{seated_meeting}/occurrences/{occurrence_start}",
+        Some(TITLE),
+        [404; 6],
+    ),
+    cell(
+        "POST",
+        "/api/v1/meetings/{seated_meeting}/occurrences/{occurrence_start}/cancel",
+        Some("{}"),
+        [404; 6],
+    ),
+    cell(
+        "GET",
+        "/api/v1/meetings/free-slots?person_id={member_person}&duration_minutes=60&from=2030-01-07&to=2030-01-08",
+        None,
+        [200, 200, 200, 422, 422, 422],
+    ),
     cell(
         "PATCH",
         "/api/v1/meetings/{chaired_meeting}",
@@ -912,6 +945,139 @@ const MATRIX: &[Cell] = &[
         ALL_200,
     ),
     cell("GET", "/api/v1/meetings/{body_meeting}.ics", None, HIDDEN),
+    // --- a meeting's proceedings: read by whoever sees the meeting; the agenda, minutes,
+    // attendance and action items changed by those who manage it; minutes approved by the
+    // body's chair or co-chair or the secretariat. `{chaired_past_meeting}` has started.
+    cell(
+        "GET",
+        "/api/v1/meetings/{seated_meeting}/agenda-items",
+        None,
+        ALL_200,
+    ),
+    cell(
+        "GET",
+        "/api/v1/meetings/{body_meeting}/agenda-items",
+        None,
+        HIDDEN,
+    ),
+    cell(
+        "POST",
+        "/api/v1/meetings/{chaired_meeting}/agenda-items",
+        Some(r#"{"title": "Cell {n}", "duration_minutes": 10}"#),
+        [201, 201, 403, 201, 201, 201],
+    ),
+    cell(
+        "POST",
+        "/api/v1/meetings/{seated_meeting}/agenda-items",
+        Some(r#"{"title": "Cell {n}"}"#),
+        [201, 403, 403, 403, 403, 403],
+    ),
+    cell(
+        "GET",
+        "/api/v1/meetings/{chaired_meeting}/agenda-items/{chaired_agenda_item}",
+        None,
+        ALL_200,
+    ),
+    cell(
+        "PATCH",
+        "/api/v1/meetings/{chaired_meeting}/agenda-items/{chaired_agenda_item}",
+        Some(r#"{"title": "Edited {n}", "position": 1}"#),
+        [200, 200, 403, 200, 200, 200],
+    ),
+    cell(
+        "DELETE",
+        "/api/v1/meetings/{chaired_meeting}/agenda-items/{chaired_agenda_item}",
+        None,
+        [204, 204, 403, 204, 204, 204],
+    ),
+    cell(
+        "PUT",
+        "/api/v1/meetings/{chaired_past_meeting}/minutes",
+        Some(r#"{"body": "Cell {n}"}"#),
+        [201, 201, 403, 201, 201, 201],
+    ),
+    cell(
+        "GET",
+        "/api/v1/meetings/{chaired_past_meeting}/minutes",
+        None,
+        // The observer drafted none (403 above): none to read.
+        [200, 200, 404, 200, 200, 200],
+    ),
+    cell(
+        "GET",
+        "/api/v1/meetings/{body_meeting}/minutes",
+        None,
+        [404; 6],
+    ),
+    cell(
+        "POST",
+        "/api/v1/meetings/{chaired_past_meeting}/minutes/approve",
+        Some("{}"),
+        [200, 200, 403, 200, 200, 200],
+    ),
+    cell(
+        "GET",
+        "/api/v1/meetings/{chaired_past_meeting}/attendance",
+        None,
+        ALL_200,
+    ),
+    cell(
+        "GET",
+        "/api/v1/meetings/{body_meeting}/attendance",
+        None,
+        HIDDEN,
+    ),
+    cell(
+        "PUT",
+        "/api/v1/meetings/{chaired_past_meeting}/attendance",
+        Some(r#"{"items": [{"invitee_id": "{chaired_past_invitee}", "attendance": "present"}]}"#),
+        [200, 200, 403, 200, 200, 200],
+    ),
+    cell(
+        "GET",
+        "/api/v1/meetings/{seated_meeting}/decisions",
+        None,
+        ALL_200,
+    ),
+    cell(
+        "GET",
+        "/api/v1/meetings/{body_meeting}/decisions",
+        None,
+        HIDDEN,
+    ),
+    cell(
+        "GET",
+        "/api/v1/meetings/{seated_meeting}/action-items",
+        None,
+        ALL_200,
+    ),
+    cell(
+        "GET",
+        "/api/v1/meetings/{body_meeting}/action-items",
+        None,
+        HIDDEN,
+    ),
+    cell(
+        "POST",
+        "/api/v1/meetings/{chaired_meeting}/action-items",
+        Some(
+            r#"{"title": "Cell {n}", "owner_person_id": "{member_person}", "due_on": "2030-01-08"}"#,
+        ),
+        [201, 201, 403, 201, 201, 201],
+    ),
+    cell(
+        "GET",
+        "/api/v1/meetings/{chaired_meeting}/action-items/{chaired_action_item}",
+        None,
+        ALL_200,
+    ),
+    cell(
+        "PATCH",
+        "/api/v1/meetings/{chaired_meeting}/action-items/{chaired_action_item}",
+        Some(r#"{"status": "done"}"#),
+        [200, 200, 403, 200, 200, 200],
+    ),
+    cell("GET", "/api/v1/me/action-items", None, ALL_200),
     // --- users (admin only, even for one's own account)
     cell("GET", "/api/v1/users", None, ADMIN_200),
     cell("GET", "/api/v1/users/{user}", None, ADMIN_200),
@@ -970,6 +1136,25 @@ const MATRIX: &[Cell] = &[
     // --- everyone's own
     cell("GET", "/api/v1/me", None, ALL_200),
     cell("GET", "/api/v1/me/notification-preferences", None, ALL_200),
+    // A feed is a person's: the admin's account is linked to none.
+    cell(
+        "GET",
+        "/api/v1/me/calendar-feed",
+        None,
+        [403, 200, 200, 200, 200, 200],
+    ),
+    cell(
+        "POST",
+        "/api/v1/me/calendar-feed",
+        None,
+        [403, 201, 201, 201, 201, 201],
+    ),
+    cell(
+        "DELETE",
+        "/api/v1/me/calendar-feed",
+        None,
+        [403, 204, 204, 204, 204, 204],
+    ),
     cell(
         "PUT",
         "/api/v1/me/notification-preferences",
@@ -1034,6 +1219,14 @@ const PUBLIC: &[Cell] = &[
         "POST",
         "/api/v1/invitations/{token}/accept",
         Some(r#"{"display_name": "Kari", "password": "a long and private passphrase"}"#),
+        [404; 6],
+    ),
+    cell("GET", "/api/v1/meeting-answers/{token}", None, [404; 6]),
+    cell("GET", "/api/v1/calendar/{feed_token}.ics", None, [404; 6]),
+    cell(
+        "POST",
+        "/api/v1/meeting-answers",
+        Some(r#"{"token": "not-a-link", "response": "accepted"}"#),
         [404; 6],
     ),
 ];
@@ -1450,7 +1643,50 @@ async fn world(role: &str) -> World {
             .await,
         ),
     );
+    // Proceedings: an agenda item and an action item of the chaired meeting, and a chaired
+    // meeting that has started, with a guest whose attendance a row records.
+    vars.insert(
+        "chaired_agenda_item",
+        id_of(
+            &post(
+                format!("/api/v1/meetings/{chaired_meeting}/agenda-items"),
+                json!({"title": "Spare item"}),
+            )
+            .await,
+        ),
+    );
+    vars.insert(
+        "chaired_action_item",
+        id_of(
+            &post(
+                format!("/api/v1/meetings/{chaired_meeting}/action-items"),
+                json!({"title": "Spare task", "owner_person_id": vars["member_person"],
+                       "due_on": "2030-01-08"}),
+            )
+            .await,
+        ),
+    );
+    let past = id_of(
+        &post(
+            "/api/v1/meetings".into(),
+            json!({"body_id": chaired_body, "title": "Held", "start": "2020-01-07T10:00:00",
+                   "end": "2020-01-07T11:00:00"}),
+        )
+        .await,
+    );
+    vars.insert(
+        "chaired_past_invitee",
+        id_of(
+            &post(
+                format!("/api/v1/meetings/{past}/invitees"),
+                json!({"name": "Past Guest", "email": "past.guest@example.org"}),
+            )
+            .await,
+        ),
+    );
+    vars.insert("chaired_past_meeting", past);
     vars.insert("chaired_meeting", chaired_meeting);
+    vars.insert("occurrence_start", "2030-01-07T09:00:00Z".to_owned());
     vars.insert("body", any_body);
     vars.insert("seated_body", seated_body);
     vars.insert("chaired_body", chaired_body);

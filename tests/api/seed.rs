@@ -64,6 +64,18 @@ async fn demo_data_loads_once_with_history() {
         "a second seed adds nothing and says so"
     );
     assert_eq!(again.governance, connect::seed::GovernanceSeeded::default());
+    assert_eq!(
+        seeded.proceedings,
+        connect::seed::ProceedingsSeeded {
+            meetings: 1,
+            agenda_items: 5,
+            action_items: 2
+        }
+    );
+    assert_eq!(
+        again.proceedings,
+        connect::seed::ProceedingsSeeded::default()
+    );
 
     // The board: its chair from Oslo University Hospital, members from Oslo Cancer Cluster,
     // hospitals and industry; the working groups meeting since February 2021.
@@ -105,6 +117,44 @@ async fn demo_data_loads_once_with_history() {
     };
     assert_eq!(status_of("GA-2026-02").as_deref(), Some("adopted"));
     assert_eq!(status_of("BOARD-2026-21").as_deref(), Some("open"));
+    // The board's meeting of November 2026: held, its agenda of five items, everyone present
+    // but one excused, the minutes approved, one action item done and one open.
+    let meetings = app
+        .list_items(
+            &format!("/api/v1/meetings?body_id={}", id_of(&board[0])),
+            &admin,
+        )
+        .await;
+    assert_eq!(meetings.len(), 1);
+    assert_eq!(meetings[0]["status"], "held");
+    let meeting = format!("/api/v1/meetings/{}", id_of(&meetings[0]));
+    let agenda = app.get_ok(&format!("{meeting}/agenda-items"), &admin).await;
+    let titles: Vec<&str> = agenda["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles.len(), 5);
+    assert_eq!(titles[1], "IMPRESS-Norway: status of the national trial");
+    assert_eq!(agenda["total_minutes"], 120);
+    assert_eq!(agenda["overruns"], false);
+    assert_eq!(agenda["items"][1]["documents"].as_array().unwrap().len(), 1);
+    let attendance = app.get_ok(&format!("{meeting}/attendance"), &admin).await;
+    assert_eq!(attendance["counts"]["present"], 4);
+    assert_eq!(attendance["counts"]["excused"], 1);
+    assert!(attendance["quorum"].is_object());
+    let minutes = app.get_ok(&format!("{meeting}/minutes"), &admin).await;
+    assert_eq!(minutes["status"], "approved");
+    let tasks = app
+        .list_items(&format!("{meeting}/action-items"), &admin)
+        .await;
+    let mut statuses: Vec<&str> = tasks
+        .iter()
+        .map(|t| t["status"].as_str().unwrap())
+        .collect();
+    statuses.sort();
+    assert_eq!(statuses, ["done", "open"]);
 
     // The cohorts as their invented patients' outcomes left them, by the plan's rule.
     let cohorts = app.get_ok("/api/v1/cohorts?limit=200", &admin).await;

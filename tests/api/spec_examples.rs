@@ -1073,6 +1073,40 @@ async fn every_enum_value_the_spec_lists_for_an_input_is_accepted_where_it_is_us
         let answered = accepted(res, &response).await;
         assert_eq!(answered["response"], response);
     }
+    // Action items moved to each status (one of the board's members owns them); mine listed by
+    // each status.
+    let owner = seat["person_id"].clone();
+    for status in inputs.take("PATCH /api/v1/meetings/{id}/action-items/{item_id} body.status") {
+        let body = json!({"title": format!("Task {status}"), "owner_person_id": owner,
+                          "due_on": "2030-02-01"});
+        let item = accepted(
+            app.post(&format!("{meeting_path}/action-items"), &admin, &body)
+                .await,
+            &status,
+        )
+        .await;
+        let res = app
+            .patch(
+                &format!("{meeting_path}/action-items/{}", id_of(&item)),
+                &admin,
+                Some(&version_tag(&item)),
+                &json!({ "status": status }),
+            )
+            .await;
+        let patched = accepted(res, &status).await;
+        assert_eq!(patched["status"], status);
+    }
+    for status in inputs.take("GET /api/v1/me/action-items query.status") {
+        let res = app
+            .get(&format!("/api/v1/me/action-items?status={status}"), &admin)
+            .await;
+        let page = accepted(res, &status).await;
+        let items = page["items"].as_array().unwrap();
+        assert!(
+            items.iter().all(|i| i["status"] == status),
+            "status={status}"
+        );
+    }
 
     // My preferences, in each language.
     for language in inputs.take("PUT /api/v1/me/notification-preferences body.language") {

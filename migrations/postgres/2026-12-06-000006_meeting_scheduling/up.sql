@@ -1,3 +1,4 @@
+-- backend-specific: SQLite has no ALTER TABLE … ADD CONSTRAINT, so the capacity check sits on the registered_count column there and is a named table constraint on PostgreSQL.
 -- The rest of meeting scheduling: e-mails with a calendar part, series, attendance, reminders,
 -- personal calendar feeds, agenda, minutes, action items, open-event registrations and
 -- scheduling polls.

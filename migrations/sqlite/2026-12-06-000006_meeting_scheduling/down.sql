@@ -1,3 +1,4 @@
+-- backend-specific: SQLite has no ALTER TABLE … ADD CONSTRAINT, so the capacity check sits on the registered_count column there and is a named table constraint on PostgreSQL.
 DROP TABLE poll_answers;
 DROP TABLE poll_participants;
 DROP TABLE poll_slots;

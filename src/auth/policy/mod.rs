@@ -20,14 +20,18 @@ use diesel::prelude::*;
 use diesel::sql_types::Bool;
 
 mod agreements;
+mod calendar;
 mod events;
 mod governance;
 mod meetings;
+mod proceedings;
 
 pub use agreements::*;
+pub use calendar::*;
 pub use events::*;
 pub use governance::*;
 pub use meetings::*;
+pub use proceedings::*;
 
 use super::caller::{Caller, Credential, Role, Scope};
 use crate::core::{DrugStatus, MembershipStatus, text_enum};
