@@ -93,7 +93,7 @@ pub async fn get_event(
     params(("id" = uuid::Uuid, Path, description = "Event (meeting) id")),
     request_body = Register,
     responses(
-        (status = 201, description = "Registered: confirmed or waitlisted", body = Registration),
+        (status = 201, description = "Registered: confirmed or waitlisted", body = Registration, headers(("Location" = String, description = "The event registered for (a registration has no public URL: its cancel link is e-mailed)"))),
         (status = 404, description = "No such open event", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already registered with this address, or the event is past or cancelled", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A missing or too long name, or an invalid e-mail address", body = Problem, content_type = "application/problem+json"),
@@ -130,6 +130,10 @@ pub async fn register(
     state.wake_mailer();
     Ok(HttpResponse::Created()
         .insert_header(header::CacheControl(vec![header::CacheDirective::NoStore]))
+        .insert_header((
+            header::LOCATION,
+            format!("/api/v1/events/{}", registration.event_id),
+        ))
         .json(registration))
 }
 
