@@ -126,6 +126,16 @@ problem_types! {
         CONFLICT,
         "The record's status does not allow this change"
     ),
+    AlreadyRegistered = (
+        "already-registered",
+        CONFLICT,
+        "This e-mail address is already registered for the event"
+    ),
+    RegistrationClosed = (
+        "registration-closed",
+        CONFLICT,
+        "The event takes no registrations: it is past or cancelled"
+    ),
     NotTakingPatients = (
         "not-taking-patients",
         CONFLICT,

@@ -152,6 +152,7 @@ pub fn base() -> OpenApi {
             ("bodies", "The board, the general assembly, the working groups and who sits in them"),
             ("decisions", "What the bodies decide: proposals, votes, recusals and results"),
             ("meetings", "Bodies' meetings and open events: times in IANA zones, invitees, answers and calendar files"),
+            ("events", "Open events for the public: registration without an account, a waiting list that moves up, cancel links, and the secretariat's list of registrants"),
             ("calendar", "Personal calendar feeds: a secret URL for Outlook, Google or Apple Calendar"),
             ("invitations", "Inviting people to accounts"),
             ("notifications", "E-mails and their delivery"),

@@ -79,6 +79,7 @@ pub fn api_scope() -> utoipa_actix_web::scope::Scope<
         // Proceedings first: their `/meetings/{id}/...` paths are literal beyond the meeting's.
         .configure(crate::meetings::proceedings::routes::configure)
         .configure(crate::meetings::routes::configure)
+        .configure(crate::meetings::events::routes::configure)
         .configure(crate::calendar::routes::configure)
         .configure(crate::audit::routes::configure)
         .configure(crate::notifications::routes::configure)
@@ -188,6 +189,7 @@ impl Application {
             metrics: web::Data::new(metrics),
             address_throttle: AddressThrottle::default(),
             reset_throttle: AddressThrottle::default(),
+            registration_throttle: AddressThrottle::default(),
             mail_wakeup: Arc::new(tokio::sync::Notify::new()),
         });
         let mailer = web::Data::new(mailer);

@@ -25,6 +25,8 @@ pub struct AppState {
     pub address_throttle: AddressThrottle,
     /// Password-reset requests per client address.
     pub reset_throttle: AddressThrottle,
+    /// Public open-event registrations per client address.
+    pub registration_throttle: AddressThrottle,
     /// Wakes the mail worker when a change has queued messages.
     pub mail_wakeup: Arc<tokio::sync::Notify>,
 }

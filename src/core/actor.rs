@@ -24,6 +24,15 @@ impl Actor {
             request_id,
         }
     }
+    /// A change made through a public link or form by someone without an account (an open
+    /// event's registrant): the record they act through is the actor.
+    pub fn registrant(registration_id: &str) -> Self {
+        Self {
+            kind: "registrant",
+            id: Some(registration_id.to_owned()),
+            request_id: None,
+        }
+    }
     pub fn system() -> Self {
         Self {
             kind: "system",

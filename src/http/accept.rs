@@ -43,7 +43,8 @@ pub async fn negotiate(
 /// The lists with a CSV export: `/api/v1/organisations`, `/api/v1/people`,
 /// `/api/v1/organisations/{id}/people`, the allocations (`/api/v1/allocations`,
 /// `/api/v1/agreements/{id}/allocations`) and the usage views (`/api/v1/agreements/{id}/usage`,
-/// `/api/v1/agreements/usage`).
+/// `/api/v1/agreements/usage`), and an open event's registrants
+/// (`/api/v1/meetings/{id}/registrations`).
 pub fn offers_csv(path: &str) -> bool {
     let parts: Vec<&str> = path
         .trim_end_matches('/')
@@ -58,6 +59,7 @@ pub fn offers_csv(path: &str) -> bool {
             | ["api", "v1", "allocations"]
             | ["api", "v1", "agreements", "usage"]
             | ["api", "v1", "agreements", _, "allocations" | "usage"]
+            | ["api", "v1", "meetings", _, "registrations"]
     )
 }
 
@@ -106,5 +108,7 @@ mod tests {
         assert!(offers_csv("/api/v1/agreements/x/allocations"));
         assert!(offers_csv("/api/v1/allocations"));
         assert!(!offers_csv("/api/v1/allocations/x"));
+        assert!(offers_csv("/api/v1/meetings/x/registrations"));
+        assert!(!offers_csv("/api/v1/meetings/x"));
     }
 }

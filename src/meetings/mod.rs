@@ -2,6 +2,7 @@
 //! guests) and answers, and each meeting as an iCalendar file.
 
 pub mod answers;
+pub mod events;
 pub mod free_slots;
 pub mod ics;
 pub mod mail;

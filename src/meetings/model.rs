@@ -164,6 +164,8 @@ pub struct CreateMeeting {
     pub language: Option<Language>,
     /// Whether the body's members (seats in force today) are invited; `true` when absent.
     pub invite_members: Option<bool>,
+    /// An open event's places (`null` or absent: no limit); refused for a body's meeting.
+    pub capacity: Option<i32>,
     /// A series: an RFC 5545 recurrence rule (e.g. `FREQ=WEEKLY;INTERVAL=2;BYDAY=TU`) expanded
     /// in `time_zone`, `start`/`end` being its first occurrence (which the rule must give).
     #[schema(example = "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU")]
@@ -198,6 +200,11 @@ pub struct UpdateMeeting {
     #[serde(default, deserialize_with = "patch_field")]
     #[schema(value_type = Option<String>)]
     pub recording_url: Option<Option<String>>,
+    /// An open event's places: not below the registrations holding one (409); raising or
+    /// removing it (`null`) moves people up from the waiting list at once.
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<i32>)]
+    pub capacity: Option<Option<i32>>,
     /// A series' master only: its new rule (checked against its, possibly new, first start).
     pub rrule: Option<String>,
 }
@@ -341,6 +348,24 @@ pub fn validate(
         "must be after the start",
     );
     v.finish()
+}
+
+/// An open event's capacity, checked: only an open event has one, and it is at least 1.
+pub fn check_capacity(kind: MeetingKind, capacity: Option<i32>) -> Result<(), ApiError> {
+    match capacity {
+        None => Ok(()),
+        Some(_) if kind != MeetingKind::OpenEvent => Err(ApiError::invalid(
+            "capacity",
+            "not_allowed",
+            "only an open event has a capacity",
+        )),
+        Some(c) if c < 1 => Err(ApiError::invalid(
+            "capacity",
+            "too_small",
+            "must be at least 1",
+        )),
+        Some(_) => Ok(()),
+    }
 }
 
 pub fn clean(v: Option<String>) -> Option<String> {

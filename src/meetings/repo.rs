@@ -11,8 +11,8 @@ use diesel::sql_types::Bool;
 
 use super::model::{
     AddInvitee, Answer, Attendance, CancelMeeting, Conflict, CreateMeeting, DEFAULT_TIME_ZONE,
-    Invitee, Invitees, Language, Meeting, MeetingKind, MeetingStatus, Rsvp, UpdateMeeting, clean,
-    to_local, to_utc, validate, zone,
+    Invitee, Invitees, Language, Meeting, MeetingKind, MeetingStatus, Rsvp, UpdateMeeting,
+    check_capacity, clean, to_local, to_utc, validate, zone,
 };
 use super::series;
 use crate::audit;
@@ -321,6 +321,7 @@ pub fn create(
         starts,
         ends,
     )?;
+    check_capacity(kind, req.capacity)?;
     let rrule = match req.rrule.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(rule) => Some(series::check_first(rule, starts, tz)?),
@@ -328,6 +329,7 @@ pub fn create(
     let t = now();
     diesel::insert_into(m::table)
         .values((
+            m::capacity.eq(req.capacity),
             m::id.eq(&id),
             m::kind.eq(kind),
             m::body_id.eq(&req.body_id),
@@ -427,6 +429,19 @@ pub fn update(
     if let Some(v) = patch.recording_url {
         next.recording_url = clean(v);
     }
+    if let Some(v) = patch.capacity {
+        check_capacity(row.kind, v)?;
+        if v.is_some_and(|c| c < row.registered_count) {
+            return Err(ApiError::conflict_of(
+                ProblemType::InvalidTransition,
+                format!(
+                    "{} registrations hold a place; cancel some before lowering the capacity",
+                    row.registered_count
+                ),
+            ));
+        }
+        next.capacity = v;
+    }
     if let Some(v) = patch.rrule {
         if row.rrule.is_none() {
             return Err(ApiError::invalid(
@@ -489,6 +504,7 @@ pub fn update(
             m::status.eq(next.status),
             m::cancelled_at.eq(next.cancelled_at),
             m::recording_url.eq(&next.recording_url),
+            m::capacity.eq(next.capacity),
             m::sequence.eq(next.sequence),
             m::rrule.eq(&next.rrule),
             m::updated_at.eq(now()),

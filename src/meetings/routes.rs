@@ -8,6 +8,7 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::answers::{self, AnswerByLink, LinkAnswer};
+use super::events::repo::{Links, fill_places};
 use super::ics::{self, Organizer};
 use super::model::{
     AddInvitee, Answer, CancelMeeting, CreateMeeting, Invitee, Invitees, Meeting, MeetingKind,
@@ -175,8 +176,8 @@ pub async fn get_meeting(
         (status = 200, description = "Updated (for a series under way: the new series' master)", body = Meeting, headers(("ETag" = String, description = "The new version"), ("Location" = String, description = "Only when a series was split: its new master"))),
         (status = 403, description = "Only those who manage the meeting edit it", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such meeting, or not visible to you", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The meeting is cancelled", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "An unknown time zone, a local time that does not exist, or an end before the start", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The meeting is cancelled, or an open event's capacity below the registrations holding a place", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An unknown time zone, a local time that does not exist, an end before the start, or a capacity on a body's meeting", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/meetings/{id}")]
@@ -191,11 +192,25 @@ pub async fn update_meeting(
     let id = Id::from(id.into_inner());
     let asked = id.clone();
     let patch = body.into_inner();
+    let keys = state.jwt.clone();
     let mailer = mailer.clone();
     let meeting = auth
         .write(&state.db, move |conn, caller| {
             caller.require_scope(Scope::MeetingsWrite)?;
-            repo::update(conn, caller, &mailer, &asked, &if_match, patch)
+            let capacity_changed = patch.capacity.is_some();
+            let meeting = repo::update(conn, caller, &mailer, &asked, &if_match, patch)?;
+            if capacity_changed && meeting.kind == MeetingKind::OpenEvent {
+                // A raised or removed capacity moves the waiting list up at once.
+                let links = Links {
+                    mailer: &mailer,
+                    keys: &keys,
+                };
+                let updated = meeting.id.clone();
+                if fill_places(conn, &links, &caller.actor(), &updated)? > 0 {
+                    return repo::get(conn, caller, &updated);
+                }
+            }
+            Ok(meeting)
         })
         .await?;
     state.wake_mailer();

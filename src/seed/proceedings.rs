@@ -113,6 +113,7 @@ pub(super) fn load(
             language: None,
             invite_members: Some(true),
             rrule: None,
+            capacity: None,
         },
     )?;
     crate::meetings::repo::update(

@@ -17,6 +17,7 @@ mod database;
 mod decisions;
 mod drugs;
 mod errors;
+mod events;
 mod idempotency;
 mod invitations;
 mod meeting_mail;

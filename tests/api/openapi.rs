@@ -312,6 +312,8 @@ async fn handlers_declare_security_exactly_where_the_server_asks_for_a_credentia
         public,
         [
             "get /api/v1/calendar/{feed_token}.ics",
+            "get /api/v1/events",
+            "get /api/v1/events/{id}",
             "get /api/v1/invitations/{token}",
             "get /api/v1/meeting-answers/{token}",
             "post /api/v1/auth/login",
@@ -319,6 +321,8 @@ async fn handlers_declare_security_exactly_where_the_server_asks_for_a_credentia
             "post /api/v1/auth/password-reset",
             "post /api/v1/auth/password-reset/confirm",
             "post /api/v1/auth/refresh",
+            "post /api/v1/event-registrations/cancel",
+            "post /api/v1/events/{id}/registrations",
             "post /api/v1/invitations/{token}/accept",
             "post /api/v1/meeting-answers",
         ]

@@ -829,6 +829,20 @@ const MATRIX: &[Cell] = &[
     cell("GET", "/api/v1/meetings/{body_meeting}", None, HIDDEN),
     cell("GET", "/api/v1/meetings/{open_event}", None, MEMBERS_200),
     cell("GET", "/api/v1/meetings/{missing}", None, [404; 6]),
+    // Open events: registrants are personal data, for the secretariat only (members who see
+    // the event get 403, the others 404).
+    cell(
+        "GET",
+        "/api/v1/meetings/{open_event}/registrations",
+        None,
+        [200, 403, 403, 404, 404, 404],
+    ),
+    cell(
+        "POST",
+        "/api/v1/meetings/{open_event}/registrations/{missing}/cancel",
+        None,
+        [404, 403, 403, 404, 404, 404],
+    ),
     // Series: a meeting that is no series has no occurrences (404 before any other rule).
     cell(
         "GET",
@@ -1182,6 +1196,22 @@ const MATRIX: &[Cell] = &[
 /// Operations that take no credential: the same answer for everyone, given these requests.
 const PUBLIC: &[Cell] = &[
     cell("GET", "/healthz", None, [200; 6]),
+    // Open events for the public: no account needed.
+    cell("GET", "/api/v1/events", None, [200; 6]),
+    // Sent as written: `{id}` is no UUID (400 to everyone).
+    cell("GET", "/api/v1/events/{id}", None, [400; 6]),
+    cell(
+        "POST",
+        "/api/v1/events/{id}/registrations",
+        Some(r#"{"name": "Nobody", "email": "nobody@example.org"}"#),
+        [400; 6],
+    ),
+    cell(
+        "POST",
+        "/api/v1/event-registrations/cancel",
+        Some(r#"{"token": "forged"}"#),
+        [404; 6],
+    ),
     cell("GET", "/readyz", None, [200; 6]),
     cell("GET", "/metrics", None, [200; 6]),
     cell(

@@ -1031,6 +1031,24 @@ async fn every_enum_value_the_spec_lists_for_an_input_is_accepted_where_it_is_us
             .await;
         accepted(res, &status).await;
     }
+    let event = json!({"kind": "open_event", "title": "Open day", "capacity": 2,
+                       "start": "2030-01-09T10:00:00", "end": "2030-01-09T11:00:00"});
+    let event = id_of(
+        &accepted(
+            app.post("/api/v1/meetings", &admin, &event).await,
+            "open_event",
+        )
+        .await,
+    );
+    for status in inputs.take("GET /api/v1/meetings/{id}/registrations query.status") {
+        let res = app
+            .get(
+                &format!("/api/v1/meetings/{event}/registrations?status={status}"),
+                &admin,
+            )
+            .await;
+        accepted(res, &status).await;
+    }
     let meeting_path = format!("/api/v1/meetings/{}", id_of(&meeting));
     for language in inputs.take("PATCH /api/v1/meetings/{id} body.language") {
         let res = app

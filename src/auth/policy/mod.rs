@@ -21,12 +21,14 @@ use diesel::sql_types::Bool;
 
 mod agreements;
 mod calendar;
+mod events;
 mod governance;
 mod meetings;
 mod proceedings;
 
 pub use agreements::*;
 pub use calendar::*;
+pub use events::*;
 pub use governance::*;
 pub use meetings::*;
 pub use proceedings::*;
