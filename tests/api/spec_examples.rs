@@ -1049,6 +1049,14 @@ async fn every_enum_value_the_spec_lists_for_an_input_is_accepted_where_it_is_us
             .await;
         accepted(res, &status).await;
     }
+    for language in inputs.take("POST /api/v1/events/{id}/registrations body.language") {
+        let body = json!({"name": format!("Registrant {language}"), "language": language,
+                          "email": format!("registrant.{language}@example.org")});
+        let res = app
+            .post_anon(&format!("/api/v1/events/{event}/registrations"), &body)
+            .await;
+        accepted(res, &language).await;
+    }
     let meeting_path = format!("/api/v1/meetings/{}", id_of(&meeting));
     for language in inputs.take("PATCH /api/v1/meetings/{id} body.language") {
         let res = app
