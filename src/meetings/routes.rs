@@ -166,7 +166,7 @@ pub async fn get_meeting(
 /// and UID, the invitees and their answers copied) starts there with the changes. The answer is
 /// then the new master, with a `Location` header naming it. Occurrences changed alone from the
 /// split on move to the new series when their original start is still one of its occurrences,
-/// and are deleted otherwise.
+/// and are cancelled otherwise (kept, with any agenda or minutes they hold).
 #[utoipa::path(
     tag = "meetings",
     params(("id" = uuid::Uuid, Path, description = "Meeting id")),

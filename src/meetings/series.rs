@@ -23,7 +23,7 @@ use crate::db::DbConn;
 use crate::error::{ApiError, ProblemType};
 use crate::http::{IfMatch, won_race};
 use crate::notifications::Mailer;
-use crate::schema::{meeting_invitees as mi, meeting_reminders as mr, meetings as m, people as p};
+use crate::schema::{meeting_invitees as mi, meetings as m, people as p};
 
 /// How far an open-ended expansion looks ahead (it stops at [`recurrence::MAX_OCCURRENCES`]).
 const HORIZON_DAYS: i64 = 366 * 100;
@@ -372,7 +372,7 @@ fn end_before(
 /// occurrence after now. The old master's rule ends before it; a new master (new id and UID)
 /// starts there with the changes, its invitees copied with their answers. Overrides at or after
 /// the split move to the new series when their original start is still one of its occurrences,
-/// and are deleted (with their invitees) otherwise. Returns the new master.
+/// and are cancelled (kept, with whatever agenda or minutes they hold) otherwise. Returns the new master.
 pub fn split(
     conn: &mut DbConn,
     caller: &Caller,
@@ -447,11 +447,28 @@ pub fn split(
                 serde_json::json!({"series_id": {"from": master.id, "to": id}}),
             )?;
         } else {
+            // No longer an occurrence of either series: kept (it may hold an agenda, minutes or
+            // action items, which must not be lost), cancelled with the old series.
             let before = repo::get(conn, caller, &override_id)?;
-            diesel::delete(mi::table.filter(mi::meeting_id.eq(&override_id))).execute(conn)?;
-            diesel::delete(mr::table.filter(mr::meeting_id.eq(&override_id))).execute(conn)?;
-            diesel::delete(m::table.filter(m::id.eq(&override_id))).execute(conn)?;
-            audit::deleted(conn, &caller.actor(), "meeting", &override_id, &before)?;
+            if before.status == MeetingStatus::Scheduled {
+                diesel::update(m::table.filter(m::id.eq(&override_id)))
+                    .set((
+                        m::status.eq(MeetingStatus::Cancelled),
+                        m::cancel_reason.eq(Some("the series was changed from this date")),
+                        m::cancelled_at.eq(Some(t)),
+                        m::sequence.eq(m::sequence + 1),
+                        m::updated_at.eq(t),
+                        m::version.eq(m::version + 1),
+                    ))
+                    .execute(conn)?;
+                audit::updated(
+                    conn,
+                    &caller.actor(),
+                    "meeting",
+                    &override_id,
+                    serde_json::json!({"status": {"from": before.status, "to": MeetingStatus::Cancelled}}),
+                )?;
+            }
         }
     }
     Ok(changed)
