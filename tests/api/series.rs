@@ -196,6 +196,35 @@ async fn editing_a_series_under_way_splits_it_and_changes_only_the_future() {
         .find(|m| m["starts_at"].as_str().unwrap() > now.as_str())
         .unwrap();
     let day = &next["local_start"].as_str().unwrap()[..10];
+    // The occurrence a week later was prepared alone (an agenda): it no longer fits the edited
+    // series, and is kept, cancelled, with its agenda.
+    let week_later = chrono::DateTime::parse_from_rfc3339(next["starts_at"].as_str().unwrap())
+        .unwrap()
+        .with_timezone(&chrono::Utc)
+        + chrono::TimeDelta::weeks(1);
+    let week_later = week_later.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let prepared = id_of(
+        &expect(
+            app.post(
+                &format!("/api/v1/meetings/{id}/occurrences/{week_later}"),
+                &admin,
+                &json!({}),
+            )
+            .await,
+            201,
+        )
+        .await,
+    );
+    expect(
+        app.post(
+            &format!("/api/v1/meetings/{prepared}/agenda-items"),
+            &admin,
+            &json!({"title": "Cohort status"}),
+        )
+        .await,
+        201,
+    )
+    .await;
     let path = format!("/api/v1/meetings/{id}");
     let etag = etag(&app.get(&path, &admin).await);
     let res = app
@@ -208,6 +237,14 @@ async fn editing_a_series_under_way_splits_it_and_changes_only_the_future() {
         )
         .await;
     assert_eq!(res.status(), 200);
+    let kept = app
+        .get_ok(&format!("/api/v1/meetings/{prepared}"), &admin)
+        .await;
+    assert_eq!(kept["status"], "cancelled", "{kept}");
+    let agenda = app
+        .list_items(&format!("/api/v1/meetings/{prepared}/agenda-items"), &admin)
+        .await;
+    assert_eq!(agenda.len(), 1, "{agenda:?}");
     let location = res.headers()["location"].to_str().unwrap().to_owned();
     let new = res.json::<Value>().await.unwrap();
     let new_id = id_of(&new);
@@ -236,6 +273,10 @@ async fn editing_a_series_under_way_splits_it_and_changes_only_the_future() {
         assert_eq!(m["series_id"], id.as_str());
         assert!(m["local_start"].as_str().unwrap().ends_with("T10:00:00"));
     }
+    let future: Vec<&Value> = future
+        .into_iter()
+        .filter(|m| m["id"] != prepared.as_str())
+        .collect();
     assert!(future.len() >= 3, "{future:?}");
     assert_eq!(future[0]["local_start"], format!("{day}T11:00:00"));
     for m in &future {
