@@ -73,54 +73,6 @@ impl JwtKeys {
     }
 }
 
-/// The audience of the signed links e-mailed to people without an account (cancelling an event
-/// registration, answering a scheduling poll). Access tokens carry [`AUDIENCE`] and a session id,
-/// so a link token is never accepted as an access token, nor one as the other.
-pub const LINK_AUDIENCE: &str = "connect-link";
-
-/// The claims of a signed link: what it is for (`purpose`) and the record it names (`sub`).
-#[derive(Debug, Serialize, Deserialize)]
-pub struct LinkClaims {
-    pub sub: String,
-    pub purpose: String,
-    pub exp: i64,
-    pub iat: i64,
-    pub iss: String,
-    pub aud: String,
-}
-
-impl JwtKeys {
-    /// A signed link token naming `subject` for `purpose`, valid for `ttl_secs`.
-    pub fn issue_link(
-        &self,
-        purpose: &str,
-        subject: &str,
-        ttl_secs: i64,
-    ) -> Result<String, ApiError> {
-        let now = chrono::Utc::now().timestamp();
-        let claims = LinkClaims {
-            sub: subject.to_owned(),
-            purpose: purpose.to_owned(),
-            exp: now + ttl_secs.max(60),
-            iat: now,
-            iss: ISSUER.into(),
-            aud: LINK_AUDIENCE.into(),
-        };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(|e| ApiError::internal(format!("jwt encode: {e}")))
-    }
-
-    /// The subject of a valid, unexpired link token made for `purpose`.
-    pub fn verify_link(&self, token: &str, purpose: &str) -> Option<String> {
-        let mut validation = self.validation.clone();
-        validation.set_audience(&[LINK_AUDIENCE]);
-        let claims = jsonwebtoken::decode::<LinkClaims>(token, &self.decoding, &validation)
-            .ok()?
-            .claims;
-        (claims.purpose == purpose).then_some(claims.sub)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,18 +146,5 @@ mod tests {
             k.verify(&signed(Algorithm::HS256, &claims(now - 120, now - 180)))
                 .is_none()
         );
-    }
-    #[test]
-    fn link_tokens_keep_to_their_purpose_and_are_no_access_tokens() {
-        let k = keys();
-        let link = k.issue_link("event_cancel", "reg-1", 3_600).unwrap();
-        assert_eq!(
-            k.verify_link(&link, "event_cancel").as_deref(),
-            Some("reg-1")
-        );
-        assert!(k.verify_link(&link, "poll_answer").is_none());
-        assert!(k.verify(&link).is_none());
-        let access = k.issue("user-1", "family-1").unwrap();
-        assert!(k.verify_link(&access, "event_cancel").is_none());
     }
 }

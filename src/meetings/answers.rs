@@ -84,9 +84,6 @@ struct Found {
 
 fn open(conn: &mut DbConn, mailer: &Mailer, token: &str) -> Result<Found, ApiError> {
     let t = open_answer_token(mailer, token).ok_or(ApiError::NotFound)?;
-    if t.expires_at < Utc::now() {
-        return Err(ApiError::NotFound);
-    }
     let invitee: Option<(String, Option<String>, Option<String>, Rsvp)> = mi::table
         .left_join(p::table)
         .filter(mi::id.eq(&t.invitee_id))

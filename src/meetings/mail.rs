@@ -3,7 +3,7 @@
 //! moves or removes the meeting by its UID and SEQUENCE. Invitations and changes carry three
 //! one-click answer links, each a signed token naming the invitee and the meeting.
 
-use chrono::{DateTime, Datelike, NaiveDateTime, TimeDelta, Utc, Weekday};
+use chrono::{Datelike, NaiveDateTime, TimeDelta, Utc, Weekday};
 use diesel::prelude::*;
 use serde_json::{Value, json};
 
@@ -87,36 +87,37 @@ pub fn after_update(
 pub struct AnswerToken {
     pub meeting_id: String,
     pub invitee_id: String,
-    pub expires_at: DateTime<Utc>,
 }
 
-/// The answer token of an invitee: valid until the meeting's end and a day (a series: a year
-/// from its first end or from now, whichever is later).
+/// The answer token of an invitee: valid until the meeting's end and a day (a series: until its
+/// last occurrence's end and a day; an endless one, a year from its first end or from now,
+/// whichever is later).
 pub fn answer_token(mailer: &Mailer, meeting: &Meeting, invitee_id: &str) -> String {
-    let until = if meeting.rrule.is_some() {
-        meeting.ends_at.max(Utc::now()) + TimeDelta::days(365)
-    } else {
-        meeting.ends_at + TimeDelta::days(1)
+    let end = match &meeting.rrule {
+        None => meeting.ends_at,
+        Some(rule) => super::model::zone(&meeting.time_zone, "time_zone")
+            .ok()
+            .and_then(|tz| super::recurrence::last_start(rule, meeting.starts_at.naive_utc(), tz))
+            .map(|last| last.and_utc() + (meeting.ends_at - meeting.starts_at))
+            .unwrap_or_else(|| meeting.ends_at.max(Utc::now()) + TimeDelta::days(364)),
     };
-    mailer.sign_link(
+    mailer.sign_expiring(
         ANSWER_PURPOSE,
-        &format!("{}|{}|{}", meeting.id, invitee_id, until.timestamp()),
+        &[meeting.id.as_str(), invitee_id],
+        end + TimeDelta::days(1),
     )
 }
 
-/// Opens an answer token: `None` when forged, damaged or made for something else (its expiry
-/// is the caller's to judge).
+/// Opens an answer token: `None` when forged, damaged, expired or made for something else.
 pub fn open_answer_token(mailer: &Mailer, token: &str) -> Option<AnswerToken> {
-    let payload = mailer.open_link(ANSWER_PURPOSE, token)?;
-    let mut parts = payload.split('|');
-    let (meeting_id, invitee_id, exp) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() {
+    let mut fields = mailer.open_expiring(ANSWER_PURPOSE, token)?.into_iter();
+    let (meeting_id, invitee_id) = (fields.next()?, fields.next()?);
+    if fields.next().is_some() {
         return None;
     }
     Some(AnswerToken {
-        meeting_id: meeting_id.to_owned(),
-        invitee_id: invitee_id.to_owned(),
-        expires_at: DateTime::from_timestamp(exp.parse().ok()?, 0)?,
+        meeting_id,
+        invitee_id,
     })
 }
 

@@ -88,6 +88,24 @@ pub fn starts_between(
     ))
 }
 
+/// The start (UTC) of a bounded series' last occurrence (`None` for a rule without `UNTIL` or
+/// `COUNT`, or one longer than [`MAX_OCCURRENCES`]).
+pub fn last_start(
+    rrule: &str,
+    first_start: NaiveDateTime,
+    tz: chrono_tz::Tz,
+) -> Option<NaiveDateTime> {
+    if !rrule.contains("UNTIL=") && !rrule.contains("COUNT=") {
+        return None;
+    }
+    let (set, _) = rule_set(rrule, first_start, tz).ok()?;
+    let result = set.all(MAX_OCCURRENCES);
+    if result.limited {
+        return None;
+    }
+    result.dates.last().map(|d| d.naive_utc())
+}
+
 /// The rule ended so that its last occurrence starts before `before` (UTC): the rule with an
 /// `UNTIL` (and no `COUNT`), for splitting a series where "this and the following" change.
 pub fn ended_before(
@@ -196,5 +214,21 @@ mod tests {
         assert_eq!(ended, "FREQ=WEEKLY;UNTIL=20210302T125959Z");
         let (starts, _) = starts_between(&ended, first, tz, first, utc(2022, 1, 1, 0, 0)).unwrap();
         assert_eq!(starts.len(), 3);
+    }
+
+    #[test]
+    fn a_bounded_series_has_a_last_start_and_an_endless_one_none() {
+        let first = utc(2021, 2, 9, 13, 0);
+        let tz = chrono_tz::Europe::Oslo;
+        assert_eq!(
+            last_start("FREQ=WEEKLY;COUNT=3", first, tz),
+            Some(utc(2021, 2, 23, 13, 0))
+        );
+        // Until a summer date: the last start is 14:00 Oslo in summer time, 12:00 UTC.
+        assert_eq!(
+            last_start("FREQ=MONTHLY;BYDAY=2TU;UNTIL=20210601T000000Z", first, tz),
+            Some(utc(2021, 5, 11, 12, 0))
+        );
+        assert_eq!(last_start("FREQ=WEEKLY", first, tz), None);
     }
 }

@@ -646,6 +646,30 @@ impl Mailer {
         Some(payload)
     }
 
+    /// A token naming `fields` for `purpose` until `expires_at`: [`Mailer::sign_link`] over
+    /// `field|field|…|expiry` (unix seconds). The fields must not contain `|`.
+    pub fn sign_expiring(
+        &self,
+        purpose: &str,
+        fields: &[&str],
+        expires_at: chrono::DateTime<chrono::Utc>,
+    ) -> String {
+        let mut payload = fields.join("|");
+        payload.push('|');
+        payload.push_str(&expires_at.timestamp().to_string());
+        self.sign_link(purpose, &payload)
+    }
+
+    /// The fields of a token [`Mailer::sign_expiring`] made for `purpose`, if it is genuine and
+    /// has not expired (`None` otherwise: a link past its time reads as one never made).
+    pub fn open_expiring(&self, purpose: &str, token: &str) -> Option<Vec<String>> {
+        let payload = self.open_link(purpose, token)?;
+        let (fields, expiry) = payload.rsplit_once('|')?;
+        let expiry: i64 = expiry.parse().ok()?;
+        (expiry >= chrono::Utc::now().timestamp())
+            .then(|| fields.split('|').map(str::to_owned).collect())
+    }
+
     /// A link into the service's public URL.
     pub fn link(&self, path: &str) -> String {
         format!("{}{path}", self.public_url)
@@ -909,5 +933,27 @@ mod tests {
         );
         assert_eq!(m.open_link("meeting-answer", &forged), None);
         assert_eq!(m.open_link("meeting-answer", "garbage"), None);
+    }
+
+    #[test]
+    fn expiring_links_carry_their_fields_until_their_time() {
+        let m = Mailer::new("https://c.example", "c@c.example")
+            .unwrap()
+            .with_link_key(b"secret");
+        let later = chrono::Utc::now() + chrono::TimeDelta::minutes(5);
+        let t = m.sign_expiring("event-cancel", &["reg-1"], later);
+        assert_eq!(
+            m.open_expiring("event-cancel", &t),
+            Some(vec!["reg-1".to_owned()])
+        );
+        assert_eq!(m.open_expiring("poll-answer", &t), None);
+        let t = m.sign_expiring("meeting-answer", &["m", "i"], later);
+        assert_eq!(
+            m.open_expiring("meeting-answer", &t),
+            Some(vec!["m".to_owned(), "i".to_owned()])
+        );
+        let past = chrono::Utc::now() - chrono::TimeDelta::seconds(1);
+        let t = m.sign_expiring("event-cancel", &["reg-1"], past);
+        assert_eq!(m.open_expiring("event-cancel", &t), None, "expired");
     }
 }
