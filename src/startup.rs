@@ -236,6 +236,7 @@ impl Application {
                 .service(crate::pages::accept_invitation_page)
                 .service(crate::pages::reset_password_page)
                 .service(crate::pages::meeting_answer_page)
+                .service(crate::pages::event_cancel_page)
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", spec.clone()))
                 // A path no route takes with this method: 405 with `Allow`, or 404.
                 .default_service(web::to(not_routed))

@@ -8,7 +8,7 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::answers::{self, AnswerByLink, LinkAnswer};
-use super::events::repo::{Links, fill_places};
+use super::events::repo::fill_places;
 use super::ics::{self, Organizer};
 use super::model::{
     AddInvitee, Answer, CancelMeeting, CreateMeeting, Invitee, Invitees, Meeting, MeetingKind,
@@ -192,7 +192,6 @@ pub async fn update_meeting(
     let id = Id::from(id.into_inner());
     let asked = id.clone();
     let patch = body.into_inner();
-    let keys = state.jwt.clone();
     let mailer = mailer.clone();
     let meeting = auth
         .write(&state.db, move |conn, caller| {
@@ -201,12 +200,8 @@ pub async fn update_meeting(
             let meeting = repo::update(conn, caller, &mailer, &asked, &if_match, patch)?;
             if capacity_changed && meeting.kind == MeetingKind::OpenEvent {
                 // A raised or removed capacity moves the waiting list up at once.
-                let links = Links {
-                    mailer: &mailer,
-                    keys: &keys,
-                };
                 let updated = meeting.id.clone();
-                if fill_places(conn, &links, &caller.actor(), &updated)? > 0 {
+                if fill_places(conn, &mailer, &caller.actor(), &updated)? > 0 {
                     return repo::get(conn, caller, &updated);
                 }
             }
@@ -449,10 +444,12 @@ pub async fn rsvp(
 
 /// A meeting as an iCalendar file
 ///
-/// `text/calendar` (RFC 5545, METHOD:PUBLISH): one VEVENT with its stable UID, SEQUENCE, times
+/// `text/calendar` (RFC 5545, METHOD:PUBLISH): a VEVENT with its stable UID, SEQUENCE, times
 /// in UTC, ORGANIZER, an ATTENDEE with PARTSTAT per invitee (guests for those who manage the
-/// meeting only), STATUS CONFIRMED or CANCELLED, and a reminder a day before. CRLF line ends,
-/// lines folded at 75 octets.
+/// meeting only), STATUS CONFIRMED or CANCELLED, and a reminder a day before. A series' master
+/// is written in its zone (`DTSTART;TZID=`, its RRULE and a VTIMEZONE), followed by a VEVENT
+/// with a RECURRENCE-ID for each occurrence moved or cancelled alone. CRLF line ends, lines
+/// folded at 75 octets.
 #[utoipa::path(
     tag = "meetings",
     params(("id" = uuid::Uuid, Path, description = "Meeting id")),

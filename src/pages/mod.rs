@@ -1,5 +1,5 @@
 //! The small pages the e-mailed links open: accept an invitation, choose a new password, answer
-//! a meeting invitation.
+//! a meeting invitation, cancel an open-event registration.
 //! They hold no data of their own: the token stays in the URL path, the page calls the API.
 //! Each is served in its recipient's language (the invitation's, or the account's for a reset),
 //! or in the one `?lang=nb|en` asks for; each links to the other language.
@@ -47,6 +47,7 @@ struct Rendered {
     invitation: [String; 2],
     reset: [String; 2],
     meeting_answer: [String; 2],
+    event_cancel: [String; 2],
 }
 
 fn rendered() -> Result<&'static Rendered, &'static str> {
@@ -66,6 +67,7 @@ fn rendered() -> Result<&'static Rendered, &'static str> {
                 invitation: both("accept-invitation", include_str!("accept-invitation.html"))?,
                 reset: both("reset-password", include_str!("reset-password.html"))?,
                 meeting_answer: both("meeting-answer", include_str!("meeting-answer.html"))?,
+                event_cancel: both("event-cancel", include_str!("event-cancel.html"))?,
             })
         })
         .as_ref()
@@ -153,6 +155,48 @@ pub async fn reset_password_page(
     }
 }
 
+/// The token in `?token=`.
+fn query_token(req: &HttpRequest) -> String {
+    req.query_string()
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("token="))
+        .unwrap_or("")
+        .to_owned()
+}
+
+/// The page behind an open-event registration's cancel link (`?token=…`): in the
+/// registration's language (or the one `?lang=` asks for), it shows the event and the
+/// registration, and cancels it when asked.
+#[get("/events/cancel")]
+pub async fn event_cancel_page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    mailer: web::Data<crate::notifications::Mailer>,
+) -> HttpResponse {
+    let token = query_token(&req);
+    let lang = match asked_language(&req) {
+        Some(asked) => asked,
+        None => {
+            let mailer = mailer.clone();
+            state
+                .db
+                .read(move |conn| {
+                    Ok(crate::meetings::events::repo::language_of_token(
+                        conn, &mailer, &token,
+                    ))
+                })
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or(Language::En)
+        }
+    };
+    match rendered() {
+        Ok(pages) => page(&pages.event_cancel[usize::from(lang == Language::Nb)]),
+        Err(e) => HttpResponse::from_error(crate::error::ApiError::internal(e)),
+    }
+}
+
 /// The page behind a meeting invitation's answer links (`?token=…&response=…`): in the
 /// meeting's language (or the one `?lang=` asks for), it shows the meeting, records the answer the
 /// link names and offers the other two.
@@ -162,12 +206,7 @@ pub async fn meeting_answer_page(
     state: web::Data<AppState>,
     mailer: web::Data<crate::notifications::Mailer>,
 ) -> HttpResponse {
-    let token = req
-        .query_string()
-        .split('&')
-        .find_map(|pair| pair.strip_prefix("token="))
-        .unwrap_or("")
-        .to_owned();
+    let token = query_token(&req);
     let lang = match asked_language(&req) {
         Some(asked) => asked,
         None => {
@@ -207,5 +246,10 @@ mod tests {
         }
         assert!(pages.meeting_answer[1].contains("Godta"));
         assert!(pages.meeting_answer[0].contains("Tentative"));
+        for html in &pages.event_cancel {
+            assert!(!html.contains("{{"), "a placeholder is left: {html}");
+        }
+        assert!(pages.event_cancel[1].contains("Meld meg av"));
+        assert!(pages.event_cancel[0].contains("Cancel my registration"));
     }
 }

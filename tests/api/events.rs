@@ -125,10 +125,40 @@ async fn the_waiting_list_moves_up_by_cancel_link_and_capacity_raise() {
         404
     );
 
-    // Ada cancels through the e-mailed link: Bo moves up and is told so.
+    // Ada cancels through the e-mailed link: Bo moves up and is told so. The link first says
+    // what it would cancel (what the page it opens shows).
     let mails = mails_to(&app, "ada@example.org");
     assert_eq!(mails.len(), 1, "{mails:?}");
     let token = cancel_token(&mails[0]);
+    let found = expect(
+        app.get_anon(&format!("/api/v1/event-registrations/cancel/{token}"))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(found["name"], "Ada");
+    assert_eq!(found["registration"]["status"], "confirmed");
+    assert_eq!(found["event"]["id"], event.as_str());
+    assert_problem(
+        app.get_anon("/api/v1/event-registrations/cancel/forged.token")
+            .await,
+        404,
+        "not-found",
+    )
+    .await;
+    // The page the link opens: in the registration's language, or the one asked for.
+    let res = app.get_anon(&format!("/events/cancel?token={token}")).await;
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    let lang = found["event"]["language"].as_str().unwrap().to_owned();
+    assert!(html.contains(&format!("<html lang=\"{lang}\">")), "{html}");
+    let html = app
+        .get_anon(&format!("/events/cancel?token={token}&lang=nb"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Meld meg av"), "{html}");
     let cancelled = expect(
         app.post_anon(
             "/api/v1/event-registrations/cancel",

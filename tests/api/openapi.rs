@@ -312,6 +312,7 @@ async fn handlers_declare_security_exactly_where_the_server_asks_for_a_credentia
         public,
         [
             "get /api/v1/calendar/{feed_token}.ics",
+            "get /api/v1/event-registrations/cancel/{token}",
             "get /api/v1/events",
             "get /api/v1/events/{id}",
             "get /api/v1/invitations/{token}",

@@ -1207,6 +1207,12 @@ const PUBLIC: &[Cell] = &[
         [400; 6],
     ),
     cell(
+        "GET",
+        "/api/v1/event-registrations/cancel/{token}",
+        None,
+        [404; 6],
+    ),
+    cell(
         "POST",
         "/api/v1/event-registrations/cancel",
         Some(r#"{"token": "forged"}"#),

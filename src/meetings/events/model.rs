@@ -154,6 +154,43 @@ pub struct Registrant {
     pub version: i32,
 }
 
+/// What a cancel link is for: the registration and its event.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({
+    "registration": {
+        "id": "01937c4e-9999-7000-8000-0000000000f1",
+        "event_id": "01937c4e-7777-7000-8000-0000000000d9",
+        "status": "waitlisted",
+        "position": 2,
+        "created_at": "2027-06-01T10:00:00Z"
+    },
+    "name": "Kari Nordmann",
+    "event": {
+        "id": "01937c4e-7777-7000-8000-0000000000d9",
+        "title": "Presisjonsmedisin for alle? (Arendalsuka)",
+        "description": "Public meeting on equal access to precision cancer medicine.",
+        "starts_at": "2027-08-18T08:00:00Z",
+        "ends_at": "2027-08-18T09:30:00Z",
+        "local_start": "2027-08-18T10:00:00",
+        "local_end": "2027-08-18T11:30:00",
+        "time_zone": "Europe/Oslo",
+        "place": "Arendal, Kulturhuset",
+        "video_url": null,
+        "language": "nb",
+        "status": "scheduled",
+        "recording_url": null,
+        "capacity": 60,
+        "places_left": 0,
+        "waiting_list": 3
+    }
+}))]
+pub struct RegistrationByLink {
+    pub registration: Registration,
+    /// The registrant's name, as they gave it.
+    pub name: String,
+    pub event: PublicEvent,
+}
+
 /// Cancelling through the e-mailed link.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

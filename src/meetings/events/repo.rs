@@ -9,11 +9,10 @@ use serde_json::json;
 
 use super::model::{
     CANCEL_PURPOSE, MeetingStatus, PublicEvent, Register, Registrant, Registration,
-    RegistrationStatus,
+    RegistrationByLink, RegistrationStatus,
 };
 use crate::audit;
 use crate::auth::Caller;
-use crate::auth::jwt::JwtKeys;
 use crate::auth::policy;
 use crate::core::{Actor, Id, MeetingKind, now};
 use crate::db::{DbConn, seek_after};
@@ -23,12 +22,6 @@ use crate::meetings::model::{to_local, zone};
 use crate::meetings::repo::{MeetingRow, visible};
 use crate::notifications::{Kind, Language, Mailer, Recipient, enqueue};
 use crate::schema::{event_registrations as er, meetings as m};
-
-/// What sending a registration e-mail needs: the mailer and the keys that sign cancel links.
-pub struct Links<'a> {
-    pub mailer: &'a Mailer,
-    pub keys: &'a JwtKeys,
-}
 
 /// A registration as stored.
 #[derive(Queryable, Selectable, Clone)]
@@ -218,7 +211,7 @@ fn when(row: &MeetingRow) -> String {
 /// event.
 fn mail(
     conn: &mut DbConn,
-    links: &Links<'_>,
+    mailer: &Mailer,
     event: &MeetingRow,
     r: &RegistrationRow,
     status: &str,
@@ -227,9 +220,9 @@ fn mail(
     let cancel_link = if status == "cancelled" {
         None
     } else {
-        let ttl = (event.ends_at + TimeDelta::days(7) - now()).num_seconds();
-        let token = links.keys.issue_link(CANCEL_PURPOSE, &r.id, ttl)?;
-        Some(links.mailer.link(&format!("/events/cancel?token={token}")))
+        let until = (event.ends_at + TimeDelta::days(7)).and_utc();
+        let token = mailer.sign_expiring(CANCEL_PURPOSE, &[r.id.as_str()], until);
+        Some(mailer.link(&format!("/events/cancel?token={token}")))
     };
     let to = Recipient {
         email: r.email.clone(),
@@ -239,7 +232,7 @@ fn mail(
     };
     enqueue(
         conn,
-        links.mailer,
+        mailer,
         Kind::EventRegistration,
         &to,
         json!({
@@ -285,7 +278,7 @@ fn free_place(conn: &mut DbConn, event: &str) -> Result<(), ApiError> {
 /// address twice for one event, or an event that is past or cancelled, answers 409.
 pub fn register(
     conn: &mut DbConn,
-    links: &Links<'_>,
+    mailer: &Mailer,
     event_id: &str,
     id: Id,
     req: Register,
@@ -349,7 +342,7 @@ pub fn register(
         &id,
         &row.clone().registrant(position),
     )?;
-    mail(conn, links, &event, &row, status.as_str(), position)?;
+    mail(conn, mailer, &event, &row, status.as_str(), position)?;
     Ok(row.public(position))
 }
 
@@ -365,7 +358,7 @@ fn already_registered() -> ApiError {
 /// promoting at once neither skip anyone nor overfill the event.
 pub fn fill_places(
     conn: &mut DbConn,
-    links: &Links<'_>,
+    mailer: &Mailer,
     actor: &Actor,
     event_id: &str,
 ) -> Result<usize, ApiError> {
@@ -415,7 +408,7 @@ pub fn fill_places(
             json!({"status": {"from": "waitlisted", "to": "confirmed"}}),
         )?;
         let row = registration_row(conn, &next.id)?;
-        mail(conn, links, &event, &row, "promoted", None)?;
+        mail(conn, mailer, &event, &row, "promoted", None)?;
         promoted += 1;
     }
     Ok(promoted)
@@ -425,7 +418,7 @@ pub fn fill_places(
 /// takes in the same transaction. A cancelled one answers 409.
 fn cancel(
     conn: &mut DbConn,
-    links: &Links<'_>,
+    mailer: &Mailer,
     actor: &Actor,
     row: RegistrationRow,
 ) -> Result<Registrant, ApiError> {
@@ -463,30 +456,33 @@ fn cancel(
     )?;
     let event = event_row(conn, &row.meeting_id)?;
     let cancelled = registration_row(conn, &row.id)?;
-    mail(conn, links, &event, &cancelled, "cancelled", None)?;
+    mail(conn, mailer, &event, &cancelled, "cancelled", None)?;
     if row.status == RegistrationStatus::Confirmed {
-        fill_places(conn, links, actor, &row.meeting_id)?;
+        fill_places(conn, mailer, actor, &row.meeting_id)?;
     }
     Ok(cancelled.registrant(None))
 }
 
 /// The registration a cancel link names (404 for a forged, expired or unknown link).
-fn by_token(conn: &mut DbConn, keys: &JwtKeys, token: &str) -> Result<RegistrationRow, ApiError> {
-    let id = keys
-        .verify_link(token, CANCEL_PURPOSE)
+fn by_token(conn: &mut DbConn, mailer: &Mailer, token: &str) -> Result<RegistrationRow, ApiError> {
+    let fields = mailer
+        .open_expiring(CANCEL_PURPOSE, token)
         .ok_or(ApiError::NotFound)?;
-    registration_row(conn, &id)
+    match fields.as_slice() {
+        [id] => registration_row(conn, id),
+        _ => Err(ApiError::NotFound),
+    }
 }
 
 /// Cancelling through the e-mailed link: the registrant is the actor.
 pub fn cancel_by_token(
     conn: &mut DbConn,
-    links: &Links<'_>,
+    mailer: &Mailer,
     token: &str,
 ) -> Result<Registration, ApiError> {
-    let row = by_token(conn, links.keys, token)?;
+    let row = by_token(conn, mailer, token)?;
     let actor = Actor::registrant(&row.id);
-    let done = cancel(conn, links, &actor, row)?;
+    let done = cancel(conn, mailer, &actor, row)?;
     Ok(Registration {
         id: done.id,
         event_id: done.event_id,
@@ -496,9 +492,25 @@ pub fn cancel_by_token(
     })
 }
 
+/// What a cancel link is for: the registration (with its place on the waiting list) and the event.
+pub fn get_by_token(
+    conn: &mut DbConn,
+    mailer: &Mailer,
+    token: &str,
+) -> Result<RegistrationByLink, ApiError> {
+    let row = by_token(conn, mailer, token)?;
+    let position = position(conn, &row)?;
+    let event = event_row(conn, &row.meeting_id)?;
+    Ok(RegistrationByLink {
+        registration: row.public(position),
+        name: row.name.clone(),
+        event: public_event(conn, event)?,
+    })
+}
+
 /// The language a cancel link's page is shown in: its registration's.
-pub fn language_of_token(conn: &mut DbConn, keys: &JwtKeys, token: &str) -> Option<Language> {
-    by_token(conn, keys, token).ok().map(|r| r.language)
+pub fn language_of_token(conn: &mut DbConn, mailer: &Mailer, token: &str) -> Option<Language> {
+    by_token(conn, mailer, token).ok().map(|r| r.language)
 }
 
 /// The open event the caller manages, for the secretariat's views of its registrants.
@@ -515,7 +527,7 @@ fn managed_event(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<Meeting
 pub fn cancel_by_admin(
     conn: &mut DbConn,
     caller: &Caller,
-    links: &Links<'_>,
+    mailer: &Mailer,
     event_id: &str,
     registration_id: &str,
 ) -> Result<Registrant, ApiError> {
@@ -524,7 +536,7 @@ pub fn cancel_by_admin(
     if row.meeting_id.as_str() != event_id {
         return Err(ApiError::NotFound);
     }
-    cancel(conn, links, &caller.actor(), row)
+    cancel(conn, mailer, &caller.actor(), row)
 }
 
 /// An event's registrations, oldest first, with the registrants' particulars (the secretariat).

@@ -9,9 +9,10 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::model::{
-    CancelByToken, PublicEvent, Register, Registrant, Registration, RegistrationStatus,
+    CancelByToken, PublicEvent, Register, Registrant, Registration, RegistrationByLink,
+    RegistrationStatus,
 };
-use super::repo::{self, Links};
+use super::repo;
 use crate::auth::{Auth, Scope};
 use crate::core::Id;
 use crate::error::{ApiError, Problem};
@@ -115,17 +116,10 @@ pub async fn register(
     }
     let event = Id::from(id.into_inner());
     let body = body.into_inner();
-    let keys = state.jwt.clone();
     let mailer = mailer.clone();
     let registration = state
         .db
-        .write(move |conn| {
-            let links = Links {
-                mailer: &mailer,
-                keys: &keys,
-            };
-            repo::register(conn, &links, &event, Id::new(), body)
-        })
+        .write(move |conn| repo::register(conn, &mailer, &event, Id::new(), body))
         .await?;
     state.wake_mailer();
     Ok(HttpResponse::Created()
@@ -135,6 +129,42 @@ pub async fn register(
             format!("/api/v1/events/{}", registration.event_id),
         ))
         .json(registration))
+}
+
+/// Read what a cancel link is for
+///
+/// Public: the signed `token` from the e-mailed cancel link is the credential. The registration
+/// (with its place on the waiting list) and its event, so the page the link opens can say what
+/// would be cancelled. A forged, expired or unknown token answers 404 (and counts against the
+/// address, 429).
+#[utoipa::path(
+    tag = "events",
+    params(("token" = String, Path, description = "The `token` of the cancel link")),
+    responses(
+        (status = 200, description = "The registration and its event", body = RegistrationByLink),
+        (status = 404, description = "A forged, expired or unknown link", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many bad links from this address", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/event-registrations/cancel/{token}")]
+pub async fn get_by_token(
+    state: web::Data<AppState>,
+    mailer: web::Data<Mailer>,
+    req: HttpRequest,
+    token: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let ip = client_ip(&req, state.settings.trusted_proxy_hops);
+    state.address_throttle.check(ip)?;
+    let token = token.into_inner();
+    let mailer = mailer.clone();
+    let found = state
+        .db
+        .read(move |conn| repo::get_by_token(conn, &mailer, &token))
+        .await
+        .map_err(|e| state.address_throttle.count_bad_link(ip, e))?;
+    Ok(HttpResponse::Ok()
+        .insert_header(header::CacheControl(vec![header::CacheDirective::NoStore]))
+        .json(found))
 }
 
 /// Cancel a registration with the e-mailed link
@@ -163,17 +193,10 @@ pub async fn cancel_by_token(
     let ip = client_ip(&req, state.settings.trusted_proxy_hops);
     state.address_throttle.check(ip)?;
     let token = body.into_inner().token;
-    let keys = state.jwt.clone();
     let mailer = mailer.clone();
     let done = state
         .db
-        .write(move |conn| {
-            let links = Links {
-                mailer: &mailer,
-                keys: &keys,
-            };
-            repo::cancel_by_token(conn, &links, &token)
-        })
+        .write(move |conn| repo::cancel_by_token(conn, &mailer, &token))
         .await
         .map_err(|e| state.address_throttle.count_bad_link(ip, e))?;
     state.wake_mailer();
@@ -285,16 +308,11 @@ pub async fn cancel_registration(
 ) -> Result<HttpResponse, ApiError> {
     let (id, rid) = path.into_inner();
     let (id, rid) = (Id::from(id), Id::from(rid));
-    let keys = state.jwt.clone();
     let mailer = mailer.clone();
     let done = auth
         .write(&state.db, move |conn, caller| {
             caller.require_scope(Scope::MeetingsWrite)?;
-            let links = Links {
-                mailer: &mailer,
-                keys: &keys,
-            };
-            repo::cancel_by_admin(conn, caller, &links, &id, &rid)
+            repo::cancel_by_admin(conn, caller, &mailer, &id, &rid)
         })
         .await?;
     state.wake_mailer();
@@ -305,6 +323,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list_events)
         .service(get_event)
         .service(register)
+        .service(get_by_token)
         .service(cancel_by_token)
         .service(list_registrations)
         .service(cancel_registration);
