@@ -110,6 +110,62 @@ pub struct Feed {
     pub changed: NaiveDateTime,
 }
 
+impl Feed {
+    /// A digest of everything the feed's calendar is written from (each meeting's fields that
+    /// the file shows, its version and last change; each invitee's answer, name and address),
+    /// with `salt` (what else the file holds, e.g. the organiser): the strong ETag, known before
+    /// the calendar is rendered, so a 304 costs no rendering.
+    pub fn fingerprint(&self, salt: &str) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        let text = |h: &mut Sha256, t: &str| {
+            h.update(t.as_bytes());
+            h.update([0]);
+        };
+        text(&mut h, salt);
+        h.update(self.changed.and_utc().timestamp_micros().to_le_bytes());
+        for (m, invitees) in &self.meetings {
+            for t in [
+                m.id.as_str(),
+                m.uid.as_str(),
+                m.title.as_str(),
+                m.description.as_str(),
+                m.time_zone.as_str(),
+                m.status.as_str(),
+                m.place.as_deref().unwrap_or(""),
+                m.video_url.as_deref().unwrap_or(""),
+                m.rrule.as_deref().unwrap_or(""),
+                m.series_id.as_ref().map_or("", |s| s.as_str()),
+            ] {
+                text(&mut h, t);
+            }
+            for t in [
+                Some(m.starts_at),
+                Some(m.ends_at),
+                m.occurrence_of,
+                Some(m.updated_at),
+            ] {
+                h.update(t.map_or(i64::MIN, |t| t.timestamp_micros()).to_le_bytes());
+            }
+            h.update(m.version.to_le_bytes());
+            h.update(m.sequence.to_le_bytes());
+            h.update((invitees.len() as u64).to_le_bytes());
+            for i in invitees {
+                for t in [
+                    i.id.as_str(),
+                    i.response.as_str(),
+                    i.person_name.as_deref().unwrap_or(""),
+                    i.person_email.as_deref().unwrap_or(""),
+                ] {
+                    text(&mut h, t);
+                }
+                h.update(i.version.to_le_bytes());
+            }
+        }
+        format!("\"{:x}\"", h.finalize())
+    }
+}
+
 /// The feed behind a secret (404 when unknown or revoked); notes its use at most once an hour.
 pub fn feed(conn: &mut DbConn, secret: &str) -> Result<Feed, ApiError> {
     let live: Option<(String, String, NaiveDateTime, Option<NaiveDateTime>)> = cf::table
@@ -145,7 +201,7 @@ pub fn feed(conn: &mut DbConn, secret: &str) -> Result<Feed, ApiError> {
         .filter(m::id.eq_any(&ids))
         .select(max(m::updated_at))
         .first(conn)?;
-    let mut invitees: Vec<InviteeRow> = mi::table
+    let invitees: Vec<InviteeRow> = mi::table
         .left_join(p::table)
         .filter(mi::meeting_id.eq_any(&ids))
         // Guests' addresses are for those who manage a meeting, not for every invitee's feed.
@@ -153,13 +209,15 @@ pub fn feed(conn: &mut DbConn, secret: &str) -> Result<Feed, ApiError> {
         .order(mi::id.asc())
         .select(InviteeRow::as_select())
         .load(conn)?;
+    let mut by_meeting: std::collections::HashMap<Id, Vec<InviteeRow>> =
+        std::collections::HashMap::with_capacity(rows.len());
+    for i in invitees {
+        by_meeting.entry(i.meeting_id.clone()).or_default().push(i);
+    }
     let meetings = rows
         .into_iter()
         .map(|row| {
-            let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut invitees)
-                .into_iter()
-                .partition(|i| i.meeting_id == row.id);
-            invitees = rest;
+            let mine = by_meeting.remove(&row.id).unwrap_or_default();
             let n = mine.len() as i64;
             (row.into_meeting(n, None), mine)
         })

@@ -2,7 +2,6 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
-use sha2::{Digest, Sha256};
 
 use super::model::{CalendarFeed, CreatedFeed};
 use super::repo;
@@ -119,6 +118,22 @@ pub async fn calendar_feed(
         .await?;
     let name = mailer.from.name.clone().unwrap_or_else(|| "CONNECT".into());
     let email = mailer.from.email.to_string();
+    let etag = feed.fingerprint(&format!("{name}\0{email}"));
+    let matches = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| crate::http::conditional::none_match(v, &etag));
+    let mut res = if matches {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    res.insert_header((header::ETAG, etag))
+        .insert_header((header::CACHE_CONTROL, "private, max-age=300"));
+    if matches {
+        return Ok(res.finish());
+    }
     let events: Vec<(
         &crate::meetings::model::Meeting,
         &[crate::meetings::repo::InviteeRow],
@@ -136,23 +151,6 @@ pub async fn calendar_feed(
         "PUBLISH",
         feed.changed.and_utc(),
     );
-    let digest = Sha256::digest(body.as_bytes());
-    let etag = format!("\"{:x}\"", digest);
-    let matches = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| crate::http::conditional::none_match(v, &etag));
-    let mut res = if matches {
-        HttpResponse::NotModified()
-    } else {
-        HttpResponse::Ok()
-    };
-    res.insert_header((header::ETAG, etag))
-        .insert_header((header::CACHE_CONTROL, "private, max-age=300"));
-    if matches {
-        return Ok(res.finish());
-    }
     Ok(res.content_type("text/calendar; charset=utf-8").body(body))
 }
 
