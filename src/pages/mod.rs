@@ -27,7 +27,7 @@ async fn language(
     req: &HttpRequest,
     state: &AppState,
     token: String,
-    of_token: fn(&mut crate::db::DbConn, &str) -> Option<Language>,
+    of_token: impl FnOnce(&mut crate::db::DbConn, &str) -> Option<Language> + Send + 'static,
 ) -> Language {
     if let Some(asked) = asked_language(req) {
         return asked;
@@ -173,24 +173,10 @@ pub async fn event_cancel_page(
     state: web::Data<AppState>,
     mailer: web::Data<crate::notifications::Mailer>,
 ) -> HttpResponse {
-    let token = query_token(&req);
-    let lang = match asked_language(&req) {
-        Some(asked) => asked,
-        None => {
-            let mailer = mailer.clone();
-            state
-                .db
-                .read(move |conn| {
-                    Ok(crate::meetings::events::repo::language_of_token(
-                        conn, &mailer, &token,
-                    ))
-                })
-                .await
-                .ok()
-                .flatten()
-                .unwrap_or(Language::En)
-        }
+    let of_token = move |conn: &mut crate::db::DbConn, token: &str| {
+        crate::meetings::events::repo::language_of_token(conn, &mailer, token)
     };
+    let lang = language(&req, &state, query_token(&req), of_token).await;
     match rendered() {
         Ok(pages) => page(&pages.event_cancel[usize::from(lang == Language::Nb)]),
         Err(e) => HttpResponse::from_error(crate::error::ApiError::internal(e)),
@@ -206,20 +192,10 @@ pub async fn meeting_answer_page(
     state: web::Data<AppState>,
     mailer: web::Data<crate::notifications::Mailer>,
 ) -> HttpResponse {
-    let token = query_token(&req);
-    let lang = match asked_language(&req) {
-        Some(asked) => asked,
-        None => {
-            let mailer = mailer.clone();
-            state
-                .db
-                .read(move |conn| Ok(crate::meetings::answers::language(conn, &mailer, &token)))
-                .await
-                .ok()
-                .flatten()
-                .unwrap_or(Language::En)
-        }
+    let of_token = move |conn: &mut crate::db::DbConn, token: &str| {
+        crate::meetings::answers::language(conn, &mailer, token)
     };
+    let lang = language(&req, &state, query_token(&req), of_token).await;
     match rendered() {
         Ok(pages) => page(&pages.meeting_answer[usize::from(lang == Language::Nb)]),
         Err(e) => HttpResponse::from_error(crate::error::ApiError::internal(e)),
