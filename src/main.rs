@@ -279,7 +279,7 @@ fn seed(settings: &Settings, command: SeedCommand) -> ExitCode {
                 .block_on(connect::seed::demo(&db, std::sync::Arc::new(mailer)))
                 .map(|seeded| {
                     format!(
-                        "added {} organisations, {} drugs, {} agreements, {} cohorts, {} patients, {} people, {} bodies with {} seats, {} decisions and {} meetings with {} agenda items and {} action items; skipped {} organisations whose name the register already has",
+                        "added {} organisations, {} drugs, {} agreements, {} cohorts, {} patients, {} people, {} bodies with {} seats, {} decisions and {} meetings with {} agenda items and {} action items, {} meeting series ({} occurrences moved, {} cancelled), {} more meetings with {} guests and {} agenda items, {} open events with {} registrations; skipped {} organisations whose name the register already has",
                         seeded.added,
                         seeded.drugs,
                         seeded.trial.agreements,
@@ -292,6 +292,14 @@ fn seed(settings: &Settings, command: SeedCommand) -> ExitCode {
                         seeded.proceedings.meetings,
                         seeded.proceedings.agenda_items,
                         seeded.proceedings.action_items,
+                        seeded.meetings.series,
+                        seeded.meetings.moved,
+                        seeded.meetings.cancelled,
+                        seeded.meetings.meetings,
+                        seeded.meetings.guests,
+                        seeded.meetings.agenda_items,
+                        seeded.events.events,
+                        seeded.events.registrations,
                         seeded.skipped
                     )
                 })

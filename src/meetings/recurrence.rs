@@ -3,7 +3,7 @@
 //! Occurrences are computed on demand within a range, never stored.
 
 use chrono::{NaiveDateTime, TimeZone};
-use rrule::{Frequency, RRule, RRuleSet, Unvalidated};
+use rrule::{Frequency, NWeekday, RRule, RRuleSet, Unvalidated};
 
 use crate::error::ApiError;
 
@@ -40,13 +40,38 @@ fn rule_set(
             "a meeting series recurs daily at the most often (FREQ=DAILY, WEEKLY, MONTHLY or YEARLY)",
         ));
     }
-    let normalised = rule.to_string();
+    let normalised = written(&rule);
     let tz = rrule::Tz::Tz(tz);
     let start = tz.from_utc_datetime(&first_start);
     let set = rule
         .build(start)
         .map_err(|e| invalid(format!("the rule does not fit the first occurrence: {e}")))?;
     Ok((set, normalised))
+}
+
+/// The rule as text. The crate writes the first of a weekday in the month or year (`1TH`) as
+/// plain `TH`, which reads back as every Thursday: its `BYDAY` is written here, numbers kept.
+fn written(rule: &RRule<Unvalidated>) -> String {
+    let days = rule
+        .get_by_weekday()
+        .iter()
+        .map(|d| match d {
+            NWeekday::Nth(n, wd) => format!("{n}{}", NWeekday::Every(*wd)),
+            every => every.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(",");
+    rule.to_string()
+        .split(';')
+        .map(|part| {
+            if part.starts_with("BYDAY=") {
+                format!("BYDAY={days}")
+            } else {
+                part.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(";")
 }
 
 /// Checks a rule against its first occurrence; returns it normalised (without `RRULE:`).
@@ -187,6 +212,22 @@ mod tests {
             starts_between("FREQ=DAILY", first, tz, first, utc(2031, 1, 1, 0, 0)).unwrap();
         assert!(limited);
         assert_eq!(all.len(), MAX_OCCURRENCES as usize);
+    }
+
+    #[test]
+    fn the_first_weekday_of_the_month_stays_the_first() {
+        // Thursday 4 February 2021, 09:00 in Oslo: the first Thursday of the month.
+        let first = utc(2021, 2, 4, 8, 0);
+        let tz = chrono_tz::Europe::Oslo;
+        let rule = check("FREQ=MONTHLY;BYDAY=1TH", first, tz).unwrap();
+        assert_eq!(rule, "FREQ=MONTHLY;BYDAY=1TH");
+        assert_eq!(
+            check("FREQ=MONTHLY;BYDAY=+1TH,-1TH", first, tz).unwrap(),
+            "FREQ=MONTHLY;BYDAY=1TH,-1TH"
+        );
+        // The rule as stored expands to one Thursday a month, not every Thursday.
+        let (starts, _) = starts_between(&rule, first, tz, first, utc(2021, 4, 1, 0, 0)).unwrap();
+        assert_eq!(starts, vec![first, utc(2021, 3, 4, 8, 0)]);
     }
 
     #[test]

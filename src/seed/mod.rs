@@ -1,6 +1,7 @@
 //! `connect seed demo`: the consortium as it stood in 2021-2022, from the public announcements (its
 //! partners, the drugs Roche and Novartis contribute, their agreements, invented cohorts and patients, and its
-//! board, general assembly and working groups with invented members), so a
+//! board, general assembly and working groups with invented members, their meetings and the open
+//! events at Arendalsuka), so a
 //! newcomer has real-looking data to explore. `connect seed bulk N`: N synthetic organisations for
 //! benchmarks.
 
@@ -22,13 +23,17 @@ use crate::organisations::model::{
 use crate::organisations::repo;
 
 mod bulk;
+mod events;
 mod governance;
+mod meetings;
 mod proceedings;
 mod trial;
 
 use crate::schema::organisations as o;
 pub use bulk::{BulkAllocations, bulk, bulk_allocations, bulk_notifications};
+pub use events::{EventsSeeded, arendalsuka_title, arendalsuka_year};
 pub use governance::GovernanceSeeded;
+pub use meetings::MeetingsSeeded;
 pub use proceedings::ProceedingsSeeded;
 pub use trial::TrialSeeded;
 
@@ -144,6 +149,12 @@ pub struct Seeded {
     /// The board's demo meeting (skipped when the board has it), with its agenda, attendance,
     /// approved minutes and action items.
     pub proceedings: ProceedingsSeeded,
+    /// The working groups' series (one occurrence moved and one cancelled) and the dialogue
+    /// meeting with its guests and agenda, each skipped when its body has a meeting of its title.
+    pub meetings: MeetingsSeeded,
+    /// The open events at Arendalsuka (2021, held; the next one, with registrations), each
+    /// skipped when an open event of its title exists.
+    pub events: EventsSeeded,
 }
 
 /// Loads the demo data set beside whatever the register holds: an organisation whose name is
@@ -171,6 +182,8 @@ pub async fn demo(
             trial: TrialSeeded::default(),
             governance: GovernanceSeeded::default(),
             proceedings: ProceedingsSeeded::default(),
+            meetings: MeetingsSeeded::default(),
+            events: EventsSeeded::default(),
         };
         for d in orgs {
             if taken.contains(&d.name.to_lowercase()) {
@@ -213,6 +226,8 @@ pub async fn demo(
         seeded.governance.decisions =
             governance::load_decisions(conn, &caller, &mailer, &data.decision)?;
         seeded.proceedings = proceedings::load(conn, &caller, &mailer)?;
+        seeded.meetings = meetings::load(conn, &caller, &mailer)?;
+        seeded.events = events::load(conn, &caller, &mailer, today)?;
         Ok(seeded)
     })
     .await
@@ -233,7 +248,7 @@ mod tests {
         );
         // Every seat's person is in the data set, at one of its organisations; an observer
         // organisation's people only observe.
-        assert_eq!(data.body.len(), 6);
+        assert_eq!(data.body.len(), 7);
         for b in &data.body {
             for s in &b.seat {
                 let person = data.person.iter().find(|p| p.email == s.person);

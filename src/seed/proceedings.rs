@@ -32,7 +32,7 @@ pub struct ProceedingsSeeded {
 const TITLE: &str = "CONNECT board meeting, November 2026 (invented)";
 const BOARD: &str = "CONNECT board";
 
-fn person(conn: &mut DbConn, email: &str) -> Result<Id, ApiError> {
+pub(super) fn person(conn: &mut DbConn, email: &str) -> Result<Id, ApiError> {
     p::table
         .filter(p::email.eq(email))
         .select(p::id)

@@ -52,8 +52,8 @@ async fn demo_data_loads_once_with_history() {
         seeded.governance,
         connect::seed::GovernanceSeeded {
             people: 19,
-            bodies: 6,
-            seats: 36,
+            bodies: 7,
+            seats: 43,
             decisions: 2
         }
     );
@@ -76,6 +76,26 @@ async fn demo_data_loads_once_with_history() {
         again.proceedings,
         connect::seed::ProceedingsSeeded::default()
     );
+    assert_eq!(
+        seeded.meetings,
+        connect::seed::MeetingsSeeded {
+            series: 5,
+            moved: 1,
+            cancelled: 1,
+            meetings: 1,
+            guests: 3,
+            agenda_items: 3
+        }
+    );
+    assert_eq!(
+        seeded.events,
+        connect::seed::EventsSeeded {
+            events: 2,
+            registrations: 8
+        }
+    );
+    assert_eq!(again.meetings, connect::seed::MeetingsSeeded::default());
+    assert_eq!(again.events, connect::seed::EventsSeeded::default());
 
     // The board: its chair from Oslo University Hospital, members from Oslo Cancer Cluster,
     // hospitals and industry; the working groups meeting since February 2021.
@@ -155,6 +175,164 @@ async fn demo_data_loads_once_with_history() {
         .collect();
     statuses.sort();
     assert_eq!(statuses, ["done", "open"]);
+
+    // The working groups' digital meetings since February 2021, as series expanded in a range:
+    // WG1 on the second Tuesday at 14:00 Oslo time, its April meeting moved to the Thursday and
+    // May's cancelled; WG2 on the first Thursday, WG3 on the last Wednesday, WG4 every second
+    // Friday.
+    let spring = app
+        .list_items(
+            "/api/v1/meetings?from=2021-02-01T00:00:00Z&to=2021-07-01T00:00:00Z&limit=200",
+            &admin,
+        )
+        .await;
+    let count = |items: &[Value], title: &str| items.iter().filter(|m| m["title"] == title).count();
+    assert_eq!(count(&spring, "WG1 monthly meeting"), 5);
+    assert_eq!(count(&spring, "WG2 monthly meeting"), 5);
+    assert_eq!(count(&spring, "WG3 monthly meeting (2021-2022)"), 5);
+    assert_eq!(count(&spring, "WG4 meeting every second week"), 11);
+    assert_eq!(spring.len(), 26, "{spring:?}");
+    assert!(spring.iter().all(|m| {
+        m["video_url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("https://teams.example.com/"))
+    }));
+    let wg1: Vec<&Value> = spring
+        .iter()
+        .filter(|m| m["title"] == "WG1 monthly meeting")
+        .collect();
+    let seen: Vec<(&str, &str, &str)> = wg1
+        .iter()
+        .map(|m| {
+            (
+                m["local_start"].as_str().unwrap(),
+                m["status"].as_str().unwrap(),
+                m["occurrence_of"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("2021-02-09T14:00:00", "scheduled", "2021-02-09T13:00:00Z"),
+            ("2021-03-09T14:00:00", "scheduled", "2021-03-09T13:00:00Z"),
+            ("2021-04-15T14:00:00", "scheduled", "2021-04-13T12:00:00Z"),
+            ("2021-05-11T14:00:00", "cancelled", "2021-05-11T12:00:00Z"),
+            ("2021-06-08T14:00:00", "scheduled", "2021-06-08T12:00:00Z"),
+        ]
+    );
+    // One series; the moved and the cancelled occurrences are rows of their own.
+    assert!(wg1.iter().all(|m| m["series_id"] == wg1[0]["series_id"]));
+    let own: Vec<&str> = wg1
+        .iter()
+        .filter(|m| m["id"] != m["series_id"])
+        .map(|m| m["local_start"].as_str().unwrap())
+        .collect();
+    assert_eq!(own, ["2021-04-15T14:00:00", "2021-05-11T14:00:00"]);
+    assert!(wg1[3]["cancel_reason"].is_string());
+    // WG3 met monthly until December 2022, then every second month: two series.
+    let turn = app
+        .list_items(
+            "/api/v1/meetings?from=2022-11-01T00:00:00Z&to=2023-04-01T00:00:00Z&limit=200",
+            &admin,
+        )
+        .await;
+    let wg3: Vec<(&str, &str)> = turn
+        .iter()
+        .filter(|m| m["title"].as_str().unwrap().starts_with("WG3"))
+        .map(|m| {
+            (
+                m["title"].as_str().unwrap(),
+                m["local_start"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        wg3,
+        [
+            ("WG3 monthly meeting (2021-2022)", "2022-11-30T15:00:00"),
+            ("WG3 monthly meeting (2021-2022)", "2022-12-28T15:00:00"),
+            ("WG3 meeting every second month", "2023-01-25T15:00:00"),
+            ("WG3 meeting every second month", "2023-03-29T15:00:00"),
+        ]
+    );
+
+    // The dialogue meeting between industry and IMPRESS-Norway/InPreD: the forum's seven
+    // members and three guests invited, three agenda items.
+    let forum = app.list_items("/api/v1/bodies?kind=other", &admin).await;
+    assert_eq!(
+        names_of(&forum),
+        ["Dialogue forum: industry, IMPRESS-Norway and InPreD"]
+    );
+    let dialogue = app
+        .list_items(
+            &format!("/api/v1/meetings?body_id={}", id_of(&forum[0])),
+            &admin,
+        )
+        .await;
+    assert_eq!(dialogue.len(), 1);
+    assert_eq!(dialogue[0]["status"], "scheduled");
+    assert_eq!(dialogue[0]["invitee_count"], 10);
+    let dialogue = format!("/api/v1/meetings/{}", id_of(&dialogue[0]));
+    let invitees = app
+        .list_items(&format!("{dialogue}/invitees"), &admin)
+        .await;
+    let guests: Vec<&str> = invitees
+        .iter()
+        .filter(|i| i["guest"] == true)
+        .map(|i| i["email"].as_str().unwrap())
+        .collect();
+    assert_eq!(guests.len(), 3);
+    assert!(guests.iter().all(|e| e.ends_with("@example.org")));
+    let agenda = app
+        .get_ok(&format!("{dialogue}/agenda-items"), &admin)
+        .await;
+    assert_eq!(agenda["items"].as_array().unwrap().len(), 3);
+    assert_eq!(agenda["total_minutes"], 105);
+
+    // Arendalsuka: the 2021 meeting held, with its recording; the next one open to the public,
+    // eight of its sixty places taken.
+    let events = app
+        .list_items("/api/v1/meetings?kind=open_event", &admin)
+        .await;
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0]["status"], "held");
+    assert!(
+        events[0]["title"]
+            .as_str()
+            .unwrap()
+            .contains("Arendalsuka 2021")
+    );
+    assert!(events[0]["recording_url"].is_string());
+    let year = connect::seed::arendalsuka_year(chrono::Utc::now().date_naive()).unwrap();
+    let public = app.get_anon("/api/v1/events").await;
+    let public: Value = expect(public, 200).await;
+    let items = public["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{public}");
+    assert_eq!(items[0]["title"], connect::seed::arendalsuka_title(year));
+    assert_eq!(items[0]["language"], "nb");
+    assert_eq!(
+        (
+            &items[0]["capacity"],
+            &items[0]["places_left"],
+            &items[0]["waiting_list"]
+        ),
+        (&Value::from(60), &Value::from(52), &Value::from(0))
+    );
+    assert!(
+        items[0]["local_start"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{year}-08-"))
+    );
+    let registrants = app
+        .list_items(
+            &format!("/api/v1/meetings/{}/registrations", id_of(&items[0])),
+            &admin,
+        )
+        .await;
+    assert_eq!(registrants.len(), 8);
+    assert!(registrants.iter().all(|r| r["status"] == "confirmed"));
 
     // The cohorts as their invented patients' outcomes left them, by the plan's rule.
     let cohorts = app.get_ok("/api/v1/cohorts?limit=200", &admin).await;
