@@ -40,6 +40,16 @@ fn rule_set(
             "a meeting series recurs daily at the most often (FREQ=DAILY, WEEKLY, MONTHLY or YEARLY)",
         ));
     }
+    // The expansion (a port of python-dateutil's) yields nothing for a BYDAY that mixes plain
+    // and numbered weekdays (dateutil and rrule.js share the bug): refused with the reason.
+    let days = rule.get_by_weekday();
+    if days.iter().any(|d| matches!(d, NWeekday::Every(_)))
+        && days.iter().any(|d| matches!(d, NWeekday::Nth(..)))
+    {
+        return Err(invalid(
+            "BYDAY mixes weekdays with and without a number (e.g. MO,-1FR), which is not supported: make two series",
+        ));
+    }
     let normalised = written(&rule);
     let tz = rrule::Tz::Tz(tz);
     let start = tz.from_utc_datetime(&first_start);
@@ -271,5 +281,15 @@ mod tests {
             Some(utc(2021, 5, 11, 12, 0))
         );
         assert_eq!(last_start("FREQ=WEEKLY", first, tz), None);
+    }
+
+    #[test]
+    fn plain_and_numbered_weekdays_together_are_refused_with_the_reason() {
+        let first = utc(2021, 2, 1, 13, 0);
+        let tz = chrono_tz::Europe::Oslo;
+        let e = check("FREQ=MONTHLY;BYDAY=MO,-1FR", first, tz).unwrap_err();
+        assert!(format!("{e:?}").contains("mixes weekdays"), "{e:?}");
+        assert!(check("FREQ=MONTHLY;BYDAY=1MO,-1FR", first, tz).is_ok());
+        assert!(check("FREQ=MONTHLY;BYDAY=MO,FR", first, tz).is_ok());
     }
 }
