@@ -777,3 +777,126 @@ async fn slots_in_oslo_time_across_the_march_change_are_stored_right() {
     assert_eq!(meeting["local_start"], "2030-04-01T14:00:00");
     assert_eq!(meeting["time_zone"], "Europe/Oslo");
 }
+
+#[tokio::test]
+async fn a_poll_past_its_closing_time_reads_closed_and_takes_no_answers() {
+    let app = spawn_app().await;
+    let g = groups(&app).await;
+    let closes = (chrono::Utc::now() + chrono::TimeDelta::days(1)).to_rfc3339();
+    let poll = expect(
+        app.post(
+            "/api/v1/scheduling-polls",
+            &g.chair.token,
+            &json!({"body_id": g.wg1, "title": "Soon closed", "slots": three_slots(),
+                    "closes_at": closes, "people": [g.a.person_id]}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let id = id_of(&poll);
+    let slots = slot_ids(&poll);
+    // The closing time has come (set back in the database rather than waited for).
+    {
+        use connect::schema::scheduling_polls as sp;
+        let mut conn = app.db_conn();
+        diesel::update(sp::table.filter(sp::id.eq(&id)))
+            .set(sp::closes_at.eq(Some(
+                chrono::Utc::now().naive_utc() - chrono::TimeDelta::minutes(1),
+            )))
+            .execute(&mut conn)
+            .unwrap();
+    }
+    let seen = expect(
+        app.get(&format!("/api/v1/scheduling-polls/{id}"), &g.a.token)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(seen["status"], "closed");
+    assert_problem(
+        put(
+            &app,
+            &format!("/api/v1/scheduling-polls/{id}/answers"),
+            &g.a.token,
+            &json!({"answers": {&slots[0]: "yes"}}),
+        )
+        .await,
+        409,
+        "poll-closed",
+    )
+    .await;
+    let closed = app
+        .list_items("/api/v1/scheduling-polls?status=closed", &g.a.token)
+        .await;
+    assert_eq!(names_of_polls(&closed), ["Soon closed"]);
+    assert!(
+        app.list_items("/api/v1/scheduling-polls?status=open", &g.a.token)
+            .await
+            .is_empty()
+    );
+    // It may still be closed for good, and scheduled.
+    expect(
+        app.post(
+            &format!("/api/v1/scheduling-polls/{id}/close"),
+            &g.chair.token,
+            &json!({}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    expect(
+        app.post(
+            &format!("/api/v1/scheduling-polls/{id}/schedule"),
+            &g.chair.token,
+            &json!({"slot_id": slots[2]}),
+        )
+        .await,
+        201,
+    )
+    .await;
+}
+
+fn names_of_polls(items: &[Value]) -> Vec<String> {
+    items
+        .iter()
+        .map(|p| p["title"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_secretariats_poll_without_a_body_becomes_an_open_event() {
+    let app = spawn_app().await;
+    let g = groups(&app).await;
+    let poll = expect(
+        app.post(
+            "/api/v1/scheduling-polls",
+            &g.admin,
+            &json!({"title": "Partner webinar", "language": "nb", "slots": three_slots(),
+                    "guests": [{"name": "Per Gjest", "email": "per@example.org"}]}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    // The invitation is in the poll's language.
+    let mails = queued(&app, "poll_invitation");
+    assert_eq!(mails.len(), 1);
+    assert!(mails[0].1.contains("Hei Per Gjest"), "{}", mails[0].1);
+    let meeting = expect(
+        app.post(
+            &format!("/api/v1/scheduling-polls/{}/schedule", id_of(&poll)),
+            &g.admin,
+            &json!({"slot_id": slot_ids(&poll)[1], "title": "Partner webinar (final)"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    assert_eq!(meeting["kind"], "open_event");
+    assert_eq!(meeting["body_id"], Value::Null);
+    assert_eq!(meeting["title"], "Partner webinar (final)");
+    assert_eq!(meeting["invitee_count"], 1);
+    let _ = (&g.wg2, &g.b, &g.outsider, &g.chair, &g.a, &g.wg1);
+}
