@@ -151,6 +151,11 @@ problem_types! {
         CONFLICT,
         "The decision is not open for voting: not yet opened, past its deadline, or closed"
     ),
+    PollClosed = (
+        "poll-closed",
+        CONFLICT,
+        "The scheduling poll takes no answers: it is closed, past its closing time, or scheduled"
+    ),
     PreconditionFailed = (
         "precondition-failed",
         PRECONDITION_FAILED,

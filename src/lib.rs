@@ -33,6 +33,7 @@ pub mod operational;
 pub mod organisations;
 pub mod pages;
 pub mod people;
+pub mod polls;
 pub mod schema;
 pub mod seed;
 pub mod startup;

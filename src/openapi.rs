@@ -154,6 +154,7 @@ pub fn base() -> OpenApi {
             ("meetings", "Bodies' meetings and open events: times in IANA zones, invitees, answers and calendar files"),
             ("events", "Open events for the public: registration without an account, a waiting list that moves up, cancel links, and the secretariat's list of registrants"),
             ("calendar", "Personal calendar feeds: a secret URL for Outlook, Google or Apple Calendar"),
+            ("scheduling-polls", "Finding a time: proposed slots, answers from people and guests (through a link), the tally, and the chosen slot turned into a meeting"),
             ("invitations", "Inviting people to accounts"),
             ("notifications", "E-mails and their delivery"),
             ("audit", "Who changed what"),

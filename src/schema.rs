@@ -591,6 +591,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> Integer,
+        language -> Text,
     }
 }
 

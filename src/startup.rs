@@ -81,6 +81,7 @@ pub fn api_scope() -> utoipa_actix_web::scope::Scope<
         .configure(crate::meetings::routes::configure)
         .configure(crate::meetings::events::routes::configure)
         .configure(crate::calendar::routes::configure)
+        .configure(crate::polls::routes::configure)
         .configure(crate::audit::routes::configure)
         .configure(crate::notifications::routes::configure)
         .configure(crate::invitations::routes::configure)
@@ -237,6 +238,7 @@ impl Application {
                 .service(crate::pages::reset_password_page)
                 .service(crate::pages::meeting_answer_page)
                 .service(crate::pages::event_cancel_page)
+                .service(crate::pages::poll_answer_page)
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", spec.clone()))
                 // A path no route takes with this method: 405 with `Allow`, or 404.
                 .default_service(web::to(not_routed))

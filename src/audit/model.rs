@@ -22,7 +22,8 @@ pub struct AuditEvent {
     pub id: Id,
     pub occurred_at: DateTime<Utc>,
     /// `user`, `api_token` (actor_id is `<user id>/<token id>`), `meeting_invitee` (an answer
-    /// through the e-mailed link; actor_id is the invitee) or `system`.
+    /// through the e-mailed link; actor_id is the invitee), `poll_participant` (a scheduling
+    /// poll answered through the e-mailed link; actor_id is the participant) or `system`.
     pub actor_kind: String,
     pub actor_id: Option<String>,
     /// `<record>.<verb>`, e.g. `organisation.created`, `user.deactivated`.

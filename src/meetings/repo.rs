@@ -233,7 +233,11 @@ fn conflicts(
 }
 
 /// The people with a seat in force today in a body, each once.
-fn members_of(conn: &mut DbConn, body_id: &str, on: NaiveDate) -> Result<Vec<String>, ApiError> {
+pub fn members_of(
+    conn: &mut DbConn,
+    body_id: &str,
+    on: NaiveDate,
+) -> Result<Vec<String>, ApiError> {
     let mut people: Vec<String> = bm::table
         .filter(bm::body_id.eq(body_id))
         .filter(bm::from_date.le(on))
@@ -246,6 +250,13 @@ fn members_of(conn: &mut DbConn, body_id: &str, on: NaiveDate) -> Result<Vec<Str
     Ok(people)
 }
 
+/// Someone invited to a new meeting besides its body's members (a scheduling poll's participants).
+#[derive(Debug, Clone)]
+pub enum NewInvitee {
+    Person(String),
+    Guest { name: String, email: String },
+}
+
 /// Schedules a meeting: of a body (the secretariat or its chair, co-chair or secretary), or an
 /// open event (the secretariat). Invites the body's members unless told not to, and reports the
 /// invitees who already accepted another meeting at that time.
@@ -255,6 +266,19 @@ pub fn create(
     mailer: &Mailer,
     id: Id,
     req: CreateMeeting,
+) -> Result<Meeting, ApiError> {
+    create_inviting(conn, caller, mailer, id, req, &[])
+}
+
+/// [`create`], inviting `others` too (each person once, however often named); every invitee gets
+/// the invitation with its calendar entry.
+pub fn create_inviting(
+    conn: &mut DbConn,
+    caller: &Caller,
+    mailer: &Mailer,
+    id: Id,
+    req: CreateMeeting,
+    others: &[NewInvitee],
 ) -> Result<Meeting, ApiError> {
     let kind = req.kind.unwrap_or(MeetingKind::BodyMeeting);
     let seats = match (kind, &req.body_id) {
@@ -351,19 +375,47 @@ pub fn create(
             m::rrule.eq(&rrule),
         ))
         .execute(conn)?;
-    if let (Some(body), true) = (&req.body_id, req.invite_members.unwrap_or(true)) {
-        for person in members_of(conn, body.as_str(), today())? {
-            diesel::insert_into(mi::table)
-                .values((
-                    mi::id.eq(Id::new()),
-                    mi::meeting_id.eq(&id),
-                    mi::person_id.eq(Some(person)),
-                    mi::response.eq(Rsvp::NeedsAction),
-                    mi::created_at.eq(t),
-                    mi::version.eq(1),
-                ))
-                .execute(conn)?;
+    let mut people: Vec<String> = match (&req.body_id, req.invite_members.unwrap_or(true)) {
+        (Some(body), true) => members_of(conn, body.as_str(), today())?,
+        _ => Vec::new(),
+    };
+    let mut guests: Vec<(&str, &str)> = Vec::new();
+    for other in others {
+        match other {
+            NewInvitee::Person(person) if !people.contains(person) => people.push(person.clone()),
+            NewInvitee::Person(_) => {}
+            NewInvitee::Guest { name, email }
+                if !guests.iter().any(|(_, e)| e.eq_ignore_ascii_case(email)) =>
+            {
+                guests.push((name, email));
+            }
+            NewInvitee::Guest { .. } => {}
         }
+    }
+    for (name, email) in guests {
+        diesel::insert_into(mi::table)
+            .values((
+                mi::id.eq(Id::new()),
+                mi::meeting_id.eq(&id),
+                mi::guest_name.eq(Some(name)),
+                mi::guest_email.eq(Some(email)),
+                mi::response.eq(Rsvp::NeedsAction),
+                mi::created_at.eq(t),
+                mi::version.eq(1),
+            ))
+            .execute(conn)?;
+    }
+    for person in people {
+        diesel::insert_into(mi::table)
+            .values((
+                mi::id.eq(Id::new()),
+                mi::meeting_id.eq(&id),
+                mi::person_id.eq(Some(person)),
+                mi::response.eq(Rsvp::NeedsAction),
+                mi::created_at.eq(t),
+                mi::version.eq(1),
+            ))
+            .execute(conn)?;
     }
     let row = find_row(conn, &id)?;
     let mine = access(conn, caller, &row)?.invitation;

@@ -1,5 +1,5 @@
 //! The small pages the e-mailed links open: accept an invitation, choose a new password, answer
-//! a meeting invitation, cancel an open-event registration.
+//! a meeting invitation, cancel an open-event registration, answer a scheduling poll.
 //! They hold no data of their own: the token stays in the URL path, the page calls the API.
 //! Each is served in its recipient's language (the invitation's, or the account's for a reset),
 //! or in the one `?lang=nb|en` asks for; each links to the other language.
@@ -48,6 +48,7 @@ struct Rendered {
     reset: [String; 2],
     meeting_answer: [String; 2],
     event_cancel: [String; 2],
+    poll_answer: [String; 2],
 }
 
 fn rendered() -> Result<&'static Rendered, &'static str> {
@@ -68,6 +69,7 @@ fn rendered() -> Result<&'static Rendered, &'static str> {
                 reset: both("reset-password", include_str!("reset-password.html"))?,
                 meeting_answer: both("meeting-answer", include_str!("meeting-answer.html"))?,
                 event_cancel: both("event-cancel", include_str!("event-cancel.html"))?,
+                poll_answer: both("poll-answer", include_str!("poll-answer.html"))?,
             })
         })
         .as_ref()
@@ -202,6 +204,25 @@ pub async fn meeting_answer_page(
     }
 }
 
+/// The page behind a scheduling poll's answer link (`?token=…`): in the poll's language (or the
+/// one `?lang=` asks for), it shows the proposed times with the tally and the participant's
+/// answers, and saves their yes / if need be / no for each.
+#[get("/polls/answer")]
+pub async fn poll_answer_page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    mailer: web::Data<crate::notifications::Mailer>,
+) -> HttpResponse {
+    let of_token = move |conn: &mut crate::db::DbConn, token: &str| {
+        crate::polls::repo::language_of_link(conn, &mailer, token)
+    };
+    let lang = language(&req, &state, query_token(&req), of_token).await;
+    match rendered() {
+        Ok(pages) => page(&pages.poll_answer[usize::from(lang == Language::Nb)]),
+        Err(e) => HttpResponse::from_error(crate::error::ApiError::internal(e)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,5 +248,10 @@ mod tests {
         }
         assert!(pages.event_cancel[1].contains("Meld meg av"));
         assert!(pages.event_cancel[0].contains("Cancel my registration"));
+        for html in &pages.poll_answer {
+            assert!(!html.contains("{{"), "a placeholder is left: {html}");
+        }
+        assert!(pages.poll_answer[1].contains("Om nødvendig"));
+        assert!(pages.poll_answer[0].contains("Save my answers"));
     }
 }

@@ -30,6 +30,7 @@ mod organisations;
 mod password_reset;
 mod people;
 mod policy;
+mod polls;
 mod proceedings;
 mod resilience;
 mod security;

@@ -317,6 +317,7 @@ async fn handlers_declare_security_exactly_where_the_server_asks_for_a_credentia
             "get /api/v1/events/{id}",
             "get /api/v1/invitations/{token}",
             "get /api/v1/meeting-answers/{token}",
+            "get /api/v1/poll-answers/{token}",
             "post /api/v1/auth/login",
             "post /api/v1/auth/logout",
             "post /api/v1/auth/password-reset",
@@ -326,6 +327,7 @@ async fn handlers_declare_security_exactly_where_the_server_asks_for_a_credentia
             "post /api/v1/events/{id}/registrations",
             "post /api/v1/invitations/{token}/accept",
             "post /api/v1/meeting-answers",
+            "put /api/v1/poll-answers/{token}",
         ]
     );
 }

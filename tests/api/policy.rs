@@ -43,7 +43,10 @@ struct Cell {
     /// person invited to the last two as a member), `{chaired_spare_meeting}` (one a row cancels),
     /// `{chaired_invitee}` (a guest of `{chaired_meeting}` a row uninvites) and `{open_event}`;
     /// `{chaired_agenda_item}` and `{chaired_action_item}` of `{chaired_meeting}`, and
-    /// `{chaired_past_meeting}` (started in 2020) with its guest `{chaired_past_invitee}`.
+    /// `{chaired_past_meeting}` (started in 2020) with its guest `{chaired_past_invitee}`;
+    /// scheduling polls `{chaired_poll}` and `{chaired_spare_poll}` (of `{chaired_body}`),
+    /// `{body_poll}` (of `{body}`), all three asking the caller's person, and `{hidden_poll}` (of
+    /// `{body}`, asking someone else), each with its one slot `{<poll>_slot}`.
     path: &'static str,
     body: Option<&'static str>,
     expect: [u16; 6],
@@ -959,6 +962,84 @@ const MATRIX: &[Cell] = &[
         ALL_200,
     ),
     cell("GET", "/api/v1/meetings/{body_meeting}.ics", None, HIDDEN),
+    // --- scheduling polls: seen by their managers (the secretariat, the body's chair, co-chair
+    // or secretary), their creator and their participants (others: 404); answered by the
+    // participants; closed and scheduled by the managers. The caller's person is asked in
+    // `{chaired_poll}`, `{chaired_spare_poll}` and `{body_poll}`, not in `{hidden_poll}`.
+    cell("GET", "/api/v1/scheduling-polls", None, ALL_200),
+    cell(
+        "POST",
+        "/api/v1/scheduling-polls",
+        Some(
+            r#"{"body_id": "{chaired_body}", "title": "Cell {n}", "slots": [{"start": "2030-01-09T10:00:00", "end": "2030-01-09T11:00:00"}], "guests": [{"name": "Guest {n}", "email": "guest{n}@example.org"}]}"#,
+        ),
+        [201, 201, 403, 201, 201, 201],
+    ),
+    cell(
+        "POST",
+        "/api/v1/scheduling-polls",
+        Some(
+            r#"{"body_id": "{body}", "title": "Cell {n}", "slots": [{"start": "2030-01-09T10:00:00", "end": "2030-01-09T11:00:00"}], "guests": [{"name": "Guest {n}", "email": "guest{n}@example.org"}]}"#,
+        ),
+        [201, 403, 403, 403, 403, 403],
+    ),
+    cell(
+        "POST",
+        "/api/v1/scheduling-polls",
+        Some(
+            r#"{"title": "Cell {n}", "slots": [{"start": "2030-01-09T10:00:00", "end": "2030-01-09T11:00:00"}], "guests": [{"name": "Guest {n}", "email": "guest{n}@example.org"}]}"#,
+        ),
+        [201, 403, 403, 403, 403, 403],
+    ),
+    cell(
+        "GET",
+        "/api/v1/scheduling-polls/{chaired_poll}",
+        None,
+        ALL_200,
+    ),
+    cell("GET", "/api/v1/scheduling-polls/{body_poll}", None, ALL_200),
+    cell(
+        "GET",
+        "/api/v1/scheduling-polls/{hidden_poll}",
+        None,
+        HIDDEN,
+    ),
+    cell(
+        "PUT",
+        "/api/v1/scheduling-polls/{chaired_poll}/answers",
+        Some(r#"{"answers": {"{chaired_poll_slot}": "yes"}}"#),
+        [403, 200, 200, 200, 200, 200],
+    ),
+    cell(
+        "PUT",
+        "/api/v1/scheduling-polls/{hidden_poll}/answers",
+        Some(r#"{"answers": {"{hidden_poll_slot}": "yes"}}"#),
+        [403, 404, 404, 404, 404, 404],
+    ),
+    cell(
+        "POST",
+        "/api/v1/scheduling-polls/{hidden_poll}/close",
+        None,
+        HIDDEN,
+    ),
+    cell(
+        "POST",
+        "/api/v1/scheduling-polls/{body_poll}/close",
+        None,
+        [200, 403, 403, 403, 403, 403],
+    ),
+    cell(
+        "POST",
+        "/api/v1/scheduling-polls/{body_poll}/schedule",
+        Some(r#"{"slot_id": "{body_poll_slot}"}"#),
+        [201, 403, 403, 403, 403, 403],
+    ),
+    cell(
+        "POST",
+        "/api/v1/scheduling-polls/{chaired_spare_poll}/schedule",
+        Some(r#"{"slot_id": "{chaired_spare_poll_slot}", "place": "Cell {n}"}"#),
+        [201, 201, 403, 201, 201, 201],
+    ),
     // --- a meeting's proceedings: read by whoever sees the meeting; the agenda, minutes,
     // attendance and action items changed by those who manage it; minutes approved by the
     // body's chair or co-chair or the secretariat. `{chaired_past_meeting}` has started.
@@ -1258,6 +1339,13 @@ const PUBLIC: &[Cell] = &[
         [404; 6],
     ),
     cell("GET", "/api/v1/meeting-answers/{token}", None, [404; 6]),
+    cell("GET", "/api/v1/poll-answers/{token}", None, [404; 6]),
+    cell(
+        "PUT",
+        "/api/v1/poll-answers/{token}",
+        Some(r#"{"answers": {"01937c4e-aaaa-7000-8000-000000000101": "yes"}}"#),
+        [404; 6],
+    ),
     cell("GET", "/api/v1/calendar/{feed_token}.ics", None, [404; 6]),
     cell(
         "POST",
@@ -1722,6 +1810,42 @@ async fn world(role: &str) -> World {
     );
     vars.insert("chaired_past_meeting", past);
     vars.insert("chaired_meeting", chaired_meeting);
+    // Scheduling polls: in the chaired body, one asking the caller's person and a spare one a
+    // row schedules; in the unseated body one asking the caller's person (a row closes and
+    // schedules it) and one asking someone else.
+    let poll = |body: String, person: String, title: &'static str| {
+        let post = &post;
+        async move {
+            let p = post(
+                "/api/v1/scheduling-polls".into(),
+                json!({"body_id": body, "title": title, "people": [person],
+                       "slots": [{"start": "2030-01-08T10:00:00", "end": "2030-01-08T11:00:00"}]}),
+            )
+            .await;
+            (id_of(&p), p["slots"][0]["id"].as_str().unwrap().to_owned())
+        }
+    };
+    let someone_else = vars["member_person"].clone();
+    for (key, slot_key, body, person) in [
+        (
+            "chaired_poll",
+            "chaired_poll_slot",
+            &chaired_body,
+            &own_person,
+        ),
+        (
+            "chaired_spare_poll",
+            "chaired_spare_poll_slot",
+            &chaired_body,
+            &own_person,
+        ),
+        ("body_poll", "body_poll_slot", &any_body, &own_person),
+        ("hidden_poll", "hidden_poll_slot", &any_body, &someone_else),
+    ] {
+        let (id, slot) = poll(body.clone(), person.clone(), "Poll").await;
+        vars.insert(slot_key, slot);
+        vars.insert(key, id);
+    }
     vars.insert("occurrence_start", "2030-01-07T09:00:00Z".to_owned());
     vars.insert("body", any_body);
     vars.insert("seated_body", seated_body);

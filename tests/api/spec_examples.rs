@@ -1227,6 +1227,27 @@ async fn every_enum_value_the_spec_lists_for_an_input_is_accepted_where_it_is_us
         assert_eq!(saved["language"], language);
     }
 
+    // Scheduling polls in each language, and the list by each status.
+    for language in inputs.take("POST /api/v1/scheduling-polls body.language") {
+        let body = json!({"title": format!("Poll {language}"), "language": language,
+                          "slots": [{"start": "2030-02-04T10:00:00", "end": "2030-02-04T11:00:00"}],
+                          "guests": [{"name": "Guest", "email": format!("{language}@example.org")}]});
+        let res = app.post("/api/v1/scheduling-polls", &admin, &body).await;
+        let poll = accepted(res, &language).await;
+        assert_eq!(poll["language"], language);
+    }
+    for status in inputs.take("GET /api/v1/scheduling-polls query.status") {
+        let res = app
+            .get(&format!("/api/v1/scheduling-polls?status={status}"), &admin)
+            .await;
+        let page = accepted(res, &status).await;
+        let items = page["items"].as_array().unwrap();
+        assert!(
+            items.iter().all(|i| i["status"] == status),
+            "status={status}"
+        );
+    }
+
     // API tokens with each scope.
     for scope in inputs.take("POST /api/v1/api-tokens body.scopes") {
         let body = json!({"name": scope, "scopes": [scope]});

@@ -24,6 +24,7 @@ mod calendar;
 mod events;
 mod governance;
 mod meetings;
+mod polls;
 mod proceedings;
 
 pub use agreements::*;
@@ -31,6 +32,7 @@ pub use calendar::*;
 pub use events::*;
 pub use governance::*;
 pub use meetings::*;
+pub use polls::*;
 pub use proceedings::*;
 
 use super::caller::{Caller, Credential, Role, Scope};

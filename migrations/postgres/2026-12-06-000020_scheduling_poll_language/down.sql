@@ -1,0 +1,1 @@
+ALTER TABLE scheduling_polls DROP COLUMN language;
