@@ -216,7 +216,8 @@ pub async fn close_poll(
 /// Turn a scheduling poll into a meeting
 ///
 /// Its managers, in one step: the meeting at the chosen slot (a body's meeting for a body's poll,
-/// its members not added; an open event for a poll without a body), with the poll's title (unless
+/// its members not added; for a poll without a body, the secretariat's, an open event: listed
+/// publicly under `/api/v1/events` and open for registration), with the poll's title (unless
 /// given), description, zone and language, and the poll's participants (people and guests) as
 /// its invitees, each sent the invitation with its calendar entry. The poll becomes `scheduled`
 /// with the meeting's id; a poll already scheduled (two at once: one wins) answers 409.
