@@ -108,6 +108,8 @@ pub fn revoke(conn: &mut DbConn, caller: &Caller) -> Result<(), ApiError> {
 pub struct Feed {
     pub meetings: Vec<(Meeting, Vec<InviteeRow>)>,
     pub changed: NaiveDateTime,
+    /// The feed's id when its use is to be noted ([`touch`]): not noted for an hour.
+    pub touch: Option<String>,
 }
 
 impl Feed {
@@ -166,7 +168,23 @@ impl Feed {
     }
 }
 
-/// The feed behind a secret (404 when unknown or revoked); notes its use at most once an hour.
+/// Notes that a feed was used (at most once an hour, whatever instance is asked): a write of its
+/// own, so that reading feeds stays a read (on SQLite, reads run side by side; writes queue).
+pub fn touch(conn: &mut DbConn, feed_id: &str) -> Result<(), ApiError> {
+    let t = now();
+    diesel::update(
+        cf::table.filter(cf::id.eq(feed_id)).filter(
+            cf::last_used_at
+                .is_null()
+                .or(cf::last_used_at.lt(t - TimeDelta::hours(1))),
+        ),
+    )
+    .set(cf::last_used_at.eq(Some(t)))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// The feed behind a secret (404 when unknown or revoked), with whether its use is to be noted.
 pub fn feed(conn: &mut DbConn, secret: &str) -> Result<Feed, ApiError> {
     let live: Option<(String, String, NaiveDateTime, Option<NaiveDateTime>)> = cf::table
         .filter(cf::token_hash.eq(token_hash(secret)))
@@ -177,12 +195,9 @@ pub fn feed(conn: &mut DbConn, secret: &str) -> Result<Feed, ApiError> {
     let Some((feed_id, person, created, last_used)) = live else {
         return Err(ApiError::NotFound);
     };
-    let t = now();
-    if last_used.is_none_or(|u| u < t - TimeDelta::hours(1)) {
-        diesel::update(cf::table.filter(cf::id.eq(&feed_id)))
-            .set(cf::last_used_at.eq(Some(t)))
-            .execute(conn)?;
-    }
+    let touch = last_used
+        .is_none_or(|u| u < now() - TimeDelta::hours(1))
+        .then_some(feed_id);
     let invited: Vec<String> = mi::table
         .filter(mi::person_id.eq(&person))
         .select(mi::meeting_id)
@@ -225,5 +240,6 @@ pub fn feed(conn: &mut DbConn, secret: &str) -> Result<Feed, ApiError> {
     Ok(Feed {
         meetings,
         changed: changed.unwrap_or(created).max(created),
+        touch,
     })
 }

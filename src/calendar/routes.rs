@@ -112,10 +112,10 @@ pub async fn calendar_feed(
     feed_token: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let secret = feed_token.into_inner();
-    let feed = state
-        .db
-        .write(move |conn| repo::feed(conn, &secret))
-        .await?;
+    let mut feed = state.db.read(move |conn| repo::feed(conn, &secret)).await?;
+    if let Some(id) = feed.touch.take() {
+        state.db.write(move |conn| repo::touch(conn, &id)).await?;
+    }
     let name = mailer.from.name.clone().unwrap_or_else(|| "CONNECT".into());
     let email = mailer.from.email.to_string();
     let etag = feed.fingerprint(&format!("{name}\0{email}"));
