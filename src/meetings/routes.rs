@@ -1,7 +1,7 @@
 //! `/api/v1/meetings`: meetings, their invitees, answers and calendar files.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, delete, get, patch, post, put, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -20,6 +20,7 @@ use crate::core::Id;
 use crate::error::{ApiError, Problem};
 use crate::http::{IfMatch, Json, Page, PageRequest, Query, created, versioned};
 use crate::notifications::Mailer;
+use crate::notifications::links::{Access, through_link};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -521,23 +522,21 @@ pub async fn meeting_ics(
     responses(
         (status = 200, description = "The meeting, when, the invitee and their answer", body = LinkAnswer),
         (status = 404, description = "Forged, expired or removed link", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many bad links from this address", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/meeting-answers/{token}")]
 pub async fn get_link_answer(
     state: web::Data<AppState>,
     mailer: web::Data<Mailer>,
+    req: HttpRequest,
     token: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let token = token.into_inner();
-    let mailer = mailer.clone();
-    let answer = state
-        .db
-        .read(move |conn| answers::get(conn, &mailer, &token))
-        .await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
-        .json(answer))
+    through_link(&state, &mailer, &req, Access::Read, move |conn, mailer| {
+        answers::get(conn, mailer, &token)
+    })
+    .await
 }
 
 /// Answer an invitation through its link
@@ -553,23 +552,21 @@ pub async fn get_link_answer(
         (status = 404, description = "Forged, expired or removed link", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The meeting is cancelled", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not accepted, tentative or declined", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many bad links from this address", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/meeting-answers")]
 pub async fn post_link_answer(
     state: web::Data<AppState>,
     mailer: web::Data<Mailer>,
+    req: HttpRequest,
     body: Json<AnswerByLink>,
 ) -> Result<HttpResponse, ApiError> {
-    let req = body.into_inner();
-    let mailer = mailer.clone();
-    let answer = state
-        .db
-        .write(move |conn| answers::record(conn, &mailer, req))
-        .await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
-        .json(answer))
+    let answer = body.into_inner();
+    through_link(&state, &mailer, &req, Access::Write, move |conn, mailer| {
+        answers::record(conn, mailer, answer)
+    })
+    .await
 }
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {

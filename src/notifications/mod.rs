@@ -7,6 +7,7 @@
 //! `CONNECT_MAIL_CLAIM_TIMEOUT_SECS`: delivery is at least once, and every attempt carries the same
 //! `Message-ID`, so a rare resend is recognisable.
 
+pub mod links;
 pub mod mailbox;
 pub mod model;
 pub mod repo;

@@ -15,10 +15,10 @@ use super::repo::{self, PollsFilter};
 use crate::auth::{Auth, Scope};
 use crate::core::Id;
 use crate::error::{ApiError, Problem};
-use crate::http::client_ip::client_ip;
 use crate::http::{Json, Page, PageRequest, Query};
 use crate::meetings::model::Meeting;
 use crate::notifications::Mailer;
+use crate::notifications::links::{Access, through_link};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -280,18 +280,11 @@ pub async fn get_by_link(
     req: HttpRequest,
     token: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let ip = client_ip(&req, state.settings.trusted_proxy_hops);
-    state.address_throttle.check(ip)?;
     let token = token.into_inner();
-    let mailer = mailer.clone();
-    let found = state
-        .db
-        .read(move |conn| repo::get_by_link(conn, &mailer, &token))
-        .await
-        .map_err(|e| state.address_throttle.count_bad_link(ip, e))?;
-    Ok(HttpResponse::Ok()
-        .insert_header(header::CacheControl(vec![header::CacheDirective::NoStore]))
-        .json(found))
+    through_link(&state, &mailer, &req, Access::Read, move |conn, mailer| {
+        repo::get_by_link(conn, mailer, &token)
+    })
+    .await
 }
 
 /// Answer a poll through an answer link
@@ -319,19 +312,12 @@ pub async fn set_by_link(
     token: web::Path<String>,
     body: Json<SetAnswers>,
 ) -> Result<HttpResponse, ApiError> {
-    let ip = client_ip(&req, state.settings.trusted_proxy_hops);
-    state.address_throttle.check(ip)?;
     let token = token.into_inner();
     let answers = body.into_inner();
-    let mailer = mailer.clone();
-    let done = state
-        .db
-        .write(move |conn| repo::set_by_link(conn, &mailer, &token, answers))
-        .await
-        .map_err(|e| state.address_throttle.count_bad_link(ip, e))?;
-    Ok(HttpResponse::Ok()
-        .insert_header(header::CacheControl(vec![header::CacheDirective::NoStore]))
-        .json(done))
+    through_link(&state, &mailer, &req, Access::Write, move |conn, mailer| {
+        repo::set_by_link(conn, mailer, &token, answers)
+    })
+    .await
 }
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {

@@ -279,3 +279,31 @@ async fn concurrent_registrations_fill_exactly_the_capacity() {
     .await;
     assert_eq!(meeting["registered_count"], 5, "{meeting}");
 }
+
+/// Every signed-link endpoint (meeting answers, poll answers, event registrations) counts its
+/// refused links against the caller's address, together: guessing is throttled alike wherever
+/// it is tried.
+#[tokio::test]
+async fn bad_links_of_every_kind_count_together_and_are_throttled() {
+    let app = spawn_app().await;
+    let paths = [
+        "/api/v1/meeting-answers/guessed",
+        "/api/v1/poll-answers/guessed",
+        "/api/v1/event-registrations/cancel/guessed",
+    ];
+    for i in 0..30 {
+        let res = app.get_anon(&format!("{}{i}", paths[i % 3])).await;
+        assert_problem(res, 404, "not-found").await;
+    }
+    for path in paths {
+        let res = app.get_anon(path).await;
+        assert_problem(res, 429, "too-many-requests").await;
+    }
+    let res = app
+        .post_anon(
+            "/api/v1/meeting-answers",
+            &json!({"token": "guessed", "response": "accepted"}),
+        )
+        .await;
+    assert_problem(res, 429, "too-many-requests").await;
+}

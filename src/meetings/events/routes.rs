@@ -20,6 +20,7 @@ use crate::http::client_ip::client_ip;
 use crate::http::csv::{csv_response, csv_time, wants_csv};
 use crate::http::{Json, Page, PageRequest, Query};
 use crate::notifications::Mailer;
+use crate::notifications::links::{Access, through_link};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -153,18 +154,11 @@ pub async fn get_by_token(
     req: HttpRequest,
     token: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let ip = client_ip(&req, state.settings.trusted_proxy_hops);
-    state.address_throttle.check(ip)?;
     let token = token.into_inner();
-    let mailer = mailer.clone();
-    let found = state
-        .db
-        .read(move |conn| repo::get_by_token(conn, &mailer, &token))
-        .await
-        .map_err(|e| state.address_throttle.count_bad_link(ip, e))?;
-    Ok(HttpResponse::Ok()
-        .insert_header(header::CacheControl(vec![header::CacheDirective::NoStore]))
-        .json(found))
+    through_link(&state, &mailer, &req, Access::Read, move |conn, mailer| {
+        repo::get_by_token(conn, mailer, &token)
+    })
+    .await
 }
 
 /// Cancel a registration with the e-mailed link
@@ -190,19 +184,11 @@ pub async fn cancel_by_token(
     req: HttpRequest,
     body: Json<CancelByToken>,
 ) -> Result<HttpResponse, ApiError> {
-    let ip = client_ip(&req, state.settings.trusted_proxy_hops);
-    state.address_throttle.check(ip)?;
     let token = body.into_inner().token;
-    let mailer = mailer.clone();
-    let done = state
-        .db
-        .write(move |conn| repo::cancel_by_token(conn, &mailer, &token))
-        .await
-        .map_err(|e| state.address_throttle.count_bad_link(ip, e))?;
-    state.wake_mailer();
-    Ok(HttpResponse::Ok()
-        .insert_header(header::CacheControl(vec![header::CacheDirective::NoStore]))
-        .json(done))
+    through_link(&state, &mailer, &req, Access::Write, move |conn, mailer| {
+        repo::cancel_by_token(conn, mailer, &token)
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
