@@ -107,6 +107,19 @@ pub fn starts_between(
     from: NaiveDateTime,
     to: NaiveDateTime,
 ) -> Result<(Vec<NaiveDateTime>, bool), ApiError> {
+    first_starts_between(rrule, first_start, tz, from, to, MAX_OCCURRENCES)
+}
+
+/// The first `max` (at most [`MAX_OCCURRENCES`]) of [`starts_between`]: a page needs no more
+/// than its size from each series, however long the range.
+pub fn first_starts_between(
+    rrule: &str,
+    first_start: NaiveDateTime,
+    tz: chrono_tz::Tz,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+    max: u16,
+) -> Result<(Vec<NaiveDateTime>, bool), ApiError> {
     if to <= from {
         return Ok((Vec::new(), false));
     }
@@ -116,7 +129,7 @@ pub fn starts_between(
     let result = set
         .after(rz.from_utc_datetime(&from))
         .before(rz.from_utc_datetime(&(to - chrono::TimeDelta::seconds(1))))
-        .all(MAX_OCCURRENCES);
+        .all(max.min(MAX_OCCURRENCES));
     Ok((
         result.dates.iter().map(|d| d.naive_utc()).collect(),
         result.limited,

@@ -748,13 +748,12 @@ pub fn list(
         }
         let masters: Vec<MeetingRow> = q.order(m::id.asc()).load(conn)?;
         for master in masters {
-            let occurrences = series::expand(conn, &master, from, to, after)?;
-            rows.extend(
-                occurrences
-                    .into_iter()
-                    .filter(|r| f.status.is_none_or(|s| s == r.status))
-                    .take(page.fetch() as usize),
-            );
+            if f.status.is_some_and(|s| s != master.status) {
+                // An occurrence has its master's status.
+                continue;
+            }
+            let fetch = Some(page.fetch() as usize);
+            rows.extend(series::expand(conn, &master, from, to, after, fetch)?);
         }
         rows.sort_by(|x, y| (x.starts_at, x.id.as_str()).cmp(&(y.starts_at, y.id.as_str())));
         rows.truncate(page.fetch() as usize);

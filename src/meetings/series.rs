@@ -76,13 +76,15 @@ fn overridden(conn: &mut DbConn, master_id: &str) -> Result<HashSet<NaiveDateTim
 }
 
 /// The occurrences of a master overlapping `[from, to)` that have no override row, by start;
-/// with `after` only those sorting after that (start, id) key.
+/// with `after` only those sorting after that (start, id) key; with `max` only the first `max`
+/// of them (a page takes no more from one series, so a long range costs no more than a page).
 pub fn expand(
     conn: &mut DbConn,
     master: &MeetingRow,
     from: NaiveDateTime,
     to: NaiveDateTime,
     after: Option<(NaiveDateTime, &str)>,
+    max: Option<usize>,
 ) -> Result<Vec<MeetingRow>, ApiError> {
     let Some(rule) = &master.rrule else {
         return Ok(Vec::new());
@@ -93,11 +95,25 @@ pub fn expand(
     if let Some((t, _)) = after {
         lo = lo.max(t);
     }
-    let (starts, _) = recurrence::starts_between(rule, master.starts_at, tz_of(master), lo, to)?;
+    let tz = tz_of(master);
+    // One more than asked: the start equal to `after`'s may be dropped below.
+    let cap = |extra: usize| {
+        max.map_or(recurrence::MAX_OCCURRENCES, |n| {
+            u16::try_from(n + 1 + extra).unwrap_or(recurrence::MAX_OCCURRENCES)
+        })
+    };
+    let (mut starts, _) =
+        recurrence::first_starts_between(rule, master.starts_at, tz, lo, to, cap(0))?;
     if starts.is_empty() {
         return Ok(Vec::new());
     }
     let skip = overridden(conn, &master.id)?;
+    if !skip.is_empty() && starts.len() >= usize::from(cap(0)) {
+        // Occurrences changed alone are left out here: fetch as many more.
+        starts =
+            recurrence::first_starts_between(rule, master.starts_at, tz, lo, to, cap(skip.len()))?
+                .0;
+    }
     Ok(starts
         .into_iter()
         .filter(|s| !skip.contains(s))
@@ -105,6 +121,7 @@ pub fn expand(
             Some((t, id)) => (*s, master.id.as_str()) > (t, id),
             None => true,
         })
+        .take(max.unwrap_or(usize::MAX))
         .map(|s| occurrence_row(master, s))
         .collect())
 }
@@ -527,7 +544,7 @@ pub fn occurrences(
     let after = repo::parse_after(page)?;
     let from = from.unwrap_or(master.starts_at);
     let to = to.unwrap_or(from + TimeDelta::days(HORIZON_DAYS));
-    let mut rows = expand(conn, &master, from, to, after)?;
+    let mut rows = expand(conn, &master, from, to, after, Some(page.fetch() as usize))?;
     let mut q = m::table
         .filter(m::series_id.eq(master_id))
         .filter(m::ends_at.gt(from))
@@ -609,7 +626,7 @@ pub fn busy(
     let mut expanded: HashMap<String, Vec<MeetingRow>> = HashMap::new();
     for (person_id, name, master) in masters {
         if !expanded.contains_key(master.id.as_str()) {
-            let rows = expand(conn, &master, from, to, None)?;
+            let rows = expand(conn, &master, from, to, None, None)?;
             expanded.insert(master.id.to_string(), rows);
         }
         for r in expanded.get(master.id.as_str()).into_iter().flatten() {
