@@ -48,12 +48,20 @@ pub struct TestApp {
     pub database_url: String,
     pg_database: Option<String>,
     handle: actix_web::dev::ServerHandle,
+    /// The thread the server runs on, in an actix system of its own (joined on drop).
+    server: Option<std::thread::JoinHandle<()>>,
     _dir: tempfile::TempDir,
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
+        // The stop is sent at once; the server runs on its own thread, so waiting here for that
+        // thread cannot block it: its workers, pool and background jobs end with the test
+        // instead of piling up.
         drop(self.handle.stop(false));
+        if let Some(server) = self.server.take() {
+            let _ = server.join();
+        }
         if let Some(name) = self.pg_database.take() {
             if let Ok(mut conn) =
                 diesel::PgConnection::establish(&format!("{}/postgres", postgres_base()))
@@ -125,10 +133,18 @@ async fn start_on(
         env.insert((*k).into(), (*v).into());
     }
     let settings = Settings::from_sources(&env).unwrap();
-    let app = Application::build(settings).await.expect("the app starts");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    let handle = app.handle();
-    tokio::spawn(app.run_until_stopped());
+    // Built and run on a thread of its own (not the test's runtime, which ends with the test
+    // and would leave the server's worker threads running).
+    let (started, ready) = tokio::sync::oneshot::channel();
+    let server = std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let app = Application::build(settings).await.expect("the app starts");
+            let _ = started.send((app.port(), app.handle()));
+            let _ = app.run_until_stopped().await;
+        })
+    });
+    let (port, handle) = ready.await.expect("the app starts");
+    let address = format!("http://127.0.0.1:{port}");
     TestApp {
         address,
         client: reqwest::Client::builder()
@@ -138,6 +154,7 @@ async fn start_on(
         database_url,
         pg_database,
         handle,
+        server: Some(server),
         _dir: dir,
     }
 }
