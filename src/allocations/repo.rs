@@ -12,7 +12,7 @@ use crate::auth::Caller;
 use crate::auth::policy::{self, AllocationFacts};
 use crate::core::Id;
 use crate::db::{DbConn, seek_after};
-use crate::error::{ApiError, ProblemType};
+use crate::error::ApiError;
 use crate::http::{Page, PageRequest};
 use crate::schema::{allocation_funding as af, allocations as a};
 
@@ -190,20 +190,6 @@ fn key(a: &Allocation) -> Vec<String> {
     ]
 }
 
-fn parse_after(page: &PageRequest) -> Result<Option<(NaiveDateTime, String)>, ApiError> {
-    match page.after_two() {
-        None => Ok(None),
-        Some((t, id)) => NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f")
-            .map(|t| Some((t, id.to_owned())))
-            .map_err(|_| {
-                ApiError::bad_request(
-                    ProblemType::InvalidParameter,
-                    "the cursor is not one this list gave out",
-                )
-            }),
-    }
-}
-
 /// A page of the allocations the caller may see, oldest first.
 pub fn list(
     conn: &mut DbConn,
@@ -211,10 +197,10 @@ pub fn list(
     f: &AllocationsFilter,
     page: &PageRequest,
 ) -> Result<Page<Allocation>, ApiError> {
-    let after = parse_after(page)?;
+    let after = page.after_keyed::<NaiveDateTime>()?;
     let q = seek_after!(
         filtered(caller, f),
-        after.as_ref().map(|(t, id)| (t, id.as_str())),
+        after.as_ref().map(|(t, id)| (t, *id)),
         a::created_at,
         a::id
     );

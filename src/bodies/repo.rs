@@ -17,7 +17,7 @@ use crate::auth::policy;
 use crate::core::{BodyRole, Id, MembershipStatus, now};
 use crate::db::functions::lower;
 use crate::db::{DbConn, MultiBackend, like_pattern, seek_after};
-use crate::error::{ApiError, ProblemType};
+use crate::error::ApiError;
 use crate::http::{IfMatch, Page, PageRequest, won_race};
 use crate::schema::{bodies as b, body_members as bm, organisations as o, people as p, users as u};
 
@@ -457,18 +457,6 @@ pub struct SeatsFilter {
     pub person_id: Option<Id>,
 }
 
-fn parse_after(page: &PageRequest) -> Result<Option<(NaiveDate, &str)>, ApiError> {
-    match page.after_two() {
-        None => Ok(None),
-        Some((d, id)) => d.parse::<NaiveDate>().map(|d| Some((d, id))).map_err(|_| {
-            ApiError::bad_request(
-                ProblemType::InvalidParameter,
-                "the cursor is not one this list gave out",
-            )
-        }),
-    }
-}
-
 /// A page of a body's seats, by first day.
 pub fn list_seats(
     conn: &mut DbConn,
@@ -479,7 +467,7 @@ pub fn list_seats(
     today: NaiveDate,
 ) -> Result<Page<Seat>, ApiError> {
     members_visible(conn, caller, body_id, today)?;
-    let after = parse_after(page)?;
+    let after = page.after_keyed::<NaiveDate>()?;
     let mut q = seat_query()
         .filter(bm::body_id.eq(body_id.to_owned()))
         .into_boxed();

@@ -99,6 +99,20 @@ impl PageRequest {
             .and_then(|k| Some((k.first()?.as_str(), k.get(1)?.as_str())))
     }
 
+    /// The two-column key of the previous page with its first column read as a `K` (a time or
+    /// a date, say); 400 when the cursor's key is not one (it is no cursor this list gave out).
+    pub fn after_keyed<K: std::str::FromStr>(&self) -> Result<Option<(K, &str)>, ApiError> {
+        match self.after_two() {
+            None => Ok(None),
+            Some((k, id)) => k.parse::<K>().map(|k| Some((k, id))).map_err(|_| {
+                ApiError::bad_request(
+                    ProblemType::InvalidParameter,
+                    "the cursor is not one this list gave out",
+                )
+            }),
+        }
+    }
+
     /// Cuts the fetched rows to a page and makes the cursor from the last row's key.
     pub fn page<R, T>(
         &self,

@@ -638,21 +638,6 @@ pub struct MeetingsFilter {
 
 type MeetingCondition = Box<dyn BoxableExpression<m::table, MultiBackend, SqlType = Bool>>;
 
-pub(super) fn parse_after(page: &PageRequest) -> Result<Option<(NaiveDateTime, &str)>, ApiError> {
-    match page.after_two() {
-        None => Ok(None),
-        Some((t, id)) => t
-            .parse::<NaiveDateTime>()
-            .map(|t| Some((t, id)))
-            .map_err(|_| {
-                ApiError::bad_request(
-                    ProblemType::InvalidParameter,
-                    "the cursor is not one this list gave out",
-                )
-            }),
-    }
-}
-
 /// What the caller sees of the meetings table: the secretariat all; others those they are
 /// invited to, those of the bodies they sit in today, and (members of the consortium) open
 /// events.
@@ -697,7 +682,7 @@ pub fn list(
     f: &MeetingsFilter,
     page: &PageRequest,
 ) -> Result<Page<Meeting>, ApiError> {
-    let after = parse_after(page)?;
+    let after = page.after_keyed::<NaiveDateTime>()?;
     let person = caller_person(conn, caller)?;
     let range = match (f.from, f.to) {
         (Some(from), Some(to)) => Some((from, to)),

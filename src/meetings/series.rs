@@ -541,7 +541,7 @@ pub fn occurrences(
     page: &crate::http::PageRequest,
 ) -> Result<crate::http::Page<Meeting>, ApiError> {
     let (master, a) = visible_master(conn, caller, master_id)?;
-    let after = repo::parse_after(page)?;
+    let after = page.after_keyed::<NaiveDateTime>()?;
     let from = from.unwrap_or(master.starts_at);
     let to = to.unwrap_or(from + TimeDelta::days(HORIZON_DAYS));
     let mut rows = expand(conn, &master, from, to, after, Some(page.fetch() as usize))?;

@@ -546,21 +546,6 @@ pub struct PollsFilter {
     pub body_id: Option<Id>,
 }
 
-fn parse_after(page: &PageRequest) -> Result<Option<(NaiveDateTime, &str)>, ApiError> {
-    match page.after_two() {
-        None => Ok(None),
-        Some((t, id)) => t
-            .parse::<NaiveDateTime>()
-            .map(|t| Some((t, id)))
-            .map_err(|_| {
-                ApiError::bad_request(
-                    ProblemType::InvalidParameter,
-                    "the cursor is not one this list gave out",
-                )
-            }),
-    }
-}
-
 /// The polls the caller sees (the secretariat: all; others: those they created, take part in,
 /// or whose body they manage), oldest first.
 pub fn list(
@@ -569,7 +554,7 @@ pub fn list(
     filter: &PollsFilter,
     page: &PageRequest,
 ) -> Result<Page<PollSummary>, ApiError> {
-    let after = parse_after(page)?;
+    let after = page.after_keyed::<NaiveDateTime>()?;
     let mut q = sp::table.select(PollRow::as_select()).into_boxed();
     if policy::polls_listed(caller) == PollsListed::OwnOnly {
         let person = caller_person(conn, caller)?;

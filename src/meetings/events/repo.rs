@@ -141,28 +141,13 @@ fn public_event(conn: &mut DbConn, row: MeetingRow) -> Result<PublicEvent, ApiEr
     })
 }
 
-fn parse_after(page: &PageRequest) -> Result<Option<(NaiveDateTime, &str)>, ApiError> {
-    match page.after_two() {
-        None => Ok(None),
-        Some((t, id)) => t
-            .parse::<NaiveDateTime>()
-            .map(|t| Some((t, id)))
-            .map_err(|_| {
-                ApiError::bad_request(
-                    ProblemType::InvalidParameter,
-                    "the cursor is not one this list gave out",
-                )
-            }),
-    }
-}
-
 fn key(t: NaiveDateTime, id: &str) -> Vec<String> {
     vec![t.format("%Y-%m-%dT%H:%M:%S%.f").to_string(), id.to_owned()]
 }
 
 /// The upcoming open events (scheduled, not yet ended), by start: public.
 pub fn list_public(conn: &mut DbConn, page: &PageRequest) -> Result<Page<PublicEvent>, ApiError> {
-    let after = parse_after(page)?;
+    let after = page.after_keyed::<NaiveDateTime>()?;
     let q = m::table
         .filter(m::kind.eq(MeetingKind::OpenEvent))
         .filter(m::status.eq(MeetingStatus::Scheduled))
@@ -558,7 +543,7 @@ pub fn list_registrations(
     }
     let rows: Vec<RegistrationRow> = match page {
         Some(page) => {
-            let after = parse_after(page)?;
+            let after = page.after_keyed::<NaiveDateTime>()?;
             let q = seek_after!(q, after, er::created_at, er::id);
             q.order((er::created_at.asc(), er::id.asc()))
                 .limit(page.fetch())
