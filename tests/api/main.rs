@@ -5,6 +5,7 @@
 
 mod helpers;
 
+mod abuse;
 mod agreements;
 mod allocations;
 mod architecture;
