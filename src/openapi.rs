@@ -280,9 +280,17 @@ pub fn finish(mut api: OpenApi) -> OpenApi {
                 add_response(op, "401", "Unauthenticated");
                 add_response(op, "403", "Forbidden");
             }
+            // Query parameters are checked like bodies: a bad value is a 422 naming it.
+            let has_query = op.parameters.as_ref().is_some_and(|params| {
+                params.iter().any(|p| {
+                    matches!(p, RefOr::T(p) if p.parameter_in == utoipa::openapi::path::ParameterIn::Query)
+                })
+            });
             if has_body {
                 add_response(op, "413", "PayloadTooLarge");
                 add_response(op, "415", "UnsupportedMediaType");
+            }
+            if has_body || has_query {
                 add_response(op, "422", "ValidationFailed");
             }
             if method == "post" && secured && has_body {
