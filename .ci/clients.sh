@@ -30,7 +30,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
 base="http://127.0.0.1:$port"
 email=journey-admin@example.org
 password="journey-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
-env -i PATH="$PATH" CONNECT_DATA_DIR="$tmp" CONNECT_BIND="127.0.0.1:$port" CONNECT_PUBLIC_URL="$base" \
+env -i PATH="$PATH" CONNECT_DATABASE_URL="sqlite://$tmp/connect.db" CONNECT_DATA_DIR="$tmp" CONNECT_BIND="127.0.0.1:$port" CONNECT_PUBLIC_URL="$base" \
   CONNECT_ADMIN_EMAIL="$email" CONNECT_ADMIN_PASSWORD="$password" RUST_LOG=warn \
   "$bin" serve >"$tmp/server.log" 2>&1 &
 server=$!
