@@ -709,3 +709,54 @@ impl TestApp {
         .await;
     }
 }
+
+/// A working group (as admin), its id.
+pub async fn working_group(app: &TestApp, admin: &str, name: &str) -> String {
+    id_of(
+        &expect(
+            app.post(
+                "/api/v1/bodies",
+                admin,
+                &json!({"kind": "working_group", "name": name}),
+            )
+            .await,
+            201,
+        )
+        .await,
+    )
+}
+
+/// Two working groups: WG1 chaired by `chair` with `a` a member; WG2 with `b` a member;
+/// `outsider` a member of the consortium in neither.
+pub struct Groups {
+    pub admin: String,
+    pub wg1: String,
+    pub wg2: String,
+    pub chair: Member,
+    pub a: Member,
+    pub b: Member,
+    pub outsider: Member,
+}
+
+/// [`Groups`], made through the API.
+pub async fn groups(app: &TestApp) -> Groups {
+    let admin = app.admin_token().await;
+    let wg1 = working_group(app, &admin, "WG1").await;
+    let wg2 = working_group(app, &admin, "WG2").await;
+    let chair = app.member(&admin, "Chair Hospital", "partner").await;
+    let a = app.member(&admin, "Alpha Pharma", "partner").await;
+    let b = app.member(&admin, "Beta Pharma", "partner").await;
+    let outsider = app.member(&admin, "Outside Ltd", "partner").await;
+    app.seat_member(&admin, &wg1, &chair, "chair").await;
+    app.seat_member(&admin, &wg1, &a, "member").await;
+    app.seat_member(&admin, &wg2, &b, "member").await;
+    Groups {
+        admin,
+        wg1,
+        wg2,
+        chair,
+        a,
+        b,
+        outsider,
+    }
+}

@@ -7,54 +7,6 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
-async fn group(app: &TestApp, admin: &str, name: &str) -> String {
-    id_of(
-        &expect(
-            app.post(
-                "/api/v1/bodies",
-                admin,
-                &json!({"kind": "working_group", "name": name}),
-            )
-            .await,
-            201,
-        )
-        .await,
-    )
-}
-
-/// Two working groups: WG1 chaired by `chair` with `a` a member; WG2 with `b` a member.
-struct Groups {
-    admin: String,
-    wg1: String,
-    wg2: String,
-    chair: Member,
-    a: Member,
-    b: Member,
-    outsider: Member,
-}
-
-async fn groups(app: &TestApp) -> Groups {
-    let admin = app.admin_token().await;
-    let wg1 = group(app, &admin, "WG1").await;
-    let wg2 = group(app, &admin, "WG2").await;
-    let chair = app.member(&admin, "Chair Hospital", "partner").await;
-    let a = app.member(&admin, "Alpha Pharma", "partner").await;
-    let b = app.member(&admin, "Beta Pharma", "partner").await;
-    let outsider = app.member(&admin, "Outside Ltd", "partner").await;
-    app.seat_member(&admin, &wg1, &chair, "chair").await;
-    app.seat_member(&admin, &wg1, &a, "member").await;
-    app.seat_member(&admin, &wg2, &b, "member").await;
-    Groups {
-        admin,
-        wg1,
-        wg2,
-        chair,
-        a,
-        b,
-        outsider,
-    }
-}
-
 async fn schedule(app: &TestApp, token: &str, body: Value) -> Value {
     expect(app.post("/api/v1/meetings", token, &body).await, 201).await
 }

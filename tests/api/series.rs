@@ -134,21 +134,6 @@ async fn a_series_lists_its_occurrences_with_one_moved_and_one_cancelled() {
     assert_eq!(occ.len(), 4);
 }
 
-async fn working_group(app: &TestApp, admin: &str, name: &str) -> String {
-    id_of(
-        &expect(
-            app.post(
-                "/api/v1/bodies",
-                admin,
-                &json!({"kind": "working_group", "name": name}),
-            )
-            .await,
-            201,
-        )
-        .await,
-    )
-}
-
 fn now_utc() -> String {
     chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
