@@ -656,6 +656,8 @@ pub struct Member {
     pub person_id: String,
     pub organisation_id: String,
     pub email: String,
+    /// The e-mail address of the member's person (invitations go there, not to the account's).
+    pub person_email: String,
 }
 
 impl TestApp {
@@ -691,6 +693,7 @@ impl TestApp {
             person_id,
             organisation_id: rep.organisation_id,
             email: rep.email,
+            person_email: email,
         }
     }
 

@@ -134,11 +134,6 @@ fn attendees(event: &Comp) -> Vec<(String, String, String)> {
     v
 }
 
-/// The e-mail of the member's person (`helpers::member` makes `person@…` beside `rep@…`).
-fn person_email(m: &Member) -> String {
-    m.email.replacen("rep@", "person@", 1)
-}
-
 struct Setup {
     admin: String,
     wg: String,
@@ -194,7 +189,7 @@ async fn invitations_changes_and_cancellations_carry_their_calendars() {
     let invitations = queued(&app, "meeting_invitation");
     let mut to: Vec<&str> = invitations.iter().map(|(t, _, _)| t.as_str()).collect();
     to.sort();
-    let mut expected = vec![person_email(&s.chair), person_email(&s.a)];
+    let mut expected = vec![s.chair.person_email.clone(), s.a.person_email.clone()];
     expected.sort();
     assert_eq!(to, expected);
     for (_, text, cal) in &invitations {
@@ -300,7 +295,7 @@ async fn invitations_changes_and_cancellations_carry_their_calendars() {
         assert_eq!(e.get("SEQUENCE"), "1");
         assert_eq!(e.get("DTSTART"), "20270309T140000Z");
         assert_eq!(e.get("SUMMARY"), "Board: data sharing");
-        let a = format!("mailto:{}", person_email(&s.a));
+        let a = format!("mailto:{}", s.a.person_email.clone());
         assert!(
             attendees(e)
                 .iter()
@@ -735,7 +730,7 @@ async fn a_guest_answers_with_one_click_and_bad_links_are_refused() {
     // A member's link; after the cancellation it answers 409.
     let member_text = &invitations
         .iter()
-        .find(|(to, _, _)| *to == person_email(&s.a))
+        .find(|(to, _, _)| *to == s.a.person_email.clone())
         .unwrap()
         .1;
     let member_token = token_in(member_text);
@@ -899,7 +894,7 @@ async fn those_who_accepted_are_reminded_once_the_day_before_occurrences_too() {
     assert_eq!(job("2027-03-08 14:30"), 0);
     let sent = reminders(&app);
     assert_eq!(sent.len(), 1);
-    assert_eq!(sent[0].0, person_email(&s.chair));
+    assert_eq!(sent[0].0, s.chair.person_email.clone());
     assert!(
         sent[0].1.contains("Tuesday 9 March 2027, 14:00–15:00"),
         "{}",
@@ -1050,7 +1045,7 @@ async fn a_personal_calendar_feed_serves_every_meeting_and_is_rotated_and_revoke
     assert_eq!(c.get("METHOD"), "PUBLISH");
     let events: Vec<&Comp> = c.comps.iter().filter(|x| x.name == "VEVENT").collect();
     assert_eq!(events.len(), 2);
-    let mine = format!("mailto:{}", person_email(&s.a));
+    let mine = format!("mailto:{}", s.a.person_email.clone());
     let first = events.iter().find(|e| e.get("SUMMARY") == "First").unwrap();
     assert!(
         attendees(first)
