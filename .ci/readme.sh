@@ -66,6 +66,8 @@ run() {
     echo 'curl() { command curl --fail-with-body "$@"; }'
     printf '%s\n' "$script" | sed "s/127\.0\.0\.1:8080/127.0.0.1:$port/g"
   } > "$dir/walkthrough.sh"
+  # The blocks run from a checkout's root (e.g. `python3 clients/webhooks/receiver.py`).
+  ln -s "$repo/clients" "$dir/clients"
   (
     cd "$dir"
     for v in $vars; do unset "$v"; done

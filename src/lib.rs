@@ -40,3 +40,4 @@ pub mod startup;
 pub mod state;
 pub mod users;
 pub mod validation;
+pub mod webhooks;

@@ -157,6 +157,7 @@ pub fn base() -> OpenApi {
             ("scheduling-polls", "Finding a time: proposed slots, answers from people and guests (through a link), the tally, and the chosen slot turned into a meeting"),
             ("invitations", "Inviting people to accounts"),
             ("notifications", "E-mails and their delivery"),
+            ("webhooks", "Events pushed to your integration: subscriptions per kind of event, signed deliveries (Standard Webhooks) with retries, a delivery log, test events"),
             ("audit", "Who changed what"),
             ("operations", "Health, readiness and metrics"),
         ]

@@ -624,6 +624,61 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_subscriptions (id) {
+        id -> Text,
+        url -> Text,
+        description -> Text,
+        secret -> Text,
+        active -> Bool,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    webhook_subscription_events (subscription_id, event_type) {
+        subscription_id -> Text,
+        event_type -> Text,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Text,
+        subscription_id -> Text,
+        event_id -> Text,
+        event_type -> Text,
+        payload -> Text,
+        state -> Text,
+        attempts -> Integer,
+        attempts_before_retry -> Integer,
+        next_attempt_at -> Timestamp,
+        claimed_by -> Nullable<Text>,
+        claimed_at -> Nullable<Timestamp>,
+        last_attempt_at -> Nullable<Timestamp>,
+        last_status -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        delivered_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_attempts (id) {
+        id -> Text,
+        delivery_id -> Text,
+        attempt -> Integer,
+        attempted_at -> Timestamp,
+        status -> Nullable<Integer>,
+        error -> Nullable<Text>,
+        duration_ms -> Integer,
+    }
+}
+
 diesel::joinable!(membership_changes -> organisations (organisation_id));
 diesel::joinable!(people -> organisations (organisation_id));
 diesel::joinable!(drugs -> organisations (organisation_id));
@@ -668,6 +723,9 @@ diesel::joinable!(poll_participants -> scheduling_polls (poll_id));
 diesel::joinable!(poll_participants -> people (person_id));
 diesel::joinable!(poll_answers -> poll_participants (participant_id));
 diesel::joinable!(poll_answers -> poll_slots (slot_id));
+diesel::joinable!(webhook_subscription_events -> webhook_subscriptions (subscription_id));
+diesel::joinable!(webhook_deliveries -> webhook_subscriptions (subscription_id));
+diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
@@ -698,6 +756,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     poll_slots,
     poll_participants,
     poll_answers,
+    webhook_subscriptions,
+    webhook_subscription_events,
+    webhook_deliveries,
+    webhook_attempts,
     drug_targets,
     users,
     refresh_tokens,

@@ -84,6 +84,7 @@ pub fn api_scope() -> utoipa_actix_web::scope::Scope<
         .configure(crate::polls::routes::configure)
         .configure(crate::audit::routes::configure)
         .configure(crate::notifications::routes::configure)
+        .configure(crate::webhooks::routes::configure)
         .configure(crate::invitations::routes::configure)
 }
 
@@ -206,6 +207,10 @@ impl Application {
                 ],
             )
             .map_err(|e| StartupError(format!("mail: {e}")))?;
+        }
+        if settings.webhook_worker {
+            crate::webhooks::worker::spawn(state.clone())
+                .map_err(|e| StartupError(format!("webhooks: {e}")))?;
         }
         spawn_housekeeping(state.clone());
 

@@ -24,6 +24,7 @@ use crate::schema::{
     cohorts as c, drugs as d, organisations as o,
 };
 use crate::validation::Validator;
+use crate::webhooks::{self, EventType};
 
 /// What an allocation needs of its agreement.
 #[derive(Queryable, Selectable)]
@@ -300,6 +301,22 @@ pub fn create(
         version: 1,
     };
     audit::created(conn, &caller.actor(), "allocation", &id, &allocation)?;
+    webhooks::emit(
+        conn,
+        EventType::AllocationCreated,
+        json!({
+            "allocation_id": id,
+            "agreement_id": allocation.agreement_id,
+            "organisation_id": allocation.organisation_id,
+            "drug_id": allocation.drug_id,
+            "cohort_id": allocation.cohort_id,
+            "site_id": allocation.site_id,
+            "trial_code": allocation.trial_code,
+            "cohort_stage": allocation.cohort_stage,
+            "started_on": allocation.started_on,
+            "evaluation_due": allocation.evaluation_due,
+        }),
+    )?;
     // The caps last: each counter's row stays locked from its update to the commit, so what need
     // not follow them comes before (simultaneous allocations wait for one another only here).
     let taken = caps::take_slot(conn, &names, &body.cohort_id, &cohort.name(), today)?;

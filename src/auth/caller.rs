@@ -52,6 +52,8 @@ text_enum!(
         UsersRead = "users:read",
         UsersWrite = "users:write",
         AuditRead = "audit:read",
+        WebhooksRead = "webhooks:read",
+        WebhooksWrite = "webhooks:write",
     }
 );
 
@@ -90,6 +92,10 @@ impl Scope {
             Scope::UsersRead => "read accounts and invitations",
             Scope::UsersWrite => "manage accounts and invitations, and retry notifications",
             Scope::AuditRead => "read the audit trail",
+            Scope::WebhooksRead => "read webhook subscriptions and their delivery log (admins)",
+            Scope::WebhooksWrite => {
+                "create, change and delete webhook subscriptions, send test events and retry deliveries (admins)"
+            }
         }
     }
 }

@@ -70,6 +70,13 @@ pub struct Settings {
     pub mail_claim_timeout_secs: u64,
     /// Messages one worker sends at once.
     pub mail_concurrency: usize,
+    /// Whether this instance sends webhook deliveries.
+    pub webhook_worker: bool,
+    pub webhook_max_attempts: i32,
+    pub webhook_retry_base_secs: u64,
+    /// How long a receiver has to answer one attempt.
+    pub webhook_timeout_secs: u64,
+    pub webhook_poll_ms: u64,
 }
 
 /// The keys the service understands, with their defaults; the TOML file uses the same names in
@@ -106,6 +113,11 @@ pub const KEYS: &[(&str, &str)] = &[
     ("CONNECT_MAIL_POLL_MS", "1000"),
     ("CONNECT_MAIL_CLAIM_TIMEOUT_SECS", "300"),
     ("CONNECT_MAIL_CONCURRENCY", "16"),
+    ("CONNECT_WEBHOOK_WORKER", "true"),
+    ("CONNECT_WEBHOOK_MAX_ATTEMPTS", "8"),
+    ("CONNECT_WEBHOOK_RETRY_BASE_SECS", "30"),
+    ("CONNECT_WEBHOOK_TIMEOUT_SECS", "10"),
+    ("CONNECT_WEBHOOK_POLL_MS", "1000"),
 ];
 
 /// Configuration errors: one line per problem.
@@ -270,16 +282,20 @@ impl Settings {
         let mail_poll_ms = number("CONNECT_MAIL_POLL_MS", 1000, 10, 600_000);
         let mail_claim_timeout_secs = number("CONNECT_MAIL_CLAIM_TIMEOUT_SECS", 300, 1, 86_400);
         let mail_concurrency = number("CONNECT_MAIL_CONCURRENCY", 16, 1, 64) as usize;
-        let mail_worker = match get("CONNECT_MAIL_WORKER").as_deref() {
+        let webhook_max_attempts = number("CONNECT_WEBHOOK_MAX_ATTEMPTS", 8, 1, 100) as i32;
+        let webhook_retry_base_secs = number("CONNECT_WEBHOOK_RETRY_BASE_SECS", 30, 0, 86_400);
+        let webhook_timeout_secs = number("CONNECT_WEBHOOK_TIMEOUT_SECS", 10, 1, 120);
+        let webhook_poll_ms = number("CONNECT_WEBHOOK_POLL_MS", 1000, 10, 600_000);
+        let mut flag = |key: &str| match get(key).as_deref() {
             None | Some("true") => true,
             Some("false") => false,
             Some(other) => {
-                errors.push(format!(
-                    "CONNECT_MAIL_WORKER: '{other}' must be true or false"
-                ));
+                errors.push(format!("{key}: '{other}' must be true or false"));
                 true
             }
         };
+        let mail_worker = flag("CONNECT_MAIL_WORKER");
+        let webhook_worker = flag("CONNECT_WEBHOOK_WORKER");
         let smtp_url = get("CONNECT_SMTP_URL").map(Secret::new);
         if let Some(url) = &smtp_url
             && let Err(e) = smtp::SmtpSettings::parse(url.expose())
@@ -343,6 +359,11 @@ impl Settings {
             mail_poll_ms,
             mail_claim_timeout_secs,
             mail_concurrency,
+            webhook_worker,
+            webhook_max_attempts,
+            webhook_retry_base_secs,
+            webhook_timeout_secs,
+            webhook_poll_ms,
         })
     }
 

@@ -36,6 +36,7 @@ use crate::schema::{
     agreements as ag, bodies as b, body_members as bm, decision_voters as dv, decisions as d,
     meetings as m, organisations as o, people as p, users as u,
 };
+use crate::webhooks::{self, EventType};
 
 /// A decision as stored.
 #[derive(Queryable, Selectable, Clone)]
@@ -819,6 +820,16 @@ fn store_close(
         json!({"status": {"from": "open", "to": status}, "yes": r.yes, "no": r.no,
                "abstain": r.abstain, "quorum_reached": r.quorum_reached,
                "closed_early": closed_by.is_some()}),
+    )?;
+    webhooks::emit(
+        conn,
+        EventType::DecisionClosed,
+        json!({
+            "decision_id": row.id, "body_id": row.body_id, "title": row.title,
+            "reference": row.reference, "outcome": status, "yes": r.yes, "no": r.no,
+            "abstain": r.abstain, "quorum_reached": r.quorum_reached,
+            "closed_at": closed_at.and_utc(), "closed_early": closed_by.is_some(),
+        }),
     )?;
     let body_name: String = b::table
         .filter(b::id.eq(&row.body_id))

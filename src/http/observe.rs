@@ -134,6 +134,8 @@ pub struct Metrics {
     mail_sent: IntCounterVec,
     mail_failed: IntCounterVec,
     mail_backlog: IntGauge,
+    webhooks_delivered: IntCounterVec,
+    webhooks_failed: IntCounterVec,
 }
 
 impl Metrics {
@@ -187,6 +189,22 @@ impl Metrics {
             "notifications_backlog",
             "E-mails waiting in the outbox (pending or being sent)",
         )?;
+        let webhooks_delivered = IntCounterVec::new(
+            Opts::new(
+                "webhook_deliveries_delivered_total",
+                "Webhook deliveries a receiver accepted (2xx), by event type",
+            ),
+            &["event_type"],
+        )?;
+        let webhooks_failed = IntCounterVec::new(
+            Opts::new(
+                "webhook_deliveries_failed_total",
+                "Webhook deliveries given up on after their last attempt, by event type",
+            ),
+            &["event_type"],
+        )?;
+        registry.register(Box::new(webhooks_delivered.clone()))?;
+        registry.register(Box::new(webhooks_failed.clone()))?;
         registry.register(Box::new(mail_sent.clone()))?;
         registry.register(Box::new(mail_failed.clone()))?;
         registry.register(Box::new(mail_backlog.clone()))?;
@@ -207,6 +225,8 @@ impl Metrics {
             mail_sent,
             mail_failed,
             mail_backlog,
+            webhooks_delivered,
+            webhooks_failed,
         })
     }
 
@@ -242,6 +262,16 @@ impl Metrics {
 
     pub fn mail_failed(&self, kind: &str) {
         self.mail_failed.with_label_values(&[kind]).inc();
+    }
+
+    pub fn webhook_delivered(&self, event_type: &str) {
+        self.webhooks_delivered
+            .with_label_values(&[event_type])
+            .inc();
+    }
+
+    pub fn webhook_failed(&self, event_type: &str) {
+        self.webhooks_failed.with_label_values(&[event_type]).inc();
     }
 
     pub fn set_mail_backlog(&self, n: i64) {

@@ -28,6 +28,7 @@ use crate::schema::{
     bodies as b, body_members as bm, meeting_invitees as mi, meetings as m, people as p,
 };
 use crate::validation::{Validator, normalise_email};
+use crate::webhooks::{self, EventType};
 
 /// A meeting as stored.
 #[derive(Queryable, Selectable, Clone)]
@@ -421,6 +422,7 @@ pub fn create_inviting(
     let mine = access(conn, caller, &row)?.invitation;
     let mut meeting = one(conn, row, None)?;
     audit::created(conn, &caller.actor(), "meeting", &id, &meeting)?;
+    emit_scheduled(conn, &id, false)?;
     meeting.my_response = mine.map(|(_, r)| r);
     meeting.conflicts = Some(conflicts(conn, &id, starts, ends, None)?);
     super::mail::invite(conn, mailer, &id, None)?;
@@ -565,9 +567,65 @@ pub fn update(
         .execute(conn)?,
     )?;
     audit::updated(conn, &caller.actor(), "meeting", id, changes)?;
+    if next.status == MeetingStatus::Cancelled && row.status != MeetingStatus::Cancelled {
+        emit_cancelled(conn, id, None)?;
+    } else if moved && next.status == MeetingStatus::Scheduled {
+        emit_scheduled(conn, id, true)?;
+    }
     super::mail::after_update(conn, mailer, id, row.sequence, row.status)?;
     let row = find_row(conn, id)?;
     one(conn, row, mine)
+}
+
+/// What webhook subscribers are told of a meeting: where and when, and what it belongs to.
+fn event_data(row: &MeetingRow) -> serde_json::Value {
+    serde_json::json!({
+        "meeting_id": row.id,
+        "kind": row.kind,
+        "body_id": row.body_id,
+        "title": row.title,
+        "starts_at": row.starts_at.and_utc(),
+        "ends_at": row.ends_at.and_utc(),
+        "time_zone": row.time_zone,
+        "place": row.place,
+        "video_url": row.video_url,
+        "rrule": row.rrule,
+        "series_id": row.series_id,
+        "occurrence_of": row.occurrence_of.map(|t| t.and_utc()),
+        "uid": row.uid,
+        "sequence": row.sequence,
+    })
+}
+
+/// Tells webhook subscribers of a meeting scheduled, or (`rescheduled`) moved in time or place.
+pub(crate) fn emit_scheduled(
+    conn: &mut DbConn,
+    id: &str,
+    rescheduled: bool,
+) -> Result<(), ApiError> {
+    webhooks::emit_with(conn, EventType::MeetingScheduled, |conn| {
+        let mut data = event_data(&find_row(conn, id)?);
+        data["rescheduled"] = rescheduled.into();
+        Ok(data)
+    })?;
+    Ok(())
+}
+
+/// Tells webhook subscribers of a meeting cancelled, or of a series ended from `series_ended_from`
+/// (its earlier occurrences stay).
+pub(crate) fn emit_cancelled(
+    conn: &mut DbConn,
+    id: &str,
+    series_ended_from: Option<NaiveDateTime>,
+) -> Result<(), ApiError> {
+    webhooks::emit_with(conn, EventType::MeetingCancelled, |conn| {
+        let row = find_row(conn, id)?;
+        let mut data = event_data(&row);
+        data["cancel_reason"] = row.cancel_reason.into();
+        data["series_ended_from"] = series_ended_from.map(|t| t.and_utc().to_rfc3339()).into();
+        Ok(data)
+    })?;
+    Ok(())
 }
 
 /// Calls a meeting off: kept, with the reason; its `sequence` is raised so calendars replace it.
@@ -622,6 +680,7 @@ pub fn cancel(
         serde_json::json!({"status": {"from": row.status, "to": MeetingStatus::Cancelled},
                            "cancel_reason": {"from": null, "to": reason}}),
     )?;
+    emit_cancelled(conn, id, None)?;
     super::mail::cancelled(conn, mailer, id, None, reason.as_deref())?;
     let row = find_row(conn, id)?;
     one(conn, row, a.invitation.map(|(_, r)| r))

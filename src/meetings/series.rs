@@ -437,6 +437,7 @@ pub fn split(
     insert_row(conn, caller, &next)?;
     let created = repo::get(conn, caller, &id)?;
     audit::created(conn, &caller.actor(), "meeting", &id, &created)?;
+    repo::emit_scheduled(conn, &id, false)?;
     // The changes, on the new master (its first occurrence is in the future: changed in place),
     // before its invitees are copied: they get one invitation to the new series, not an update.
     repo::update(conn, caller, mailer, &id, &IfMatch(None), patch)?;
@@ -485,6 +486,7 @@ pub fn split(
                     &override_id,
                     serde_json::json!({"status": {"from": before.status, "to": MeetingStatus::Cancelled}}),
                 )?;
+                repo::emit_cancelled(conn, &override_id, None)?;
             }
         }
     }
@@ -509,6 +511,7 @@ pub fn end_series(
         ));
     };
     end_before(conn, caller, &master, at)?;
+    repo::emit_cancelled(conn, &master.id, Some(at))?;
     mail::updated(conn, mailer, &master.id)?;
     let later: Vec<Id> = m::table
         .filter(m::series_id.eq(&master.id))

@@ -20,6 +20,7 @@ use crate::http::{IfMatch, Page, PageRequest, won_race};
 use crate::notifications::templates::status_label;
 use crate::notifications::{Kind, Mailer, enqueue};
 use crate::schema::{membership_changes as mc, organisations as o};
+use crate::webhooks::{self, EventType};
 
 /// An organisation as stored.
 #[derive(Queryable, Selectable)]
@@ -550,6 +551,19 @@ pub fn change_membership(
         "organisation",
         org_id,
         changes,
+    )?;
+    webhooks::emit(
+        conn,
+        EventType::MembershipChanged,
+        json!({
+            "organisation_id": org_id,
+            "name": after.name,
+            "from_status": from,
+            "to_status": req.to_status,
+            "effective_date": req.effective_date,
+            "membership_change_id": id,
+            "decision_id": req.decision_id,
+        }),
     )?;
     notify_representatives(
         conn,

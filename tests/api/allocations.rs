@@ -19,13 +19,14 @@ fn days_ago(n: u64) -> String {
 
 /// A company with a representative, an available drug under an active agreement, a cohort, and a
 /// trial site with a representative.
-struct Trial {
-    admin: String,
-    company: Rep,
-    site: Rep,
-    agreement: String,
-    drug: String,
-    cohort: String,
+/// An active agreement with a drug, a cohort and a trial site (shared with `webhooks.rs`).
+pub(crate) struct Trial {
+    pub(crate) admin: String,
+    pub(crate) company: Rep,
+    pub(crate) site: Rep,
+    pub(crate) agreement: String,
+    pub(crate) drug: String,
+    pub(crate) cohort: String,
 }
 
 async fn post_ok(app: &TestApp, path: &str, token: &str, body: Value) -> Value {
@@ -139,7 +140,12 @@ async fn cohort(
     )
 }
 
-async fn trial(app: &TestApp, cap: i32, drug_cap: Option<i32>, stage1_size: i32) -> Trial {
+pub(crate) async fn trial(
+    app: &TestApp,
+    cap: i32,
+    drug_cap: Option<i32>,
+    stage1_size: i32,
+) -> Trial {
     let admin = app.admin_token().await;
     let company = app.rep(&admin, "Roche", "partner").await;
     let drug = drug(app, &admin, &company.organisation_id, "vemurafenib").await;
@@ -184,7 +190,7 @@ impl Trial {
     }
 
     /// Starts a patient in `cohort` (as the site), asserting 201.
-    async fn start(&self, app: &TestApp, code: &str, cohort: &str) -> Value {
+    pub(crate) async fn start(&self, app: &TestApp, code: &str, cohort: &str) -> Value {
         let res = app
             .post(
                 &self.path(),
@@ -195,7 +201,7 @@ impl Trial {
         expect(res, 201).await
     }
 
-    async fn evaluate(&self, app: &TestApp, allocation: &Value, outcome: &str) -> Value {
+    pub(crate) async fn evaluate(&self, app: &TestApp, allocation: &Value, outcome: &str) -> Value {
         let res = app
             .post(
                 &format!("/api/v1/allocations/{}/evaluation", id_of(allocation)),

@@ -17,6 +17,8 @@ const LAYERS: &[&[&str]] = &[
     // Domain modules, each above the ones it builds on.
     &["audit"],
     &["notifications"],
+    // Webhooks: every module that emits an event sits above.
+    &["webhooks"],
     &["organisations"],
     &["people"],
     &["drugs"],

@@ -43,3 +43,4 @@ mod spec_scopes;
 mod suite;
 mod tokens;
 mod users;
+mod webhooks;

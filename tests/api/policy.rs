@@ -1,4 +1,4 @@
-//! The access policy, cell by cell: every organisation, people, drugs, agreements, cohorts, bodies, decisions, meetings, users and audit route against
+//! The access policy, cell by cell: every organisation, people, drugs, agreements, cohorts, bodies, decisions, meetings, users, audit and webhook route against
 //! every role, with the exact status each must answer. What a caller may not see answers 404;
 //! what they see but may not change, and admin-only endpoints, answer 403.
 //!
@@ -46,7 +46,9 @@ struct Cell {
     /// `{chaired_past_meeting}` (started in 2020) with its guest `{chaired_past_invitee}`;
     /// scheduling polls `{chaired_poll}` and `{chaired_spare_poll}` (of `{chaired_body}`),
     /// `{body_poll}` (of `{body}`), all three asking the caller's person, and `{hidden_poll}` (of
-    /// `{body}`, asking someone else), each with its one slot `{<poll>_slot}`.
+    /// `{body}`, asking someone else), each with its one slot `{<poll>_slot}`; webhook
+    /// subscriptions `{webhook}` and `{spare_webhook}` (inactive; a row deletes the second) and
+    /// `{webhook_delivery}` (a pending test delivery of the first).
     path: &'static str,
     body: Option<&'static str>,
     expect: [u16; 6],
@@ -1228,6 +1230,60 @@ const MATRIX: &[Cell] = &[
         None,
         [409, 403, 403, 403, 403, 403],
     ),
+    // --- webhooks (admin only)
+    cell("GET", "/api/v1/webhooks", None, ADMIN_200),
+    cell(
+        "POST",
+        "/api/v1/webhooks",
+        Some(
+            r#"{"url": "http://127.0.0.1:9/matrix{n}", "events": ["decision.closed"], "active": false}"#,
+        ),
+        [201, 403, 403, 403, 403, 403],
+    ),
+    cell("GET", "/api/v1/webhooks/{webhook}", None, ADMIN_200),
+    cell(
+        "PATCH",
+        "/api/v1/webhooks/{webhook}",
+        Some(r#"{"description": "Edited"}"#),
+        ADMIN_200,
+    ),
+    cell(
+        "POST",
+        "/api/v1/webhooks/{webhook}/rotate-secret",
+        None,
+        ADMIN_200,
+    ),
+    cell(
+        "POST",
+        "/api/v1/webhooks/{webhook}/test",
+        None,
+        [202, 403, 403, 403, 403, 403],
+    ),
+    cell(
+        "GET",
+        "/api/v1/webhooks/{webhook}/deliveries",
+        None,
+        ADMIN_200,
+    ),
+    cell(
+        "GET",
+        "/api/v1/webhooks/{webhook}/deliveries/{webhook_delivery}",
+        None,
+        ADMIN_200,
+    ),
+    // Pending (the subscription is inactive): only a delivered or failed one is sent again.
+    cell(
+        "POST",
+        "/api/v1/webhooks/{webhook}/deliveries/{webhook_delivery}/retry",
+        None,
+        [409, 403, 403, 403, 403, 403],
+    ),
+    cell(
+        "DELETE",
+        "/api/v1/webhooks/{spare_webhook}",
+        None,
+        [204, 403, 403, 403, 403, 403],
+    ),
     // --- everyone's own
     cell("GET", "/api/v1/me", None, ALL_200),
     cell("GET", "/api/v1/me/notification-preferences", None, ALL_200),
@@ -1511,6 +1567,35 @@ async fn world(role: &str) -> World {
         .list_items("/api/v1/notifications?recipient=invitee@mike.test", &admin)
         .await;
     vars.insert("notification", id_of(&queued[0]));
+
+    // Webhook subscriptions, inactive so their test deliveries stay pending, and one delivery.
+    for (name, url) in [
+        ("webhook", "http://127.0.0.1:9/matrix"),
+        ("spare_webhook", "http://127.0.0.1:9/spare"),
+    ] {
+        let sub = expect(
+            app.post(
+                "/api/v1/webhooks",
+                &admin,
+                &json!({"url": url, "events": ["meeting.cancelled"], "active": false}),
+            )
+            .await,
+            201,
+        )
+        .await;
+        vars.insert(name, id_of(&sub["subscription"]));
+    }
+    let test = expect(
+        app.post(
+            &format!("/api/v1/webhooks/{}/test", vars["webhook"]),
+            &admin,
+            &json!({}),
+        )
+        .await,
+        202,
+    )
+    .await;
+    vars.insert("webhook_delivery", id_of(&test));
 
     let (token, own, me) = if role == "admin" {
         let me = app.me(&admin).await["user"]["id"]

@@ -1248,6 +1248,66 @@ async fn every_enum_value_the_spec_lists_for_an_input_is_accepted_where_it_is_us
         );
     }
 
+    // Webhook subscriptions to each kind of event (inactive: nothing is sent), the lists by
+    // each kind and state, and a change to each kind.
+    let mut hook = None;
+    for kind in inputs.take("POST /api/v1/webhooks body.events") {
+        let body = json!({"url": "http://127.0.0.1:9/hooks", "events": [kind], "active": false});
+        let sub = accepted(app.post("/api/v1/webhooks", &admin, &body).await, &kind).await;
+        assert_eq!(sub["subscription"]["events"], json!([kind]));
+        hook = Some(sub["subscription"].clone());
+    }
+    let hook = hook.unwrap();
+    let hook_path = format!("/api/v1/webhooks/{}", id_of(&hook));
+    for kind in inputs.take("PATCH /api/v1/webhooks/{id} body.events") {
+        let etag = app.current_etag(&hook_path, &admin).await;
+        let res = app
+            .patch(
+                &hook_path,
+                &admin,
+                Some(&etag),
+                &json!({ "events": [kind] }),
+            )
+            .await;
+        assert_eq!(accepted(res, &kind).await["events"], json!([kind]));
+    }
+    for kind in inputs.take("GET /api/v1/webhooks query.event") {
+        let res = app
+            .get(&format!("/api/v1/webhooks?event={kind}"), &admin)
+            .await;
+        let page = accepted(res, &kind).await;
+        assert!(
+            !page["items"].as_array().unwrap().is_empty(),
+            "event={kind}"
+        );
+    }
+    expect(
+        app.post(&format!("{hook_path}/test"), &admin, &json!({}))
+            .await,
+        202,
+    )
+    .await;
+    for kind in inputs.take("GET /api/v1/webhooks/{id}/deliveries query.event_type") {
+        let res = app
+            .get(&format!("{hook_path}/deliveries?event_type={kind}"), &admin)
+            .await;
+        let page = accepted(res, &kind).await;
+        let n = usize::from(kind == "webhook.test");
+        assert_eq!(
+            page["items"].as_array().unwrap().len(),
+            n,
+            "event_type={kind}"
+        );
+    }
+    for state in inputs.take("GET /api/v1/webhooks/{id}/deliveries query.state") {
+        let res = app
+            .get(&format!("{hook_path}/deliveries?state={state}"), &admin)
+            .await;
+        let page = accepted(res, &state).await;
+        let n = usize::from(state == "pending");
+        assert_eq!(page["items"].as_array().unwrap().len(), n, "state={state}");
+    }
+
     // API tokens with each scope.
     for scope in inputs.take("POST /api/v1/api-tokens body.scopes") {
         let body = json!({"name": scope, "scopes": [scope]});

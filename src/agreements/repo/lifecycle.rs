@@ -17,6 +17,7 @@ use crate::error::{ApiError, ProblemType};
 use crate::notifications::Mailer;
 use crate::organisations::repo::{DecisionSubject, cited_decision};
 use crate::schema::{agreement_events as ae, agreements as a};
+use crate::webhooks::{self, EventType};
 
 pub(crate) fn invalid_transition(step: Step, status: AgreementStatus) -> ApiError {
     ApiError::conflict_of(
@@ -94,6 +95,19 @@ pub fn transition(
                "decision_reference": decision, "decision_id": decision_id}),
     )?;
     let after = find(conn, id)?;
+    webhooks::emit(
+        conn,
+        EventType::AgreementStatusChanged,
+        json!({
+            "agreement_id": id,
+            "organisation_id": after.organisation_id,
+            "reference": after.reference,
+            "from_status": before.status,
+            "to_status": to,
+            "step": step.kind(),
+            "decision_id": decision_id,
+        }),
+    )?;
     notify_status(conn, mailer, &after, before.status, reason.as_deref())?;
     Ok(after)
 }

@@ -26,6 +26,7 @@ mod governance;
 mod meetings;
 mod polls;
 mod proceedings;
+mod webhooks;
 
 pub use agreements::*;
 pub use calendar::*;
@@ -34,6 +35,7 @@ pub use governance::*;
 pub use meetings::*;
 pub use polls::*;
 pub use proceedings::*;
+pub use webhooks::*;
 
 use super::caller::{Caller, Credential, Role, Scope};
 use crate::core::{DrugStatus, MembershipStatus, text_enum};

@@ -20,6 +20,7 @@ use crate::notifications::{Kind, Mailer, enqueue};
 use crate::schema::{
     agreements as a, cohort_events as ce, cohorts as c, drugs as d, organisations as o,
 };
+use crate::webhooks::{self, EventType};
 
 /// One entry of a cohort's history.
 pub(crate) struct NewEvent<'a> {
@@ -110,6 +111,23 @@ fn apply(
             "stage": {"from": before.stage, "to": m.stage},
             "status": {"from": before.status, "to": m.status},
             "stage_limit": {"from": before.stage_limit, "to": m.stage_limit},
+            "reason": m.reason,
+        }),
+    )?;
+    webhooks::emit(
+        conn,
+        EventType::CohortStageChanged,
+        json!({
+            "cohort_id": before.id,
+            "agreement_id": before.agreement_id,
+            "organisation_id": before.organisation_id,
+            "drug_id": before.drug_id,
+            "tumour_type": before.tumour_type,
+            "alteration": before.alteration,
+            "from_stage": before.stage,
+            "to_stage": m.stage,
+            "from_status": before.status,
+            "to_status": m.status,
             "reason": m.reason,
         }),
     )?;
