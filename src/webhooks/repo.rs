@@ -346,8 +346,8 @@ pub fn rotate_secret(
     Ok((get(conn, id)?, secret))
 }
 
-/// Queues a `webhook.test` event for one subscription (active or not: a test is how a new
-/// receiver is tried before it is switched on), sent at once.
+/// Queues a `webhook.test` event for one subscription, sent at once (an inactive subscription
+/// holds it, like every delivery, until it is active again).
 pub fn send_test(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<Delivery, ApiError> {
     let sub = get(conn, id)?;
     let (event_id, t) = (new_id(), now());
@@ -527,10 +527,12 @@ pub fn retry(
 
 // ---- The worker's side ----------------------------------------------------------------------
 
-/// Whether any delivery is due (a read, so an idle worker never takes the write lock).
+/// Whether any delivery of an active subscription is due (a read, so an idle worker never takes
+/// the write lock, and deliveries held by an inactive subscription do not make it try).
 pub fn any_due(conn: &mut DbConn, stale: TimeDelta) -> Result<bool, ApiError> {
     let t = now();
     let due = wd::table
+        .filter(wd::subscription_id.eq_any(ws::table.filter(ws::active.eq(true)).select(ws::id)))
         .filter(
             wd::state
                 .eq(DeliveryState::Pending)

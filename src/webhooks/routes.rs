@@ -247,8 +247,9 @@ pub async fn rotate_webhook_secret(
 
 /// Send a test event
 ///
-/// Queues a `webhook.test` event for this subscription alone (active or not), sent within a
-/// second or so, signed like every delivery. Follow it in the delivery log.
+/// Queues a `webhook.test` event for this subscription alone, sent within a second or so (an
+/// inactive subscription holds it until it is active again), signed like every delivery. Follow
+/// it in the delivery log.
 #[utoipa::path(
     tag = "webhooks",
     params(("id" = uuid::Uuid, Path, description = "Subscription id")),
