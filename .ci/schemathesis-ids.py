@@ -62,6 +62,14 @@ def key_of(item, param):
 
 
 lists = {}
+versions = {}  # id -> version, for the `If-Match` of PATCH and DELETE
+
+
+def remember(found):
+    for i in found:
+        if isinstance(i, dict) and isinstance(i.get("id"), str) and isinstance(i.get("version"), int):
+            versions[i["id"]] = i["version"]
+    return found
 
 
 def ids(collection):
@@ -69,7 +77,7 @@ def ids(collection):
         if collection == "api-tokens":
             lists[collection] = [spare_token_id]
         else:
-            found = items(f"{PREFIX}{collection}?limit=200")
+            found = remember(items(f"{PREFIX}{collection}?limit=200"))
             lists[collection] = [v for v in (key_of(i, "id") for i in found) if v is not None]
     return lists[collection]
 
@@ -102,7 +110,7 @@ for path in spec["paths"]:
     sub = "/".join(parts[2 : parts.index(child)])
     name = child.strip("{}")
     for parent in parents:
-        children = items(f"{PREFIX}{collection}/{parent}/{sub}")
+        children = remember(items(f"{PREFIX}{collection}/{parent}/{sub}"))
         values = [v for v in (key_of(i, name) for i in children) if v is not None]
         if values:
             operations.append((path, {"path.id": parent, f"path.{name}": values[0]}))
@@ -130,6 +138,17 @@ for field, collection in fields.items():
         out.append(
             f'"body.{field}" = {{ dictionary = {toml_str(collection)}, probability = {PROBABILITY} }}'
         )
+# PATCH and DELETE need the record's current version as `If-Match` (a made-up one is 412): the
+# version the record had before the run (a generated edit that succeeds makes it stale).
+for path, params in list(operations):
+    record = params.get(next((k for k in params if k != "path.id"), "path.id"))
+    if isinstance(record, str) and record in versions:
+        for method in ("patch", "delete"):
+            if method in spec["paths"][path]:
+                out.append("")
+                out.append("[[operations]]")
+                out.append(f"include-name = {toml_str(method.upper() + ' ' + path)}")
+                out.append(f'parameters = {{ "header.If-Match" = {toml_str(chr(34) + str(versions[record]) + chr(34))} }}')
 for path, params in operations:
     regex = "^" + path.replace("{", r"\{").replace("}", r"\}").replace(".", r"\.") + "$"
     out.append("")

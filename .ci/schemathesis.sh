@@ -116,6 +116,8 @@ include-name = [
   "POST /api/v1/agreements/{id}/amendments",      # effective_to after effective_from; caps within the agreement's
   "POST /api/v1/cohorts",                         # an agreement still in force that covers the drug
   "POST /api/v1/meetings",                        # capacity only for open events
+  "PATCH /api/v1/meetings/{id}",                  # capacity only for open events
+  "PATCH /api/v1/meetings/{id}/occurrences/{start}", # capacity only for open events
   "POST /api/v1/meetings/{id}/action-items",      # the owner invited to the meeting or in its body
   "POST /api/v1/meetings/{id}/agenda-items",      # a decision of the meeting's body
   "POST /api/v1/organisations/{id}/membership-changes", # a step the current status allows
