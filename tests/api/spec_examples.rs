@@ -1368,3 +1368,49 @@ fn the_example_walk_catches_a_body_without_one() {
         "{missing:#?}"
     );
 }
+
+/// The text patterns `openapi::finish` puts on bounded strings accept exactly what
+/// `Validator::text` (required) and `Validator::optional_text` accept, for strings within the
+/// length and without surrounding white space (which the server trims and the pattern allows).
+#[test]
+fn the_text_patterns_agree_with_the_validator() {
+    use connect::validation::{TEXT_PATTERN, VISIBLE_TEXT_PATTERN, Validator};
+    let samples = [
+        "Kari Nordmann",
+        "Roche Norge AS",
+        "Æøå – “quoted” ✓",
+        "",
+        " ",
+        "a\nb",
+        "tab\there",
+        "nul\u{0}",
+        "\u{7F}del",
+        "c1\u{85}x",
+        "\u{200B}",
+        "\u{200B}\u{FEFF}",
+        "x\u{202E}y",
+        "x\u{2066}y",
+        "soft\u{AD}hyphen",
+    ];
+    let matches = |pattern: &str, v: &str| {
+        jsonschema::validator_for(&json!({"type": "string", "pattern": pattern}))
+            .unwrap()
+            .is_valid(&json!(v))
+    };
+    for v in samples {
+        let mut required = Validator::new();
+        required.text("f", v, 200);
+        assert_eq!(
+            matches(VISIBLE_TEXT_PATTERN, v),
+            required.finish().is_ok(),
+            "text {v:?}"
+        );
+        let mut optional = Validator::new();
+        optional.optional_text("f", Some(v), 200);
+        assert_eq!(
+            matches(TEXT_PATTERN, v),
+            optional.finish().is_ok(),
+            "optional_text {v:?}"
+        );
+    }
+}
