@@ -90,7 +90,9 @@ content_type_conformance.enabled = true
 response_schema_conformance.enabled = true
 response_headers_conformance.enabled = false
 positive_data_acceptance.enabled = false
-negative_data_rejection.enabled = false
+# And the negative direction: a request the schemas refuse is refused (never a 2xx). 412 (the
+# If-Match is checked before the body) and 413 (over 64 KiB) refuse it too.
+negative_data_rejection = { enabled = true, expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "412", "413", "415", "422", "428", "429", "5xx"] }
 missing_required_header.enabled = false
 unsupported_method.enabled = false
 use_after_free.enabled = false

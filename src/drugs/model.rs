@@ -76,7 +76,7 @@ pub struct CreateDrug {
     pub generic_name: String,
     #[schema(max_length = 200)]
     pub brand_name: Option<String>,
-    #[schema(pattern = "^[A-Z][0-9]{2}[A-Z]{2}[0-9]{2}$")]
+    #[schema(pattern = "^([A-Z][0-9]{2}[A-Z]{2}[0-9]{2})?$")]
     pub atc_code: Option<String>,
     #[schema(max_length = 100)]
     pub form: Option<String>,
@@ -102,7 +102,7 @@ pub struct UpdateDrug {
     #[schema(value_type = Option<String>, max_length = 200)]
     pub brand_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch_field")]
-    #[schema(value_type = Option<String>, pattern = "^[A-Z][0-9]{2}[A-Z]{2}[0-9]{2}$")]
+    #[schema(value_type = Option<String>, pattern = "^([A-Z][0-9]{2}[A-Z]{2}[0-9]{2})?$")]
     pub atc_code: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch_field")]
     #[schema(value_type = Option<String>, max_length = 100)]

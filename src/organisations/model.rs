@@ -115,14 +115,14 @@ pub struct CreateOrganisation {
     pub short_name: Option<String>,
     pub kind: OrganisationKind,
     pub sector: Sector,
-    #[schema(pattern = "^[0-9]{9}$")]
+    #[schema(pattern = "^([0-9]{9})?$")]
     pub org_number: Option<String>,
     /// Defaults to `NO`.
     #[schema(pattern = "^[A-Z]{2}$")]
     pub country: Option<String>,
     #[schema(
         max_length = 2048,
-        pattern = "^https?://[!-.0-~]*\\.[!-.0-~]*(/[!-~]*)?$"
+        pattern = "^(https?://[!-.0-~]*\\.[!-.0-~]*(/[!-~]*)?)?$"
     )]
     pub website: Option<String>,
     pub health_region: Option<HealthRegion>,
@@ -155,12 +155,12 @@ pub struct UpdateOrganisation {
     pub kind: Option<OrganisationKind>,
     pub sector: Option<Sector>,
     #[serde(default, deserialize_with = "patch_field")]
-    #[schema(value_type = Option<String>, pattern = "^[0-9]{9}$")]
+    #[schema(value_type = Option<String>, pattern = "^([0-9]{9})?$")]
     pub org_number: Option<Option<String>>,
     #[schema(pattern = "^[A-Z]{2}$")]
     pub country: Option<String>,
     #[serde(default, deserialize_with = "patch_field")]
-    #[schema(value_type = Option<String>, max_length = 2048, pattern = "^https?://[!-.0-~]*\\.[!-.0-~]*(/[!-~]*)?$")]
+    #[schema(value_type = Option<String>, max_length = 2048, pattern = "^(https?://[!-.0-~]*\\.[!-.0-~]*(/[!-~]*)?)?$")]
     pub website: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch_field")]
     #[schema(value_type = Option<HealthRegion>)]
