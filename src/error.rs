@@ -439,6 +439,11 @@ impl From<diesel::result::Error> for ApiError {
             E::DatabaseError(K::SerializationFailure, _) => {
                 Self::conflict("a concurrent change got there first; retry the request")
             }
+            // Deleting a record others still refer to (a person who sits in a body, was invited
+            // or voted): the caller has to remove those first; never a 500.
+            E::DatabaseError(K::ForeignKeyViolation, _) => Self::conflict(
+                "other records still refer to this one (or it refers to one that is gone); remove those references first",
+            ),
             E::DatabaseError(K::CheckViolation, info) => Self::conflict(format!(
                 "the change breaks a rule of the record (constraint {})",
                 info.constraint_name().unwrap_or("check")

@@ -13,6 +13,7 @@ use utoipa::{PartialSchema, ToSchema};
 
 use crate::auth::{Role, Scope};
 use crate::error::{PROBLEM_JSON, Problem, ProblemType};
+use crate::validation::{TEXT_PATTERN, VISIBLE_TEXT_PATTERN};
 
 const DESCRIPTION: &str = "\
 The service that runs the CONNECT consortium: the Norwegian public-private partnership in precision \
@@ -123,14 +124,22 @@ pub fn base() -> OpenApi {
             "The `ETag` of the answer you hold (or several, comma-separated): while it is current, the answer is `304 Not Modified` with no body.",
         )),
     );
-    components.parameters.insert(
-        "IfMatch".into(),
-        RefOr::T(header_param(
-            "If-Match",
-            true,
-            "The `ETag` of the version you last read, e.g. `\"3\"`. `*` is refused (428): it would overwrite edits you have not seen.",
-        )),
+    let mut if_match = header_param(
+        "If-Match",
+        true,
+        "The `ETag` of the version you last read, e.g. `\"3\"`. `*` is refused (428): it would overwrite edits you have not seen.",
     );
+    // A strong tag of a version (`"3"`), or several separated by commas.
+    if_match.schema = Some(
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .pattern(Some(r#"^"[0-9]{1,9}"(, ?"[0-9]{1,9}")*$"#))
+            .examples([serde_json::json!("\"3\"")])
+            .into(),
+    );
+    components
+        .parameters
+        .insert("IfMatch".into(), RefOr::T(if_match));
     components.parameters.insert("IdempotencyKey".into(), RefOr::T(header_param(
         "Idempotency-Key",
         false,
@@ -329,7 +338,51 @@ pub fn finish(mut api: OpenApi) -> OpenApi {
             }
         }
     }
+    if let Some(components) = api.components.as_mut() {
+        for schema in components.schemas.values_mut() {
+            pattern_text(schema);
+        }
+    }
     api
+}
+
+/// Gives every bounded text field (a string with a `maxLength`, set on the request types with
+/// `#[schema(max_length = …)]` from the limit their validation uses, and no `pattern`, `format`
+/// or `enum` of its own) the characters `Validator::text` (`minLength` 1) or
+/// `Validator::optional_text` accept, so generated requests are not refused for a line break.
+fn pattern_text(schema: &mut RefOr<utoipa::openapi::Schema>) {
+    use utoipa::openapi::Schema;
+    use utoipa::openapi::schema::ArrayItems;
+    let RefOr::T(schema) = schema else { return };
+    match schema {
+        Schema::Object(o) => {
+            if o.max_length.is_some()
+                && o.pattern.is_none()
+                && o.format.is_none()
+                && o.enum_values.is_none()
+            {
+                let visible = o.min_length.is_some_and(|min| min >= 1);
+                let pattern = if visible {
+                    VISIBLE_TEXT_PATTERN
+                } else {
+                    TEXT_PATTERN
+                };
+                o.pattern = Some(pattern.into());
+            }
+            for property in o.properties.values_mut() {
+                pattern_text(property);
+            }
+        }
+        Schema::Array(a) => {
+            if let ArrayItems::RefOrSchema(items) = &mut a.items {
+                pattern_text(items);
+            }
+        }
+        Schema::OneOf(o) => o.items.iter_mut().for_each(pattern_text),
+        Schema::AllOf(o) => o.items.iter_mut().for_each(pattern_text),
+        Schema::AnyOf(o) => o.items.iter_mut().for_each(pattern_text),
+        _ => {}
+    }
 }
 
 fn require_body(body: &mut RequestBody) {

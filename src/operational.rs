@@ -8,6 +8,7 @@ use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({"status": "ok"}))]
 pub struct Health {
     /// `ok`
     pub status: &'static str,

@@ -13,6 +13,7 @@ pub struct LoginRequest {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"refresh_token": "m0VnXk3rJ8…"}))]
 pub struct RefreshRequest {
     /// The refresh token from the last login or refresh. Each can be used once.
     pub refresh_token: String,
@@ -39,6 +40,7 @@ pub struct TokenPair {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"current_password": "correct horse battery", "new_password": "staple-lantern-fjord-42"}))]
 pub struct ChangePasswordRequest {
     pub current_password: String,
     /// At least 12 characters, not a common password.

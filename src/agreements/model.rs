@@ -20,7 +20,12 @@ pub const DOCUMENTS_MAX: usize = 50;
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"title": "Signed agreement", "url": "https://docs.example.org/connect/roche-2021.pdf"}))]
 pub struct Document {
+    #[schema(min_length = 1, max_length = 300)]
     pub title: String,
+    #[schema(
+        max_length = 2048,
+        pattern = "^https?://[!-.0-~]*\\.[!-.0-~]*(/[!-~]*)?$"
+    )]
     pub url: String,
 }
 
@@ -161,13 +166,17 @@ impl Agreement {
 }))]
 pub struct CreateAgreement {
     pub organisation_id: Id,
+    #[schema(min_length = 1, max_length = 100)]
     pub reference: String,
+    #[schema(min_length = 1, max_length = 300)]
     pub title: String,
     pub signed_on: Option<NaiveDate>,
     pub effective_from: Option<NaiveDate>,
     pub effective_to: Option<NaiveDate>,
+    #[schema(minimum = 0, maximum = 1000000)]
     pub patient_cap: i32,
     /// 16 when absent.
+    #[schema(minimum = 1, maximum = 104)]
     pub funded_weeks: Option<i32>,
     #[serde(default)]
     pub documents: Vec<Document>,
@@ -201,7 +210,9 @@ impl CreateAgreement {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"title": "Drug supply to IMPRESS-Norway 2021-2027", "patient_cap": 120}))]
 pub struct UpdateAgreement {
+    #[schema(min_length = 1, max_length = 100)]
     pub reference: Option<String>,
+    #[schema(min_length = 1, max_length = 300)]
     pub title: Option<String>,
     #[serde(default, deserialize_with = "patch_field")]
     #[schema(value_type = Option<NaiveDate>)]
@@ -212,7 +223,9 @@ pub struct UpdateAgreement {
     #[serde(default, deserialize_with = "patch_field")]
     #[schema(value_type = Option<NaiveDate>)]
     pub effective_to: Option<Option<NaiveDate>>,
+    #[schema(minimum = 0, maximum = 1000000)]
     pub patient_cap: Option<i32>,
+    #[schema(minimum = 1, maximum = 104)]
     pub funded_weeks: Option<i32>,
     pub documents: Option<Vec<Document>>,
     #[serde(default, deserialize_with = "patch_field")]
@@ -262,6 +275,7 @@ pub struct AddCoveredDrug {
     /// One of the agreement company's own drugs.
     pub drug_id: Id,
     /// The drug's own cap (at most the agreement's); absent: only the agreement's cap applies.
+    #[schema(minimum = 0, maximum = 1000000)]
     pub patient_cap: Option<i32>,
 }
 
@@ -270,9 +284,11 @@ pub struct AddCoveredDrug {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"reason": "Approved by the board", "decision_reference": "BOARD-2026-14"}))]
 pub struct TransitionRequest {
+    #[schema(max_length = 1000)]
     pub reason: Option<String>,
     /// The board's or the secretariat's decision, if any (filled from `decision_id`'s reference
     /// when absent).
+    #[schema(max_length = 200)]
     pub decision_reference: Option<String>,
     /// An adopted decision about this agreement that approved the step.
     pub decision_id: Option<Id>,
@@ -285,6 +301,7 @@ pub struct TransitionRequest {
 pub struct AmendedDrug {
     pub drug_id: Id,
     /// The drug's cap; `null`: only the agreement's cap applies.
+    #[schema(minimum = 0, maximum = 1000000)]
     pub patient_cap: Option<i32>,
 }
 
@@ -301,9 +318,13 @@ pub struct AmendedDrug {
     "remove_drugs": []
 }))]
 pub struct Amendment {
+    #[schema(min_length = 1, max_length = 1000)]
     pub reason: String,
+    #[schema(max_length = 200)]
     pub decision_reference: Option<String>,
+    #[schema(minimum = 0, maximum = 1000000)]
     pub patient_cap: Option<i32>,
+    #[schema(minimum = 1, maximum = 104)]
     pub funded_weeks: Option<i32>,
     #[serde(default, deserialize_with = "patch_field")]
     #[schema(value_type = Option<NaiveDate>)]

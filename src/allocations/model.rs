@@ -127,7 +127,7 @@ impl From<RecordedOutcome> for Outcome {
 /// The week-16 evaluation of a patient.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"outcome": "partial_response", "evaluated_on": "2027-02-20"}))]
+#[schema(example = json!({"outcome": "partial_response", "evaluated_on": "2026-11-20"}))]
 pub struct RecordEvaluation {
     pub outcome: RecordedOutcome,
     /// Not before the start, not in the future.
@@ -140,6 +140,7 @@ pub struct RecordEvaluation {
 #[schema(example = json!({"reason": "Entered twice: the patient is IMPRESS-0041"}))]
 pub struct WithdrawAllocation {
     /// Required, at most 1000 characters.
+    #[schema(min_length = 1, max_length = 1000)]
     pub reason: String,
 }
 

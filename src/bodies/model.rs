@@ -72,7 +72,9 @@ pub struct Body {
 }))]
 pub struct CreateBody {
     pub kind: BodyKind,
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
+    #[schema(max_length = 50)]
     pub short_name: Option<String>,
     /// Empty when absent.
     pub mandate: Option<String>,
@@ -93,9 +95,10 @@ pub struct CreateBody {
 #[schema(example = json!({"status": "dissolved", "ended_on": "2026-12-31"}))]
 pub struct UpdateBody {
     pub kind: Option<BodyKind>,
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "patch_field")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 50)]
     pub short_name: Option<Option<String>>,
     pub mandate: Option<String>,
     pub status: Option<BodyStatus>,

@@ -85,7 +85,9 @@ pub struct Cohort {
 pub struct CreateCohort {
     pub agreement_id: Id,
     pub drug_id: Id,
+    #[schema(min_length = 1, max_length = 200)]
     pub tumour_type: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub alteration: String,
     /// 8 when absent.
     pub stage1_size: Option<i32>,
@@ -159,7 +161,9 @@ pub fn validate(p: &Plan) -> Result<(), ApiError> {
 pub struct OpenExpansion {
     /// Patients the expansion adds to the 24 of stage 2 (1 to 10000).
     pub size: i32,
+    #[schema(min_length = 1, max_length = 1000)]
     pub reason: String,
+    #[schema(max_length = 200)]
     pub decision_reference: Option<String>,
 }
 
@@ -187,6 +191,7 @@ impl OpenExpansion {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"reason": "The company withdrew the drug"}))]
 pub struct CloseCohort {
+    #[schema(min_length = 1, max_length = 1000)]
     pub reason: String,
 }
 

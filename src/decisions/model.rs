@@ -170,10 +170,13 @@ pub struct Decision {
 }))]
 pub struct CreateDecision {
     pub body_id: Id,
+    #[schema(min_length = 1, max_length = 300)]
     pub title: String,
+    #[schema(min_length = 1, max_length = 20000)]
     pub text: String,
     pub kind: DecisionKind,
     /// Unique when given.
+    #[schema(max_length = 100)]
     pub reference: Option<String>,
     /// False when absent.
     #[serde(default)]
@@ -191,11 +194,13 @@ pub struct CreateDecision {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"title": "Approve the amended Roche agreement", "secret_ballot": true}))]
 pub struct UpdateDecision {
+    #[schema(min_length = 1, max_length = 300)]
     pub title: Option<String>,
+    #[schema(min_length = 1, max_length = 20000)]
     pub text: Option<String>,
     pub kind: Option<DecisionKind>,
     #[serde(default, deserialize_with = "patch_field")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 100)]
     pub reference: Option<Option<String>>,
     pub secret_ballot: Option<bool>,
 }
@@ -259,6 +264,7 @@ pub struct OpenVote {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"reason": "Superseded by BOARD-2026-15"}))]
 pub struct Withdraw {
+    #[schema(min_length = 1, max_length = 1000)]
     pub reason: String,
 }
 
@@ -275,6 +281,7 @@ pub struct CastVote {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"reason": "I advise the company on this agreement"}))]
 pub struct DeclareConflict {
+    #[schema(min_length = 1, max_length = 1000)]
     pub reason: String,
 }
 

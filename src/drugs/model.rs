@@ -72,10 +72,15 @@ pub struct Drug {
 }))]
 pub struct CreateDrug {
     pub organisation_id: Id,
+    #[schema(min_length = 1, max_length = 200)]
     pub generic_name: String,
+    #[schema(max_length = 200)]
     pub brand_name: Option<String>,
+    #[schema(pattern = "^([A-Z][0-9]{2}[A-Z]{2}[0-9]{2})?$")]
     pub atc_code: Option<String>,
+    #[schema(max_length = 100)]
     pub form: Option<String>,
+    #[schema(max_length = 100)]
     pub strength: Option<String>,
     #[serde(default)]
     pub targets: Vec<String>,
@@ -91,18 +96,19 @@ pub struct CreateDrug {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"status": "available", "available_from": "2026-12-01"}))]
 pub struct UpdateDrug {
+    #[schema(min_length = 1, max_length = 200)]
     pub generic_name: Option<String>,
     #[serde(default, deserialize_with = "patch_field")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 200)]
     pub brand_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch_field")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^([A-Z][0-9]{2}[A-Z]{2}[0-9]{2})?$")]
     pub atc_code: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch_field")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 100)]
     pub form: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch_field")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 100)]
     pub strength: Option<Option<String>>,
     pub targets: Option<Vec<String>>,
     pub status: Option<DrugStatus>,

@@ -63,8 +63,10 @@ pub struct Invitation {
     "language": "en"
 }))]
 pub struct CreateInvitation {
+    #[schema(max_length = 254, format = Email)]
     pub email: String,
     /// How the message greets them; they choose their own name on accepting.
+    #[schema(max_length = 200)]
     pub display_name: Option<String>,
     pub role: Role,
     /// Required for representatives, absent for admins.
@@ -78,6 +80,7 @@ pub struct CreateInvitation {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"display_name": "Kari Nordmann", "password": "a long and private passphrase"}))]
 pub struct AcceptInvitation {
+    #[schema(min_length = 1, max_length = 200)]
     pub display_name: String,
     /// At least 12 characters, not a common one.
     pub password: String,

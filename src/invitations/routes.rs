@@ -65,6 +65,7 @@ pub async fn create_invitation(
 #[into_params(parameter_in = Query)]
 pub struct InvitationQuery {
     /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -133,6 +134,13 @@ pub async fn revoke_invitation(
 
 /// What an invitation link offers, for the page that accepts it.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "email": "kari.nordmann@roche.com",
+    "display_name": "Kari Nordmann",
+    "role": "partner_representative",
+    "organisation_name": "Roche Norge AS",
+    "expires_at": "2026-12-07T10:00:00Z"
+}))]
 pub struct InvitationPreview {
     pub email: String,
     pub display_name: Option<String>,

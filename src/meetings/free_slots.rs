@@ -27,8 +27,10 @@ pub const MAX_SLOTS: usize = 50;
 pub struct FreeSlotsQuery {
     /// The people (repeat the parameter, 1 to 50).
     #[serde(default)]
+    #[param(required = true, min_items = 1, max_items = 50)]
     pub person_id: Vec<Id>,
     /// The slot's length, 15 to 480 minutes.
+    #[param(required = true, minimum = 15, maximum = 480, example = 60)]
     pub duration_minutes: Option<i64>,
     /// The first day (local date in `time_zone`).
     #[param(value_type = String, example = "2027-03-22")]
@@ -45,6 +47,7 @@ pub struct FreeSlotsQuery {
     /// Whether Saturdays and Sundays count (default false).
     pub weekends: Option<bool>,
     /// Between candidate starts, 5 to 240 minutes (default 30).
+    #[param(minimum = 5, maximum = 240)]
     pub step_minutes: Option<i64>,
     /// How many of the people must be free (default all).
     pub min_free: Option<usize>,
@@ -60,6 +63,7 @@ pub struct FreeSlotsQuery {
     "free": ["01937c4e-2222-7000-8000-0000000000cc"],
     "busy": []
 }))]
+#[schema(as = FreeSlot)]
 pub struct Slot {
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
@@ -73,6 +77,19 @@ pub struct Slot {
 
 /// The slots found, best first (most people free, then earliest), at most 50.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "time_zone": "Europe/Oslo",
+    "duration_minutes": 60,
+    "items": [{
+        "starts_at": "2027-03-29T07:00:00Z",
+        "ends_at": "2027-03-29T08:00:00Z",
+        "local_start": "2027-03-29T09:00:00",
+        "local_end": "2027-03-29T10:00:00",
+        "free": ["01937c4e-2222-7000-8000-0000000000cc"],
+        "busy": []
+    }],
+    "limited": false
+}))]
 pub struct FreeSlots {
     pub time_zone: String,
     pub duration_minutes: i64,

@@ -147,6 +147,7 @@ pub struct CreateMeeting {
     /// `body_meeting` when absent (then `body_id` is required); `open_event` takes no body.
     pub kind: Option<MeetingKind>,
     pub body_id: Option<Id>,
+    #[schema(min_length = 1, max_length = 200)]
     pub title: String,
     /// Empty when absent.
     pub description: Option<String>,
@@ -158,7 +159,12 @@ pub struct CreateMeeting {
     pub end: NaiveDateTime,
     /// An IANA zone; `Europe/Oslo` when absent.
     pub time_zone: Option<String>,
+    #[schema(max_length = 300)]
     pub place: Option<String>,
+    #[schema(
+        max_length = 2048,
+        pattern = "^https?://[!-.0-~]*\\.[!-.0-~]*(/[!-~]*)?$"
+    )]
     pub video_url: Option<String>,
     /// `nb` when absent.
     pub language: Option<Language>,
@@ -181,6 +187,7 @@ pub struct CreateMeeting {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"start": "2027-03-29T15:00:00", "place": "Radiumhospitalet, auditorium"}))]
 pub struct UpdateMeeting {
+    #[schema(min_length = 1, max_length = 200)]
     pub title: Option<String>,
     pub description: Option<String>,
     #[schema(value_type = Option<String>, example = "2027-03-29T15:00:00")]
@@ -189,16 +196,16 @@ pub struct UpdateMeeting {
     pub end: Option<NaiveDateTime>,
     pub time_zone: Option<String>,
     #[serde(default, deserialize_with = "patch_field")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 300)]
     pub place: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch_field")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 2048, pattern = "^https?://[!-.0-~]*\\.[!-.0-~]*(/[!-~]*)?$")]
     pub video_url: Option<Option<String>>,
     pub language: Option<Language>,
     /// `held`, `scheduled` (undoing `held`), or `cancelled` (as `/cancel`, raising `sequence`).
     pub status: Option<MeetingStatus>,
     #[serde(default, deserialize_with = "patch_field")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 2048, pattern = "^https?://[!-.0-~]*\\.[!-.0-~]*(/[!-~]*)?$")]
     pub recording_url: Option<Option<String>>,
     /// An open event's places: not below the registrations holding one (409); raising or
     /// removing it (`null`) moves people up from the waiting list at once.
@@ -214,6 +221,7 @@ pub struct UpdateMeeting {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"reason": "The chair is ill; a new date follows."}))]
 pub struct CancelMeeting {
+    #[schema(max_length = 2000)]
     pub reason: Option<String>,
 }
 
@@ -277,7 +285,9 @@ pub struct Invitees {
 #[schema(example = json!({"name": "Dr. Kari Nordmann", "email": "kari.nordmann@example.org"}))]
 pub struct AddInvitee {
     pub person_id: Option<Id>,
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
+    #[schema(max_length = 254, format = Email)]
     pub email: Option<String>,
 }
 

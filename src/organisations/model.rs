@@ -109,13 +109,21 @@ pub struct Organisation {
     "website": "https://www.novartis.no"
 }))]
 pub struct CreateOrganisation {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
+    #[schema(max_length = 50)]
     pub short_name: Option<String>,
     pub kind: OrganisationKind,
     pub sector: Sector,
+    #[schema(pattern = "^([0-9]{9})?$")]
     pub org_number: Option<String>,
     /// Defaults to `NO`.
+    #[schema(pattern = "^[A-Z]{2}$")]
     pub country: Option<String>,
+    #[schema(
+        max_length = 2048,
+        pattern = "^(https?://[!-.0-~]*\\.[!-.0-~]*(/[!-~]*)?)?$"
+    )]
     pub website: Option<String>,
     pub health_region: Option<HealthRegion>,
     #[serde(default)]
@@ -139,18 +147,20 @@ where
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"website": "https://www.roche.no/connect", "short_name": "Roche"}))]
 pub struct UpdateOrganisation {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "patch_field")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 50)]
     pub short_name: Option<Option<String>>,
     pub kind: Option<OrganisationKind>,
     pub sector: Option<Sector>,
     #[serde(default, deserialize_with = "patch_field")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^([0-9]{9})?$")]
     pub org_number: Option<Option<String>>,
+    #[schema(pattern = "^[A-Z]{2}$")]
     pub country: Option<String>,
     #[serde(default, deserialize_with = "patch_field")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 2048, pattern = "^(https?://[!-.0-~]*\\.[!-.0-~]*(/[!-~]*)?)?$")]
     pub website: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch_field")]
     #[schema(value_type = Option<HealthRegion>)]
@@ -314,8 +324,10 @@ pub struct CreateMembershipChange {
     pub to_status: MembershipStatus,
     /// When the change takes effect: not in the future, and not before the previous change.
     pub effective_date: NaiveDate,
+    #[schema(min_length = 1, max_length = 2000)]
     pub reason: String,
     /// Filled from the cited decision's reference when absent.
+    #[schema(max_length = 200)]
     pub decision_reference: Option<String>,
     /// An adopted decision about this organisation that approved the change.
     pub decision_id: Option<Id>,

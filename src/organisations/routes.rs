@@ -25,6 +25,7 @@ use crate::state::AppState;
 #[into_params(parameter_in = Query)]
 pub struct OrganisationQuery {
     /// Page size, 1 to 200 (default 50). Ignored for CSV, which lists every match.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -312,6 +313,7 @@ pub async fn restore_organisation(
 #[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
     /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,

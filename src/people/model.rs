@@ -48,9 +48,13 @@ pub struct Person {
 }))]
 pub struct CreatePerson {
     pub organisation_id: Option<Id>,
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
+    #[schema(max_length = 254, format = Email)]
     pub email: String,
+    #[schema(max_length = 200)]
     pub title: Option<String>,
+    #[schema(max_length = 50)]
     pub phone: Option<String>,
 }
 
@@ -63,13 +67,15 @@ pub struct UpdatePerson {
     #[serde(default, deserialize_with = "patch_field")]
     #[schema(value_type = Option<Id>)]
     pub organisation_id: Option<Option<Id>>,
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
+    #[schema(max_length = 254, format = Email)]
     pub email: Option<String>,
     #[serde(default, deserialize_with = "patch_field")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 200)]
     pub title: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch_field")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 50)]
     pub phone: Option<Option<String>>,
 }
 

@@ -42,7 +42,9 @@ pub struct NewSlot {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"name": "Dr. Kari Nordmann", "email": "kari.nordmann@example.org"}))]
 pub struct NewGuest {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
+    #[schema(max_length = 254, format = Email)]
     pub email: String,
 }
 
@@ -72,6 +74,7 @@ pub struct CreatePoll {
     /// A body's poll (run by its chair, co-chair or secretary, or the secretariat); absent: the
     /// secretariat's own, which becomes an open event when scheduled.
     pub body_id: Option<Id>,
+    #[schema(min_length = 1, max_length = 200)]
     pub title: String,
     /// Empty when absent.
     pub description: Option<String>,
@@ -304,8 +307,14 @@ pub struct PollByLink {
 pub struct SchedulePoll {
     pub slot_id: Id,
     /// The poll's title when absent.
+    #[schema(min_length = 1, max_length = 200)]
     pub title: Option<String>,
+    #[schema(max_length = 300)]
     pub place: Option<String>,
+    #[schema(
+        max_length = 2048,
+        pattern = "^https?://[!-.0-~]*\\.[!-.0-~]*(/[!-~]*)?$"
+    )]
     pub video_url: Option<String>,
 }
 

@@ -53,7 +53,9 @@ pub struct User {
     "password": "a long and private passphrase"
 }))]
 pub struct CreateUser {
+    #[schema(max_length = 254, format = Email)]
     pub email: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub display_name: String,
     pub role: Role,
     pub organisation_id: Option<Id>,
@@ -71,6 +73,7 @@ pub struct CreateUser {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"role": "observer_representative"}))]
 pub struct UpdateUser {
+    #[schema(min_length = 1, max_length = 200)]
     pub display_name: Option<String>,
     pub role: Option<Role>,
     #[serde(default, deserialize_with = "patch_field")]
@@ -102,6 +105,32 @@ text_enum!(
 
 /// The caller, with what they may do.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "user": {
+        "id": "01937c4e-3333-7000-8000-0000000000dd",
+        "email": "kari.nordmann@roche.com",
+        "display_name": "Kari Nordmann",
+        "role": "partner_representative",
+        "organisation_id": "01937c4e-0000-7000-8000-0000000000aa",
+        "person_id": null,
+        "active": true,
+        "deactivated_at": null,
+        "language": "nb",
+        "created_at": "2026-11-23T10:00:00Z",
+        "updated_at": "2026-11-23T10:00:00Z",
+        "version": 1
+    },
+    "organisation": {
+        "id": "01937c4e-0000-7000-8000-0000000000aa",
+        "name": "Roche Norge AS",
+        "membership_status": "partner"
+    },
+    "standing": "partner",
+    "can_read_consortium": true,
+    "can_write_consortium": true,
+    "authenticated_with": "session",
+    "scopes": ["organisations:read", "organisations:write"]
+}))]
 pub struct Me {
     pub user: User,
     pub organisation: Option<OrganisationSummary>,
@@ -141,6 +170,17 @@ pub struct ApiToken {
 
 /// A new API token, with its secret: shown this once, stored only as a hash.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "01937c4e-4444-7000-8000-0000000000ee",
+    "name": "IMPRESS reporting",
+    "scopes": ["organisations:read"],
+    "token_prefix": "cnt_Zx8q",
+    "created_at": "2026-11-23T10:00:00Z",
+    "expires_at": "2027-11-23T00:00:00Z",
+    "last_used_at": null,
+    "revoked_at": null,
+    "secret": "cnt_Zx8qT3m9Lr2vW7pK4sN1bY6cH0dF5gJ8"
+}))]
 pub struct CreatedApiToken {
     #[serde(flatten)]
     pub token: ApiToken,
@@ -152,6 +192,7 @@ pub struct CreatedApiToken {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"name": "IMPRESS reporting", "scopes": ["organisations:read", "people:read"], "expires_at": "2027-11-23T00:00:00Z"}))]
 pub struct CreateApiToken {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     /// What the token may do; only scopes your role can use.
     pub scopes: Vec<Scope>,

@@ -1321,3 +1321,156 @@ async fn every_enum_value_the_spec_lists_for_an_input_is_accepted_where_it_is_us
         inputs.0.keys()
     );
 }
+
+// Examples reachable for every body.
+
+/// Whether a client or Schemathesis can build an example of `schema` from the spec: it has an
+/// `example` (or `examples`, `enum`, `const`), may be `null`, or is an object whose required
+/// properties, an array whose items, a `oneOf`/`anyOf` one of whose alternatives, or an `allOf`
+/// all of whose parts have one.
+fn example_reachable(spec: &Value, schema: &Value, depth: usize) -> bool {
+    let schema = resolve(spec, schema);
+    if depth > 16 {
+        return false;
+    }
+    if ["example", "examples", "enum", "const"]
+        .iter()
+        .any(|k| schema.get(k).is_some())
+    {
+        return true;
+    }
+    let types: Vec<&str> = match &schema["type"] {
+        Value::Array(types) => types.iter().filter_map(Value::as_str).collect(),
+        Value::String(t) => vec![t.as_str()],
+        _ => vec![],
+    };
+    if types.contains(&"null") {
+        return true;
+    }
+    for keyword in ["oneOf", "anyOf"] {
+        if let Some(alternatives) = schema[keyword].as_array() {
+            return alternatives
+                .iter()
+                .any(|s| example_reachable(spec, s, depth + 1));
+        }
+    }
+    if let Some(parts) = schema["allOf"].as_array() {
+        return parts.iter().all(|s| example_reachable(spec, s, depth + 1));
+    }
+    if types.contains(&"object") {
+        let required = schema["required"].as_array().cloned().unwrap_or_default();
+        return !required.is_empty()
+            && required.iter().all(|name| {
+                let property = &schema["properties"][name.as_str().unwrap_or_default()];
+                property.is_object() && example_reachable(spec, property, depth + 1)
+            });
+    }
+    if types.contains(&"array") {
+        return example_reachable(spec, &schema["items"], depth + 1);
+    }
+    false
+}
+
+/// "METHOD path request|response status" of every JSON request body and 2xx response body
+/// without an example reachable.
+fn bodies_without_examples(spec: &Value) -> Vec<String> {
+    let mut missing = Vec::new();
+    let reachable = |media: &Value| {
+        media.get("example").is_some()
+            || media.get("examples").is_some()
+            || example_reachable(spec, &media["schema"], 0)
+    };
+    for (method, path, op) in operations(spec) {
+        let at = format!("{} {path}", method.to_uppercase());
+        for (media, m) in entries(&op["requestBody"]["content"]) {
+            if media.contains("json") && !reachable(m) {
+                missing.push(format!("{at} request {media}"));
+            }
+        }
+        for (status, response) in entries(&op["responses"]) {
+            if !status.starts_with('2') {
+                continue;
+            }
+            for (media, m) in entries(&response["content"]) {
+                if media.contains("json") && !reachable(m) {
+                    missing.push(format!("{at} response {status} {media}"));
+                }
+            }
+        }
+    }
+    missing
+}
+
+#[test]
+fn every_json_request_and_success_body_has_an_example() {
+    let spec = committed_spec();
+    let missing = bodies_without_examples(&spec);
+    assert!(missing.is_empty(), "no example reachable: {missing:#?}");
+}
+
+#[test]
+fn the_example_walk_catches_a_body_without_one() {
+    let mut spec = committed_spec();
+    let schemas = spec["components"]["schemas"].as_object_mut().unwrap();
+    schemas["Health"].as_object_mut().unwrap().remove("example");
+    schemas["CreateOrganisation"]
+        .as_object_mut()
+        .unwrap()
+        .remove("example");
+    let missing = bodies_without_examples(&spec);
+    assert_eq!(
+        missing,
+        [
+            "POST /api/v1/organisations request application/json",
+            "GET /healthz response 200 application/json",
+            "GET /readyz response 200 application/json",
+        ],
+        "{missing:#?}"
+    );
+}
+
+/// The text patterns `openapi::finish` puts on bounded strings accept exactly what
+/// `Validator::text` (required) and `Validator::optional_text` accept, for strings within the
+/// length and without surrounding white space (which the server trims and the pattern allows).
+#[test]
+fn the_text_patterns_agree_with_the_validator() {
+    use connect::validation::{TEXT_PATTERN, VISIBLE_TEXT_PATTERN, Validator};
+    let samples = [
+        "Kari Nordmann",
+        "Roche Norge AS",
+        "Æøå – “quoted” ✓",
+        "",
+        " ",
+        "a\nb",
+        "tab\there",
+        "nul\u{0}",
+        "\u{7F}del",
+        "c1\u{85}x",
+        "\u{200B}",
+        "\u{200B}\u{FEFF}",
+        "x\u{202E}y",
+        "x\u{2066}y",
+        "soft\u{AD}hyphen",
+    ];
+    let matches = |pattern: &str, v: &str| {
+        jsonschema::validator_for(&json!({"type": "string", "pattern": pattern}))
+            .unwrap()
+            .is_valid(&json!(v))
+    };
+    for v in samples {
+        let mut required = Validator::new();
+        required.text("f", v, 200);
+        assert_eq!(
+            matches(VISIBLE_TEXT_PATTERN, v),
+            required.finish().is_ok(),
+            "text {v:?}"
+        );
+        let mut optional = Validator::new();
+        optional.optional_text("f", Some(v), 200);
+        assert_eq!(
+            matches(TEXT_PATTERN, v),
+            optional.finish().is_ok(),
+            "optional_text {v:?}"
+        );
+    }
+}

@@ -69,8 +69,11 @@ pub struct PublicEvent {
     "language": "nb"
 }))]
 pub struct Register {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
+    #[schema(max_length = 254, format = Email)]
     pub email: String,
+    #[schema(max_length = 200)]
     pub organisation: Option<String>,
     /// The language of the e-mails; the event's when absent.
     pub language: Option<Language>,

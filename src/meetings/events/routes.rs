@@ -28,6 +28,7 @@ use crate::state::AppState;
 #[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -196,6 +197,7 @@ pub async fn cancel_by_token(
 #[into_params(parameter_in = Query)]
 pub struct RegistrationsQuery {
     /// Page size, 1 to 200 (default 50); a CSV export holds them all.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,

@@ -21,9 +21,15 @@ pub const DESCRIPTION_MAX: usize = 8000;
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"title": "Budget 2027 (draft)", "url": "https://docs.example.org/budget-2027.pdf"}))]
+#[schema(as = AgendaDocument)]
 pub struct Document {
+    #[schema(min_length = 1, max_length = 200)]
     pub title: String,
     /// An http(s) URL.
+    #[schema(
+        max_length = 2048,
+        pattern = "^https?://[!-.0-~]*\\.[!-.0-~]*(/[!-~]*)?$"
+    )]
     pub url: String,
 }
 
@@ -90,11 +96,14 @@ pub struct Agenda {
     "position": 2
 }))]
 pub struct CreateAgendaItem {
+    #[schema(min_length = 1, max_length = 200)]
     pub title: String,
     pub description: Option<String>,
     pub presenter_person_id: Option<Id>,
+    #[schema(max_length = 200)]
     pub presenter_name: Option<String>,
     /// 1 to 1440.
+    #[schema(minimum = 1, maximum = 1440)]
     pub duration_minutes: Option<i32>,
     /// At most 20.
     pub documents: Option<Vec<Document>>,
@@ -109,16 +118,17 @@ pub struct CreateAgendaItem {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"position": 1, "duration_minutes": 20}))]
 pub struct UpdateAgendaItem {
+    #[schema(min_length = 1, max_length = 200)]
     pub title: Option<String>,
     pub description: Option<String>,
     #[serde(default, deserialize_with = "patch_field")]
     #[schema(value_type = Option<Id>)]
     pub presenter_person_id: Option<Option<Id>>,
     #[serde(default, deserialize_with = "patch_field")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 200)]
     pub presenter_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch_field")]
-    #[schema(value_type = Option<i32>)]
+    #[schema(value_type = Option<i32>, minimum = 1, maximum = 1440)]
     pub duration_minutes: Option<Option<i32>>,
     pub documents: Option<Vec<Document>>,
     pub position: Option<i32>,
@@ -307,6 +317,7 @@ pub struct ActionItems {
     "due_on": "2027-03-16"
 }))]
 pub struct CreateActionItem {
+    #[schema(min_length = 1, max_length = 300)]
     pub title: String,
     pub description: Option<String>,
     pub owner_person_id: Id,
@@ -321,6 +332,7 @@ pub struct CreateActionItem {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"status": "done"}))]
 pub struct UpdateActionItem {
+    #[schema(min_length = 1, max_length = 300)]
     pub title: Option<String>,
     pub description: Option<String>,
     pub owner_person_id: Option<Id>,
