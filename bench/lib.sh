@@ -234,6 +234,7 @@ machine_info() {
     printf -- '- memory: %s\n' "$(free -h | awk '/^Mem:/ {print $2}')"
     printf -- '- kernel: %s\n' "$(uname -sr)"
     [[ -z $pgv ]] || printf -- '- PostgreSQL: %s\n' "$pgv"
-    printf -- '- SQLite (bundled with the binary): see Cargo.lock (libsqlite3-sys)\n'
+    printf -- '- SQLite: the one bundled with libsqlite3-sys %s (Cargo.lock)\n' \
+        "$(awk '/^name = "libsqlite3-sys"/ {getline; gsub(/version = |"/, ""); print}' "$REPO/Cargo.lock")"
     printf -- '- load average now: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
 }
