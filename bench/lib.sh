@@ -221,3 +221,20 @@ bench_summary() {
     table_head
     printf '%s\n' "${RESULTS[@]}"
 }
+
+# machine_info: what the figures were measured on, as Markdown lines.
+machine_info() {
+    local pgv=""
+    if [[ " ${BACKENDS[*]} " == *" postgres "* ]]; then
+        pgv=$(psql "$PG_URL/postgres" -qAt -c 'SHOW server_version' 2>/dev/null || echo "?")
+    fi
+    printf -- '- date: %s\n' "$(date -u '+%F %H:%M UTC')"
+    printf -- '- CPU: %s, %s cores (nproc)\n' \
+        "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)" "$(nproc)"
+    printf -- '- memory: %s\n' "$(free -h | awk '/^Mem:/ {print $2}')"
+    printf -- '- kernel: %s\n' "$(uname -sr)"
+    [[ -z $pgv ]] || printf -- '- PostgreSQL: %s\n' "$pgv"
+    printf -- '- SQLite: the one bundled with libsqlite3-sys %s (Cargo.lock)\n' \
+        "$(awk '/^name = "libsqlite3-sys"/ {getline; gsub(/version = |"/, ""); print}' "$REPO/Cargo.lock")"
+    printf -- '- load average now: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
+}

@@ -82,11 +82,17 @@ enum SeedCommand {
     /// The CONNECT partners as announced in 2020-2022, beside what the register holds (names it
     /// already has are skipped).
     Demo,
-    /// Synthetic data for benchmarks: organisations, pending e-mails in the outbox, and patients
-    /// under an agreement.
+    /// Synthetic data for benchmarks: organisations, contacts, audit events, pending e-mails in
+    /// the outbox, and patients under agreements; then ANALYZE (VACUUM ANALYZE on PostgreSQL).
     Bulk {
         #[arg(long, default_value_t = 10_000)]
         organisations: usize,
+        /// Contacts, spread over the organisations there are.
+        #[arg(long, default_value_t = 0)]
+        people: usize,
+        /// Audit events over the last two years, about the organisations and people there are.
+        #[arg(long, default_value_t = 0)]
+        audit_events: usize,
         /// Pending messages to put in the outbox (to measure draining and a backlog's effect).
         #[arg(long, default_value_t = 0)]
         notifications: usize,
@@ -306,6 +312,8 @@ fn seed(settings: &Settings, command: SeedCommand) -> ExitCode {
         }
         SeedCommand::Bulk {
             organisations,
+            people,
+            audit_events,
             notifications,
             allocations,
         } => {
@@ -317,6 +325,14 @@ fn seed(settings: &Settings, command: SeedCommand) -> ExitCode {
                 Err(e) => return fail(e),
             };
             connect::seed::bulk(&db, organisations).and_then(|orgs| {
+                if people > 0 {
+                    let n = connect::seed::bulk_people(&db, people)?;
+                    println!("added {n} people");
+                }
+                if audit_events > 0 {
+                    let n = connect::seed::bulk_audit_events(&db, audit_events)?;
+                    println!("added {n} audit events");
+                }
                 let mails = connect::seed::bulk_notifications(&db, &mailer, notifications)?;
                 if mails > 0 {
                     println!("queued {mails} e-mails");
@@ -328,6 +344,7 @@ fn seed(settings: &Settings, command: SeedCommand) -> ExitCode {
                         b.added, b.agreements, b.agreement_id, b.drug_id, b.site_id, b.cohort_id
                     );
                 }
+                connect::seed::settle(&db)?;
                 Ok(format!("added {orgs} organisations"))
             })
         }

@@ -30,7 +30,10 @@ mod proceedings;
 mod trial;
 
 use crate::schema::organisations as o;
-pub use bulk::{BulkAllocations, bulk, bulk_allocations, bulk_notifications};
+pub use bulk::{
+    BulkAllocations, bulk, bulk_allocations, bulk_audit_events, bulk_notifications, bulk_people,
+    settle,
+};
 pub use events::{EventsSeeded, arendalsuka_title, arendalsuka_year};
 pub use governance::GovernanceSeeded;
 pub use meetings::MeetingsSeeded;
