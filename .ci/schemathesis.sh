@@ -46,7 +46,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-all_scopes='["organisations:read","organisations:write","people:read","people:write","drugs:read","drugs:write","agreements:read","agreements:write","allocations:read","allocations:write","bodies:read","bodies:write","decisions:read","decisions:write","meetings:read","meetings:write","users:read","users:write","audit:read"]'
+all_scopes='["organisations:read","organisations:write","people:read","people:write","drugs:read","drugs:write","agreements:read","agreements:write","allocations:read","allocations:write","bodies:read","bodies:write","decisions:read","decisions:write","meetings:read","meetings:write","users:read","users:write","audit:read","webhooks:read","webhooks:write"]'
 
 for backend in "${backends[@]}"; do
   echo "--- Schemathesis on $backend"
@@ -65,7 +65,7 @@ for backend in "${backends[@]}"; do
   password="st-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
   env=(PATH="$PATH" CONNECT_DATABASE_URL="$url" CONNECT_DATA_DIR="$dir" CONNECT_BIND="127.0.0.1:$port"
     CONNECT_PUBLIC_URL="$base" CONNECT_ADMIN_EMAIL=st-admin@example.org CONNECT_ADMIN_PASSWORD="$password"
-    CONNECT_JWT_SECRET="$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')" CONNECT_MAIL_WORKER=false RUST_LOG=warn)
+    CONNECT_JWT_SECRET="$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')" CONNECT_MAIL_WORKER=false CONNECT_WEBHOOK_WORKER=false RUST_LOG=warn)
   env -i "${env[@]}" "$bin" seed demo >/dev/null
   env -i "${env[@]}" "$bin" serve >"$dir/server.log" 2>&1 &
   server=$!
@@ -75,6 +75,11 @@ for backend in "${backends[@]}"; do
   token=$(curl -sf "$base/api/v1/api-tokens" -H "Authorization: Bearer $session" -H 'Content-Type: application/json' \
     -d "{\"name\":\"schemathesis\",\"scopes\":$all_scopes}" | jq -r .secret)
   [[ -n $token && $token != null ]] || { echo "no API token" >&2; exit 1; }
+  # A webhook subscription (inactive: it sends nothing) with a test delivery, so the webhook
+  # operations reach a record; the demo data has none.
+  hook=$(curl -sf "$base/api/v1/webhooks" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+    -d '{"url":"http://127.0.0.1:9/schemathesis","events":["decision.closed"],"active":false}' | jq -r .subscription.id)
+  curl -sf -X POST "$base/api/v1/webhooks/$hook/test" -H "Authorization: Bearer $token" >/dev/null
   # A second token, for the generated requests to revoke (never the one they run with).
   spare=$(curl -sf "$base/api/v1/api-tokens" -H "Authorization: Bearer $session" -H 'Content-Type: application/json' \
     -d '{"name":"schemathesis-spare","scopes":["people:read"]}' | jq -r .id)
