@@ -589,7 +589,8 @@ mod tests {
             assert_eq!(e.status_code(), StatusCode::SERVICE_UNAVAILABLE);
             assert!(!e.to_problem().detail.contains(message), "{message}");
             let res = e.error_response();
-            assert_eq!(res.headers()[header::RETRY_AFTER], "30");
+            let retry_after = res.headers().get(header::RETRY_AFTER).map(|v| v.as_bytes());
+            assert_eq!(retry_after, Some(&b"30"[..]));
         }
         let commit = E::RollbackErrorOnCommit {
             rollback_error: Box::new(E::NotInTransaction),

@@ -247,7 +247,7 @@ fn immutable(db: &std::path::Path, on: bool) {
             .stderr(std::process::Stdio::null())
             .status()
             .unwrap();
-        assert!(!on || status.success(), "chattr +i {}", file.display());
+        assert!(!on || status.success(), "chattr +i {file:?}");
     }
 }
 
