@@ -80,8 +80,8 @@ mod tests {
         for _ in 0..2 {
             let done = done_tx.clone();
             background.spawn("test loop", move |mut stopping| async move {
-                assert!(!stopping.is_stopping());
                 stopping.wait().await;
+                assert!(stopping.is_stopping());
                 // Work after the signal still runs before `stop` returns.
                 tokio::time::sleep(Duration::from_millis(20)).await;
                 let _ = done.send(());
