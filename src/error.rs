@@ -190,6 +190,11 @@ problem_types! {
         "The service does not implement this method"
     ),
     Unavailable = ("unavailable", SERVICE_UNAVAILABLE, "The service is temporarily unavailable"),
+    StorageUnavailable = (
+        "storage-unavailable",
+        SERVICE_UNAVAILABLE,
+        "The database cannot store changes now: its disk is full or read-only"
+    ),
 }
 
 impl ProblemType {
@@ -252,6 +257,10 @@ pub enum ApiError {
     },
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// The database answers but cannot write: its disk is full, its file or folder read-only, or
+    /// it reports I/O errors (SQLite), or it is a read-only server (PostgreSQL). Reads go on.
+    #[error("storage unavailable: {0}")]
+    StorageUnavailable(String),
     #[error("internal: {0}")]
     Internal(String),
 }
@@ -324,6 +333,7 @@ impl ApiError {
             Self::IdempotencyKeyReused => ProblemType::IdempotencyKeyReused,
             Self::TooManyRequests { .. } => ProblemType::TooManyRequests,
             Self::Unavailable(_) => ProblemType::Unavailable,
+            Self::StorageUnavailable(_) => ProblemType::StorageUnavailable,
             Self::Internal(_) => ProblemType::Internal,
         }
     }
@@ -372,6 +382,11 @@ impl ApiError {
             Self::Unavailable(_) => {
                 "the database is unreachable; the service recovers by itself, retry shortly".into()
             }
+            Self::StorageUnavailable(_) => {
+                "the service cannot store changes now (its database's disk is full or read-only); \
+                 reading still works; retry later"
+                    .into()
+            }
             Self::Internal(_) => "an unexpected error occurred; it has been logged".into(),
         }
     }
@@ -400,6 +415,10 @@ impl ResponseError for ApiError {
         match self {
             Self::Internal(cause) => tracing::error!(cause = %cause, "internal error"),
             Self::Unavailable(cause) => tracing::warn!(cause = %cause, "database unavailable"),
+            // Needs the operator (free space, make the file writable): an error, not a warning.
+            Self::StorageUnavailable(cause) => {
+                tracing::error!(cause = %cause, "the database cannot store changes")
+            }
             _ => {}
         }
         let mut builder = HttpResponse::build(self.status_code());
@@ -412,6 +431,9 @@ impl ResponseError for ApiError {
             }
             Self::Unavailable(_) => {
                 builder.insert_header((header::RETRY_AFTER, "5"));
+            }
+            Self::StorageUnavailable(_) => {
+                builder.insert_header((header::RETRY_AFTER, "30"));
             }
             Self::Unauthenticated(_) => {
                 builder.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"connect\""));
@@ -430,6 +452,9 @@ impl From<diesel::result::Error> for ApiError {
         use diesel::result::{DatabaseErrorKind as K, Error as E};
         match e {
             E::NotFound => Self::NotFound,
+            // A failed COMMIT whose ROLLBACK failed too (SQLite rolls back by itself after an
+            // I/O error or a full disk): the commit's error says what happened.
+            E::RollbackErrorOnCommit { commit_error, .. } => Self::from(*commit_error),
             E::DatabaseError(K::ClosedConnection | K::UnableToSendCommand, info) => {
                 Self::Unavailable(info.message().to_owned())
             }
@@ -451,9 +476,30 @@ impl From<diesel::result::Error> for ApiError {
             E::DatabaseError(_, ref info) if info.message().contains("database is locked") => {
                 Self::Unavailable(info.message().to_owned())
             }
+            E::DatabaseError(_, ref info) if is_storage_fault(info.message()) => {
+                Self::StorageUnavailable(info.message().to_owned())
+            }
             other => Self::Internal(other.to_string()),
         }
     }
+}
+
+/// Whether a database error means the storage cannot take writes (the disk, not the statement).
+/// SQLite's messages for `SQLITE_READONLY` (a read-only file, folder or mount: "attempt to write
+/// a readonly database"), `SQLITE_FULL` ("database or disk is full") and `SQLITE_IOERR` ("disk
+/// I/O error", e.g. a write refused on an open file made immutable); PostgreSQL's for a full disk
+/// ("could not extend file …: No space left on device", "could not write …") and a read-only
+/// server ("cannot execute … in a read-only transaction", a standby after a failover).
+pub fn is_storage_fault(message: &str) -> bool {
+    const FAULTS: [&str; 6] = [
+        "attempt to write a readonly database",
+        "database or disk is full",
+        "disk I/O error",
+        "No space left on device",
+        "could not extend file",
+        "in a read-only transaction",
+    ];
+    FAULTS.iter().any(|f| message.contains(f))
 }
 
 impl From<serde_json::Error> for ApiError {
@@ -527,6 +573,43 @@ mod tests {
         let p = ApiError::internal("SELECT secret FROM users").to_problem();
         assert_eq!(p.status, 500);
         assert!(!p.detail.contains("SELECT"));
+    }
+
+    #[test]
+    fn a_full_or_read_only_disk_is_storage_unavailable_without_its_cause() {
+        use diesel::result::{DatabaseErrorKind as K, Error as E};
+        for message in [
+            "attempt to write a readonly database",
+            "database or disk is full",
+            "disk I/O error",
+            "could not extend file \"base/16384/2619\": No space left on device",
+            "cannot execute INSERT in a read-only transaction",
+        ] {
+            let e = ApiError::from(E::DatabaseError(K::Unknown, Box::new(message.to_owned())));
+            assert_eq!(
+                e.problem_type(),
+                ProblemType::StorageUnavailable,
+                "{message}"
+            );
+            assert_eq!(e.status_code(), StatusCode::SERVICE_UNAVAILABLE);
+            assert!(!e.to_problem().detail.contains(message), "{message}");
+            let res = e.error_response();
+            let retry_after = res.headers().get(header::RETRY_AFTER).map(|v| v.as_bytes());
+            assert_eq!(retry_after, Some(&b"30"[..]));
+        }
+        let commit = E::RollbackErrorOnCommit {
+            rollback_error: Box::new(E::NotInTransaction),
+            commit_error: Box::new(E::DatabaseError(
+                K::Unknown,
+                Box::new("database or disk is full".to_owned()),
+            )),
+        };
+        assert_eq!(
+            ApiError::from(commit).problem_type(),
+            ProblemType::StorageUnavailable
+        );
+        let other = E::DatabaseError(K::Unknown, Box::new("syntax error".to_owned()));
+        assert_eq!(ApiError::from(other).problem_type(), ProblemType::Internal);
     }
 
     #[test]

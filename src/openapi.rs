@@ -229,7 +229,10 @@ const COMMON_RESPONSES: &[(&str, &str)] = &[
     ("PreconditionRequired", "If-Match is missing, or is `*`"),
     ("TooManyRequests", "Rate-limited; see Retry-After"),
     ("Internal", "Unexpected error (logged with the request id)"),
-    ("Unavailable", "The database is unreachable; retry shortly"),
+    (
+        "Unavailable",
+        "The database is unreachable (`unavailable`), or cannot store changes because its disk is full or read-only (`storage-unavailable`); retry after `Retry-After` seconds",
+    ),
 ];
 
 const ETAG_DESCRIPTION: &str = "A validator of this answer: the record's version (`\"3\"`), or for a list page a weak tag of its content (`W/\"…\"`). Send it as `If-None-Match` to be answered 304 while it is current.";

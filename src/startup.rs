@@ -15,6 +15,7 @@ use crate::auth::jwt::JwtKeys;
 use crate::auth::password::PasswordHasher;
 use crate::auth::throttle::AddressThrottle;
 use crate::config::Settings;
+use crate::core::background::Background;
 use crate::db::{Db, build_pool, run_migrations};
 use crate::error::ApiError;
 use crate::http::conditional::conditional_get;
@@ -130,9 +131,16 @@ pub fn startup_notes(settings: &Settings, any_account: bool) -> Vec<String> {
     notes
 }
 
+/// How long a stopping server waits for its in-flight requests.
+pub const SHUTDOWN_TIMEOUT_SECS: u64 = 20;
+
+/// How long, after the requests, the background loops get to finish and put back their claims.
+pub const BACKGROUND_GRACE: Duration = Duration::from_secs(10);
+
 pub struct Application {
     port: u16,
     server: Server,
+    background: Background,
 }
 
 impl Application {
@@ -195,8 +203,10 @@ impl Application {
             mail_wakeup: Arc::new(tokio::sync::Notify::new()),
         });
         let mailer = web::Data::new(mailer);
+        let mut background = Background::default();
         if settings.mail_worker {
             crate::notifications::worker::spawn(
+                &mut background,
                 state.clone(),
                 mailer.clone(),
                 vec![
@@ -209,10 +219,10 @@ impl Application {
             .map_err(|e| StartupError(format!("mail: {e}")))?;
         }
         if settings.webhook_worker {
-            crate::webhooks::worker::spawn(state.clone())
+            crate::webhooks::worker::spawn(&mut background, state.clone())
                 .map_err(|e| StartupError(format!("webhooks: {e}")))?;
         }
-        spawn_housekeeping(state.clone());
+        spawn_housekeeping(&mut background, state.clone());
 
         let listener = TcpListener::bind(settings.bind)
             .map_err(|e| StartupError(format!("cannot listen on {}: {e}", settings.bind)))?;
@@ -258,11 +268,15 @@ impl Application {
                 .wrap(from_fn(observe))
         })
         .workers(settings.workers)
-        .shutdown_timeout(20)
+        .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
         .listen(listener)
         .map_err(|e| StartupError(e.to_string()))?
         .run();
-        Ok(Self { port, server })
+        Ok(Self {
+            port,
+            server,
+            background,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -274,9 +288,13 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until SIGTERM or SIGINT, then finishes in-flight requests (up to 20 s) and stops.
+    /// Serves until SIGTERM or SIGINT (or [`Self::handle`]'s stop), then finishes in-flight
+    /// requests (up to [`SHUTDOWN_TIMEOUT_SECS`]), then stops the background loops (up to
+    /// [`BACKGROUND_GRACE`]): the mail worker finishes what it is sending and puts back the rest.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        self.background.stop(BACKGROUND_GRACE).await;
+        served
     }
 }
 
@@ -324,11 +342,14 @@ fn describe(e: &ApiError) -> String {
 }
 
 /// Periodic clean-up: expired idempotency keys.
-fn spawn_housekeeping(state: web::Data<AppState>) {
-    tokio::spawn(async move {
+fn spawn_housekeeping(background: &mut Background, state: web::Data<AppState>) {
+    background.spawn("housekeeping", move |mut stopping| async move {
         let mut tick = tokio::time::interval(Duration::from_secs(600));
         loop {
-            tick.tick().await;
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stopping.wait() => return,
+            }
             match state.db.write(purge_expired).await {
                 Ok(n) if n > 0 => tracing::debug!(purged = n, "expired idempotency keys removed"),
                 Ok(_) => {}

@@ -3,6 +3,7 @@
 //! the crate but `error`, so any module may use it without creating a cycle.
 
 mod actor;
+pub mod background;
 mod clock;
 mod drug_status;
 mod governance;

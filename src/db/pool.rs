@@ -27,6 +27,9 @@ use super::{Backend, DbConn};
 pub struct Health {
     /// A statement failed because the connection is closed or cannot send: drop it.
     broken: bool,
+    /// SQLite opened the file read-only (it was not writable when the connection was made) and a
+    /// write was refused: drop it, so a connection made once the fault is cleared can write.
+    read_only: bool,
     /// Statements sent since the connection was last checked out.
     statements: u32,
     /// The pool's count of lost connections when this one was last known to work.
@@ -42,6 +45,15 @@ impl Instrumentation for Health {
             InstrumentationEvent::FinishQuery {
                 error: Some(error), ..
             } if is_connection_lost(error) => self.broken = true,
+            InstrumentationEvent::FinishQuery {
+                error: Some(DieselError::DatabaseError(_, info)),
+                ..
+            } if info
+                .message()
+                .contains("attempt to write a readonly database") =>
+            {
+                self.read_only = true;
+            }
             _ => {}
         }
     }
@@ -119,15 +131,15 @@ impl r2d2::ManageConnection for Manager {
 
     fn has_broken(&self, conn: &mut DbConn) -> bool {
         // Called as each connection returns to the pool: the next checkout counts afresh.
-        let lost = health(conn).is_some_and(|h| {
+        let (lost, read_only) = health(conn).map_or((false, false), |h| {
             h.statements = 0;
-            h.broken
+            (h.broken, h.read_only)
         });
         if lost {
             self.losses.fetch_add(1, Ordering::AcqRel);
             tracing::warn!("a database connection was lost; the pool replaces it");
         }
-        lost || conn.is_broken()
+        lost || read_only || conn.is_broken()
     }
 }
 

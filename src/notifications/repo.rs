@@ -383,6 +383,26 @@ pub fn claim(
         .collect())
 }
 
+/// Puts back what `worker` claimed and did not record (it is stopping): pending again, due now,
+/// the attempt it was counted for undone. Returns how many messages it put back.
+pub fn release(conn: &mut DbConn, worker: &str) -> Result<usize, ApiError> {
+    let t = now();
+    Ok(diesel::update(
+        n::table
+            .filter(n::claimed_by.eq(worker))
+            .filter(n::state.eq(State::Sending.as_str())),
+    )
+    .set((
+        n::state.eq(State::Pending.as_str()),
+        n::claimed_by.eq(None::<String>),
+        n::claimed_at.eq(None::<NaiveDateTime>),
+        n::attempts.eq(n::attempts - 1),
+        n::next_attempt_at.eq(t),
+        n::updated_at.eq(t),
+    ))
+    .execute(conn)?)
+}
+
 /// What became of an attempt.
 pub enum Outcome {
     Sent,

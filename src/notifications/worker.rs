@@ -13,6 +13,7 @@ use rand::Rng;
 use super::Mailer;
 use super::repo::{self, Outcome};
 use super::transport::{SendError, SmtpSettings, Transport};
+use crate::core::background::{Background, Stopping};
 use crate::core::now;
 use crate::db::DbConn;
 use crate::error::ApiError;
@@ -54,23 +55,27 @@ pub type PeriodicJob = fn(&mut DbConn, &Mailer) -> Result<usize, ApiError>;
 /// The periodic jobs run on start and then every this many poll intervals (a minute by default).
 pub const JOB_EVERY_POLLS: u32 = 60;
 
-/// Starts the worker on the current runtime.
+/// Starts the worker as one of the server's background loops. When the service stops it finishes
+/// the messages it is sending, starts no more, and puts back any it claimed and did not send
+/// (pending again, due now), so the next start (or another instance) sends them at once rather
+/// than after `CONNECT_MAIL_CLAIM_TIMEOUT_SECS`.
 pub fn spawn(
+    background: &mut Background,
     state: web::Data<AppState>,
     mailer: web::Data<Mailer>,
     jobs: Vec<PeriodicJob>,
 ) -> Result<(), String> {
     let transport = Arc::new(transport(&state)?);
     let worker_id = format!("worker-{}", crate::core::new_id());
-    tokio::spawn(async move {
+    background.spawn("mail worker", move |mut stopping| async move {
         let poll = Duration::from_millis(state.settings.mail_poll_ms);
         let mut jobs_due = tokio::time::Instant::now();
-        loop {
+        while !stopping.is_stopping() {
             if tokio::time::Instant::now() >= jobs_due {
                 jobs_due = tokio::time::Instant::now() + poll * JOB_EVERY_POLLS;
                 run_jobs(&state, &mailer, &jobs).await;
             }
-            match drain_once(&state, &mailer.from, &transport, &worker_id).await {
+            match drain_once(&state, &mailer.from, &transport, &worker_id, &stopping).await {
                 Ok(n) if n > 0 => continue,
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "mail worker round failed"),
@@ -78,7 +83,13 @@ pub fn spawn(
             tokio::select! {
                 _ = tokio::time::sleep(poll) => {}
                 _ = state.mail_wakeup.notified() => {}
+                _ = stopping.wait() => {}
             }
+        }
+        let id = worker_id.clone();
+        match state.db.write(move |conn| repo::release(conn, &id)).await {
+            Ok(released) => tracing::info!(released, "mail worker stopped"),
+            Err(e) => tracing::warn!(error = %e, "mail worker stopped; its claims wait for the stale timeout"),
         }
     });
     Ok(())
@@ -96,12 +107,15 @@ pub async fn run_jobs(state: &AppState, mailer: &web::Data<Mailer>, jobs: &[Peri
     }
 }
 
-/// Claims one batch and sends it; returns how many messages were attempted.
+/// Claims one batch and sends it; returns how many messages were claimed. Once `stopping` says
+/// so, no further message of the batch is started (those in flight finish); the ones left stay
+/// claimed for [`repo::release`].
 pub async fn drain_once(
     state: &AppState,
     from: &Mailbox,
     transport: &Arc<Transport>,
     worker_id: &str,
+    stopping: &Stopping,
 ) -> Result<usize, ApiError> {
     let stale = TimeDelta::seconds(state.settings.mail_claim_timeout_secs as i64);
     let id = worker_id.to_owned();
@@ -115,6 +129,7 @@ pub async fn drain_once(
     // which Nagle's algorithm holds until the server's delayed ACK, ~40 ms) bound the rate of one
     // connection, not this process.
     let mut results = futures_util::stream::iter(claims)
+        .take_while(|_| std::future::ready(!stopping.is_stopping()))
         .map(|claim| deliver(state, from, transport, worker_id, claim))
         .buffer_unordered(state.settings.mail_concurrency);
     while let Some(result) = results.next().await {

@@ -712,9 +712,11 @@ pub fn record(
     Ok(())
 }
 
-/// Hands this worker's claims back when it stops, so another instance (or the next start) sends
-/// them at once instead of after the stale-claim time.
+/// Puts back what `worker` claimed and did not record (it is stopping): pending again, due now,
+/// the attempt it was counted for undone, so the next start (or another instance) sends it at
+/// once instead of after the stale-claim time. Returns how many deliveries it put back.
 pub fn release(conn: &mut DbConn, worker: &str) -> Result<usize, ApiError> {
+    let t = now();
     Ok(diesel::update(
         wd::table
             .filter(wd::claimed_by.eq(worker))
@@ -724,6 +726,9 @@ pub fn release(conn: &mut DbConn, worker: &str) -> Result<usize, ApiError> {
         wd::state.eq(DeliveryState::Pending),
         wd::attempts.eq(wd::attempts - 1),
         wd::claimed_by.eq(None::<String>),
+        wd::claimed_at.eq(None::<NaiveDateTime>),
+        wd::next_attempt_at.eq(t),
+        wd::updated_at.eq(t),
     ))
     .execute(conn)?)
 }

@@ -15,6 +15,7 @@ use super::model::clip;
 use super::repo::{self, AttemptRecord, Claim, Outcome};
 use super::signature::sign;
 use crate::config::Settings;
+use crate::core::background::{Background, Stopping};
 use crate::core::now;
 use crate::error::ApiError;
 use crate::notifications::worker::backoff;
@@ -116,29 +117,44 @@ pub fn stale_after(settings: &Settings) -> TimeDelta {
     TimeDelta::seconds(settings.webhook_timeout_secs as i64 * 3 + 30)
 }
 
-/// Starts the worker on the current runtime.
-pub fn spawn(state: web::Data<AppState>) -> Result<(), String> {
+/// Starts the worker as one of the server's background loops. When the service stops it finishes
+/// the deliveries it is sending, starts no more, and puts back any it claimed and did not send, so
+/// the next start (or another instance) sends them at once rather than after the stale-claim time.
+pub fn spawn(background: &mut Background, state: web::Data<AppState>) -> Result<(), String> {
     let sender = Arc::new(Sender::new(&state.settings)?);
     let worker_id = format!("webhooks-{}", crate::core::new_id());
-    tokio::spawn(async move {
+    background.spawn("webhook worker", move |mut stopping| async move {
         let poll = Duration::from_millis(state.settings.webhook_poll_ms);
-        loop {
-            match drain_once(&state, &sender, &worker_id).await {
+        while !stopping.is_stopping() {
+            match drain_once(&state, &sender, &worker_id, &stopping).await {
                 Ok(n) if n > 0 => continue,
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "webhook worker round failed"),
             }
-            tokio::time::sleep(poll).await;
+            tokio::select! {
+                _ = tokio::time::sleep(poll) => {}
+                _ = stopping.wait() => {}
+            }
+        }
+        let id = worker_id.clone();
+        match state.db.write(move |conn| repo::release(conn, &id)).await {
+            Ok(released) => tracing::info!(released, "webhook worker stopped"),
+            Err(e) => {
+                tracing::warn!(error = %e, "webhook worker stopped; its claims wait for the stale time")
+            }
         }
     });
     Ok(())
 }
 
-/// Claims one batch and sends it; returns how many deliveries were attempted.
+/// Claims one batch and sends it; returns how many deliveries were claimed. Once `stopping` says
+/// so, no further delivery of the batch is started (those in flight finish); the ones left stay
+/// claimed for [`repo::release`].
 pub async fn drain_once(
     state: &AppState,
     sender: &Arc<Sender>,
     worker_id: &str,
+    stopping: &Stopping,
 ) -> Result<usize, ApiError> {
     let stale = stale_after(&state.settings);
     if !state
@@ -155,6 +171,7 @@ pub async fn drain_once(
         .await?;
     let count = claims.len();
     let mut results = futures_util::stream::iter(claims)
+        .take_while(|_| std::future::ready(!stopping.is_stopping()))
         .map(|claim| deliver(state, sender, worker_id, claim))
         .buffer_unordered(BATCH as usize);
     while let Some(result) = results.next().await {

@@ -931,3 +931,58 @@ async fn two_instances_send_each_event_once() {
     ids.dedup();
     assert_eq!(ids.len(), 20);
 }
+
+/// What a stopping webhook worker leaves: the deliveries it claimed and did not send are pending
+/// again, due now, their attempt undone; another worker's claims are not touched.
+#[tokio::test]
+async fn a_stopping_worker_puts_back_only_its_own_deliveries() {
+    use connect::schema::webhook_deliveries as wd;
+    use connect::webhooks::repo::{claim, release};
+    use diesel::prelude::*;
+    let app = spawn_app_with(&[("CONNECT_WEBHOOK_WORKER", "false")]).await;
+    let admin = app.admin_token().await;
+    let sub = subscribe(
+        &app,
+        &admin,
+        "http://127.0.0.1:9/hooks",
+        &["decision.closed"],
+    )
+    .await;
+    let base = format!(
+        "/api/v1/webhooks/{}",
+        sub["subscription"]["id"].as_str().unwrap()
+    );
+    for _ in 0..3 {
+        expect(
+            app.post(&format!("{base}/test"), &admin, &json!({})).await,
+            202,
+        )
+        .await;
+    }
+    let mut conn = app.db_conn();
+    let stale = chrono::TimeDelta::seconds(300);
+    let mine = claim(&mut conn, "stopping", 2, stale).unwrap();
+    assert_eq!(mine.len(), 2);
+    assert!(
+        mine.iter()
+            .all(|c| c.attempt == 1 && c.attempts_in_budget == 1)
+    );
+    assert_eq!(claim(&mut conn, "other", 10, stale).unwrap().len(), 1);
+
+    assert_eq!(release(&mut conn, "stopping").unwrap(), 2);
+    let rows: Vec<(String, Option<String>, i32)> = wd::table
+        .select((wd::state, wd::claimed_by, wd::attempts))
+        .order(wd::state.asc())
+        .load(&mut conn)
+        .unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            ("pending".into(), None, 0),
+            ("pending".into(), None, 0),
+            ("sending".into(), Some("other".into()), 1),
+        ]
+    );
+    assert_eq!(release(&mut conn, "stopping").unwrap(), 0);
+    assert_eq!(claim(&mut conn, "next", 10, stale).unwrap().len(), 2);
+}
