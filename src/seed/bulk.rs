@@ -300,7 +300,7 @@ pub fn bulk_audit_events(db: &Db, n: usize) -> Result<usize, ApiError> {
                     "organisation",
                     pick(&orgs, i),
                     "organisation.membership_changed",
-                    r#"{"membership_status":{"from":"applicant","to":"partner"}}"#,
+                    r#"{"membership_status":{"from":"none","to":"applicant"}}"#,
                 ),
                 5 | 6 => (
                     "person",
