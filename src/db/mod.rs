@@ -217,6 +217,40 @@ macro_rules! seek_after {
 }
 pub(crate) use seek_after;
 
+/// Runs an outbox's claim statement: `sql` has `{LOCK}` where the row lock goes (`FOR UPDATE SKIP
+/// LOCKED` on PostgreSQL, so instances sharing the database never take the same row; nothing on
+/// SQLite, whose writers queue) and binds, in order, the worker, now, the time before which a
+/// claim is stale, and the batch size. Run inside a write transaction.
+pub fn claim_due<R>(
+    conn: &mut DbConn,
+    sql: &str,
+    worker: &str,
+    now: chrono::NaiveDateTime,
+    stale_before: chrono::NaiveDateTime,
+    limit: i32,
+) -> Result<Vec<R>, diesel::result::Error>
+where
+    R: diesel::QueryableByName<diesel::pg::Pg>
+        + diesel::QueryableByName<diesel::sqlite::Sqlite>
+        + 'static,
+{
+    use diesel::sql_types::{Integer, Text, Timestamp};
+    match conn {
+        DbConn::Pg(c) => diesel::sql_query(sql.replace("{LOCK}", "FOR UPDATE SKIP LOCKED"))
+            .bind::<Text, _>(worker)
+            .bind::<Timestamp, _>(now)
+            .bind::<Timestamp, _>(stale_before)
+            .bind::<Integer, _>(limit)
+            .load(c),
+        DbConn::Sqlite(c) => diesel::sql_query(sql.replace("{LOCK}", ""))
+            .bind::<Text, _>(worker)
+            .bind::<Timestamp, _>(now)
+            .bind::<Timestamp, _>(stale_before)
+            .bind::<Integer, _>(limit)
+            .load(c),
+    }
+}
+
 /// `lower(text)` on both backends, for case-insensitive search.
 pub mod functions {
     use diesel::sql_types::Text;

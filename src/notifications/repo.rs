@@ -2,7 +2,7 @@
 
 use chrono::{NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
-use diesel::sql_types::{Integer, Nullable, Text, Timestamp};
+use diesel::sql_types::{Integer, Nullable, Text};
 use serde_json::Value;
 
 use super::model::{Kind, Language, Notification, NotificationPreferences, State};
@@ -350,20 +350,7 @@ pub fn claim(
     stale: TimeDelta,
 ) -> Result<Vec<Claim>, ApiError> {
     let t = now();
-    let rows: Vec<Claimed> = match conn {
-        DbConn::Pg(c) => diesel::sql_query(CLAIM_SQL.replace("{LOCK}", "FOR UPDATE SKIP LOCKED"))
-            .bind::<Text, _>(worker)
-            .bind::<Timestamp, _>(t)
-            .bind::<Timestamp, _>(t - stale)
-            .bind::<Integer, _>(limit)
-            .load(c)?,
-        DbConn::Sqlite(c) => diesel::sql_query(CLAIM_SQL.replace("{LOCK}", ""))
-            .bind::<Text, _>(worker)
-            .bind::<Timestamp, _>(t)
-            .bind::<Timestamp, _>(t - stale)
-            .bind::<Integer, _>(limit)
-            .load(c)?,
-    };
+    let rows: Vec<Claimed> = crate::db::claim_due(conn, CLAIM_SQL, worker, t, t - stale, limit)?;
     Ok(rows
         .into_iter()
         .map(|r| Claim {

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use chrono::{NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
-use diesel::sql_types::{Integer, Text, Timestamp};
+use diesel::sql_types::{Integer, Text};
 use serde_json::Value;
 
 use super::model::{
@@ -598,20 +598,7 @@ pub fn claim(
     stale: TimeDelta,
 ) -> Result<Vec<Claim>, ApiError> {
     let t = now();
-    let rows: Vec<ClaimedRow> = match conn {
-        DbConn::Pg(c) => diesel::sql_query(CLAIM_SQL.replace("{LOCK}", "FOR UPDATE SKIP LOCKED"))
-            .bind::<Text, _>(worker)
-            .bind::<Timestamp, _>(t)
-            .bind::<Timestamp, _>(t - stale)
-            .bind::<Integer, _>(limit)
-            .load(c)?,
-        DbConn::Sqlite(c) => diesel::sql_query(CLAIM_SQL.replace("{LOCK}", ""))
-            .bind::<Text, _>(worker)
-            .bind::<Timestamp, _>(t)
-            .bind::<Timestamp, _>(t - stale)
-            .bind::<Integer, _>(limit)
-            .load(c)?,
-    };
+    let rows: Vec<ClaimedRow> = crate::db::claim_due(conn, CLAIM_SQL, worker, t, t - stale, limit)?;
     if rows.is_empty() {
         return Ok(Vec::new());
     }
