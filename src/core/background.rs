@@ -28,6 +28,29 @@ impl Stopping {
         // An error means the `Background` is gone: stopping too.
         let _ = self.0.wait_for(|stop| *stop).await;
     }
+
+    /// Runs `work` on each of a claimed batch, `concurrency` at once, starting none once the
+    /// service is stopping (those under way finish; the rest stay claimed, for the loop to put
+    /// back). The first error ends the batch.
+    pub async fn run_each<T, E, Fut>(
+        &self,
+        items: Vec<T>,
+        concurrency: usize,
+        work: impl FnMut(T) -> Fut,
+    ) -> Result<(), E>
+    where
+        Fut: Future<Output = Result<(), E>>,
+    {
+        use futures_util::StreamExt;
+        let mut results = futures_util::stream::iter(items)
+            .take_while(|_| std::future::ready(!self.is_stopping()))
+            .map(work)
+            .buffer_unordered(concurrency);
+        while let Some(result) = results.next().await {
+            result?;
+        }
+        Ok(())
+    }
 }
 
 /// The background loops of one server.

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use actix_web::web;
 use chrono::TimeDelta;
-use futures_util::StreamExt;
 use rand::Rng;
 
 use super::Mailer;
@@ -128,13 +127,11 @@ pub async fn drain_once(
     // SMTP round trips (and lettre writing the final "." of a message as a separate small packet,
     // which Nagle's algorithm holds until the server's delayed ACK, ~40 ms) bound the rate of one
     // connection, not this process.
-    let mut results = futures_util::stream::iter(claims)
-        .take_while(|_| std::future::ready(!stopping.is_stopping()))
-        .map(|claim| deliver(state, from, transport, worker_id, claim))
-        .buffer_unordered(state.settings.mail_concurrency);
-    while let Some(result) = results.next().await {
-        result?;
-    }
+    stopping
+        .run_each(claims, state.settings.mail_concurrency, |claim| {
+            deliver(state, from, transport, worker_id, claim)
+        })
+        .await?;
     Ok(count)
 }
 

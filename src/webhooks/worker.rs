@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use actix_web::web;
 use chrono::TimeDelta;
-use futures_util::StreamExt;
 
 use super::model::clip;
 use super::repo::{self, AttemptRecord, Claim, Outcome};
@@ -170,13 +169,11 @@ pub async fn drain_once(
         .write(move |conn| repo::claim(conn, &id, BATCH, stale))
         .await?;
     let count = claims.len();
-    let mut results = futures_util::stream::iter(claims)
-        .take_while(|_| std::future::ready(!stopping.is_stopping()))
-        .map(|claim| deliver(state, sender, worker_id, claim))
-        .buffer_unordered(BATCH as usize);
-    while let Some(result) = results.next().await {
-        result?;
-    }
+    stopping
+        .run_each(claims, BATCH as usize, |claim| {
+            deliver(state, sender, worker_id, claim)
+        })
+        .await?;
     Ok(count)
 }
 
