@@ -289,7 +289,8 @@ pub fn update(
     get(conn, id)
 }
 
-/// Deletes a subscription with its deliveries and their log (If-Match on its version).
+/// Deletes a subscription (If-Match on its version); its kinds of events, deliveries and their
+/// log go with it by the foreign keys' `ON DELETE CASCADE`.
 pub fn delete(
     conn: &mut DbConn,
     caller: &Caller,
@@ -298,10 +299,6 @@ pub fn delete(
 ) -> Result<(), ApiError> {
     let before = get(conn, id)?;
     if_match.check(before.version)?;
-    let deliveries = wd::table.filter(wd::subscription_id.eq(id)).select(wd::id);
-    diesel::delete(wa::table.filter(wa::delivery_id.eq_any(deliveries))).execute(conn)?;
-    diesel::delete(wd::table.filter(wd::subscription_id.eq(id))).execute(conn)?;
-    diesel::delete(wse::table.filter(wse::subscription_id.eq(id))).execute(conn)?;
     won_race(
         diesel::delete(
             ws::table
@@ -460,7 +457,11 @@ pub fn deliveries(
     f: &DeliveriesFilter,
     page: &PageRequest,
 ) -> Result<Page<Delivery>, ApiError> {
-    get(conn, subscription)?;
+    // 404 for a missing subscription, rather than an empty log.
+    ws::table
+        .filter(ws::id.eq(subscription))
+        .select(ws::id)
+        .first::<String>(conn)?;
     let mut q = wd::table
         .filter(wd::subscription_id.eq(subscription))
         .select(DeliveryRow::as_select())

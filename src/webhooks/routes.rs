@@ -96,11 +96,15 @@ pub async fn create_webhook(
             repo::create(conn, caller, body)
         })
         .await?;
-    let mut res = created(
+    let (location, version) = (
         format!("/api/v1/webhooks/{}", subscription.id),
         subscription.version,
+    );
+    let mut res = created(
+        location,
+        version,
         &SubscriptionWithSecret {
-            subscription: subscription.clone(),
+            subscription,
             secret,
         },
     );
@@ -233,11 +237,12 @@ pub async fn rotate_webhook_secret(
             repo::rotate_secret(conn, caller, &id)
         })
         .await?;
+    let version = subscription.version;
     let mut res = versioned(
         StatusCode::OK,
-        subscription.version,
+        version,
         &SubscriptionWithSecret {
-            subscription: subscription.clone(),
+            subscription,
             secret,
         },
     );

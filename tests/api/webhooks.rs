@@ -810,6 +810,18 @@ async fn subscriptions_are_validated_versioned_and_deleted_with_their_log() {
         .get(&format!("{base}/deliveries/{}", id_of(&test)), &admin)
         .await;
     assert_problem(res, 404, "not-found").await;
+    {
+        use connect::schema::{webhook_deliveries as wd, webhook_subscription_events as wse};
+        use diesel::prelude::*;
+        let mut conn = app.db_conn();
+        let left: i64 = wd::table.count().get_result(&mut conn).unwrap();
+        let kinds: i64 = wse::table.count().get_result(&mut conn).unwrap();
+        assert_eq!(
+            (left, kinds),
+            (0, 0),
+            "the log and kinds go with the subscription"
+        );
+    }
     assert_eq!(
         app.audit_events(&admin, "action=webhook_subscription.deleted")
             .await
