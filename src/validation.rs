@@ -7,11 +7,11 @@ use crate::error::{ApiError, FieldError};
 /// What [`Validator::optional_text`] refuses, as the spec's `pattern` of a bounded text field
 /// (`openapi::finish` puts it on every string with a `maxLength` and no `pattern` or `format`):
 /// control characters (line breaks included) and text-direction overrides.
-pub const TEXT_PATTERN: &str = "^[^\u{0}-\u{1F}\u{7F}-\u{9F}\u{202A}-\u{202E}\u{2066}-\u{2069}]*$";
+pub const TEXT_PATTERN: &str = r"^[^\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]*$";
 
 /// What [`Validator::text`] refuses, as the `pattern` of a required text field (one with
 /// `minLength` 1): as [`TEXT_PATTERN`], and at least one visible character (see [`is_invisible`]).
-pub const VISIBLE_TEXT_PATTERN: &str = "^[^\u{0}-\u{1F}\u{7F}-\u{9F}\u{202A}-\u{202E}\u{2066}-\u{2069}]*[^\\s\u{0}-\u{1F}\u{7F}-\u{9F}\u{AD}\u{34F}\u{115F}\u{1160}\u{180E}\u{200B}-\u{200F}\u{202A}-\u{202E}\u{2060}-\u{2069}\u{3164}\u{FEFF}][^\u{0}-\u{1F}\u{7F}-\u{9F}\u{202A}-\u{202E}\u{2066}-\u{2069}]*$";
+pub const VISIBLE_TEXT_PATTERN: &str = r"^[^\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]*[^\s\u0000-\u001f\u007f-\u009f\u00ad\u034f\u115f\u1160\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\u3164\ufeff][^\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]*$";
 
 #[derive(Debug, Default)]
 pub struct Validator {

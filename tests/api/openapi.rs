@@ -78,6 +78,26 @@ fn committed_spec_is_up_to_date() {
     }
 }
 
+/// YAML readers (openapi-spec-validator, many generators) refuse the control characters JSON
+/// lets through unescaped (DEL and the C1 range), so the document holds none: the text patterns
+/// name them with `\uXXXX` regex escapes instead.
+#[test]
+fn the_document_is_readable_as_yaml() {
+    let generated = generated();
+    let refused: Vec<(usize, char)> = generated
+        .char_indices()
+        .filter(|(_, c)| {
+            (c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+                || matches!(c, '\u{FEFF}' | '\u{FFFE}' | '\u{FFFF}')
+        })
+        .take(5)
+        .collect();
+    assert!(
+        refused.is_empty(),
+        "characters a YAML reader refuses, at byte offsets: {refused:?}"
+    );
+}
+
 #[tokio::test]
 async fn the_server_serves_the_generated_document() {
     let app = spawn_app().await;
