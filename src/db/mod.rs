@@ -200,22 +200,105 @@ impl Db {
 }
 
 /// Narrows a boxed query sorted by `(sort, id)` to the rows after the key `(sort value, id)` of a
-/// previous page (`PageRequest::after_two`). The plain `sort >= value` beside the exact condition
-/// lets both databases seek into the `(sort, id)` index instead of scanning from the start, so a
-/// deep page costs what the first one does.
+/// previous page (`PageRequest::after_two`), as the row-value comparison `(sort, id) > (value, id)`
+/// (see [`RowAfter`]), which both databases answer by seeking into the `(sort, id)` index: a deep
+/// page costs what the first one does, even where many rows share one sort value.
 macro_rules! seek_after {
     ($query:expr, $after:expr, $sort:expr, $id:expr) => {
         match $after {
-            Some((value, id)) => $query.filter($sort.ge(value.to_owned())).filter(
-                $sort
-                    .gt(value.to_owned())
-                    .or($sort.eq(value.to_owned()).and($id.gt(id.to_owned()))),
-            ),
+            Some((value, id)) => $query.filter($crate::db::row_after(
+                $sort,
+                $id,
+                value.to_owned(),
+                id.to_owned(),
+            )),
             None => $query,
         }
     };
 }
 pub(crate) use seek_after;
+
+/// `(a, b) > (value of a, value of b)`: the keyset condition of [`seek_after!`]. Written as a row
+/// value rather than `a > x OR (a = x AND b > y)`, because that form only lets the databases range
+/// on `a` and then filter every row sharing its value; the row value is one index range on
+/// `(a, b)` in PostgreSQL and in SQLite (3.15 and later).
+#[derive(Debug, Clone, Copy, diesel::query_builder::QueryId)]
+pub struct RowAfter<A, B, X, Y> {
+    a: A,
+    b: B,
+    x: X,
+    y: Y,
+}
+
+/// [`RowAfter`] of columns `a`, `b` and the values `x`, `y` of a previous page's last row.
+pub fn row_after<A, B, X, Y>(a: A, b: B, x: X, y: Y) -> RowAfter<A, B, X::Expression, Y::Expression>
+where
+    A: diesel::Expression,
+    B: diesel::Expression,
+    X: diesel::expression::AsExpression<A::SqlType>,
+    Y: diesel::expression::AsExpression<B::SqlType>,
+    A::SqlType: diesel::sql_types::SqlType + diesel::expression::TypedExpressionType,
+    B::SqlType: diesel::sql_types::SqlType + diesel::expression::TypedExpressionType,
+{
+    RowAfter {
+        a,
+        b,
+        x: x.as_expression(),
+        y: y.as_expression(),
+    }
+}
+
+impl<A, B, X, Y> diesel::Expression for RowAfter<A, B, X, Y> {
+    type SqlType = diesel::sql_types::Bool;
+}
+
+impl<A, B, X, Y, QS> diesel::AppearsOnTable<QS> for RowAfter<A, B, X, Y>
+where
+    A: diesel::AppearsOnTable<QS>,
+    B: diesel::AppearsOnTable<QS>,
+    X: diesel::AppearsOnTable<QS>,
+    Y: diesel::AppearsOnTable<QS>,
+{
+}
+
+impl<A, B, X, Y, G> diesel::expression::ValidGrouping<G> for RowAfter<A, B, X, Y>
+where
+    A: diesel::expression::ValidGrouping<G>,
+    B: diesel::expression::ValidGrouping<G>,
+    X: diesel::expression::ValidGrouping<G>,
+    Y: diesel::expression::ValidGrouping<G>,
+    A::IsAggregate: diesel::expression::MixedAggregates<
+            B::IsAggregate,
+            Output = diesel::expression::is_aggregate::No,
+        >,
+{
+    type IsAggregate = diesel::expression::is_aggregate::No;
+}
+
+impl<A, B, X, Y, DB> diesel::query_builder::QueryFragment<DB> for RowAfter<A, B, X, Y>
+where
+    DB: diesel::backend::Backend,
+    A: diesel::query_builder::QueryFragment<DB>,
+    B: diesel::query_builder::QueryFragment<DB>,
+    X: diesel::query_builder::QueryFragment<DB>,
+    Y: diesel::query_builder::QueryFragment<DB>,
+{
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
+    ) -> diesel::QueryResult<()> {
+        out.push_sql("((");
+        self.a.walk_ast(out.reborrow())?;
+        out.push_sql(", ");
+        self.b.walk_ast(out.reborrow())?;
+        out.push_sql(") > (");
+        self.x.walk_ast(out.reborrow())?;
+        out.push_sql(", ");
+        self.y.walk_ast(out.reborrow())?;
+        out.push_sql("))");
+        Ok(())
+    }
+}
 
 /// Runs an outbox's claim statement: `sql` has `{LOCK}` where the row lock goes (`FOR UPDATE SKIP
 /// LOCKED` on PostgreSQL, so instances sharing the database never take the same row; nothing on
@@ -256,6 +339,45 @@ pub mod functions {
     use diesel::sql_types::Text;
     diesel::define_sql_function!(fn lower(x: Text) -> Text);
 }
+
+/// A substring search through SQLite's trigram index: the condition that `record_id` is the id of
+/// a record whose indexed text contains `text` (case-insensitively, over all of Unicode), given
+/// the FTS5 table `{index}_search` and its keys table `{index}_search_keys` (`search_rowid`,
+/// `key`), which migration `000023_text_search` creates and its triggers keep in step.
+///
+/// `None` on PostgreSQL, whose pg_trgm indexes serve the lists' `LIKE` itself, and for text of
+/// fewer than three characters, which no trigram can match: the caller filters with `LIKE`.
+pub fn trigram_match(
+    backend: Backend,
+    record_id: &str,
+    index: &str,
+    key: &str,
+    text: &str,
+) -> Option<TrigramMatch> {
+    if backend != Backend::Sqlite || text.chars().count() < 3 {
+        return None;
+    }
+    // An FTS5 phrase ("...", inner quotes doubled) is matched as written: with the trigram
+    // tokenizer, as a substring of one column.
+    let phrase = format!("\"{}\"", text.replace('"', "\"\""));
+    Some(
+        diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
+            "{record_id} IN (SELECT {key} FROM {index}_search_keys WHERE search_rowid IN \
+             (SELECT rowid FROM {index}_search WHERE {index}_search MATCH "
+        ))
+        .bind::<diesel::sql_types::Text, _>(phrase)
+        .sql("))"),
+    )
+}
+
+/// The condition [`trigram_match`] builds.
+pub type TrigramMatch = diesel::expression::SqlLiteral<
+    diesel::sql_types::Bool,
+    diesel::expression::UncheckedBind<
+        diesel::expression::SqlLiteral<diesel::sql_types::Bool>,
+        diesel::dsl::AsExprOf<String, diesel::sql_types::Text>,
+    >,
+>;
 
 /// Escapes `%`, `_` and `\` so user text matches literally inside a `LIKE` pattern (escape `\`).
 pub fn like_pattern(q: &str) -> String {

@@ -14,7 +14,7 @@ use crate::auth::Caller;
 use crate::auth::policy::{self, OrgFacts, Visibility};
 use crate::core::{Id, now};
 use crate::db::functions::lower;
-use crate::db::{DbConn, like_pattern, seek_after};
+use crate::db::{Backend, DbConn, like_pattern, seek_after, trigram_match};
 use crate::error::ApiError;
 use crate::http::{IfMatch, Page, PageRequest, won_race};
 use crate::notifications::templates::status_label;
@@ -314,7 +314,11 @@ pub struct OrgFilter {
     pub include_archived: bool,
 }
 
-fn filtered<'a>(vis: &Visibility, f: &OrgFilter) -> o::BoxedQuery<'a, crate::db::MultiBackend> {
+fn filtered<'a>(
+    backend: Backend,
+    vis: &Visibility,
+    f: &OrgFilter,
+) -> o::BoxedQuery<'a, crate::db::MultiBackend> {
     let mut q = o::table.into_boxed();
     if let Some(listed) = policy::organisations_listed(vis, f.include_archived) {
         q = q.filter(listed);
@@ -338,16 +342,27 @@ fn filtered<'a>(vis: &Visibility, f: &OrgFilter) -> o::BoxedQuery<'a, crate::db:
         q = q.filter(o::country.eq(v.clone()));
     }
     if let Some(text) = f.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        let pattern = like_pattern(text);
-        q = q.filter(
-            lower(o::name)
-                .like(pattern.clone())
-                .escape('\\')
-                .or(lower(o::short_name.assume_not_null())
-                    .like(pattern.clone())
-                    .escape('\\'))
-                .or(o::org_number.assume_not_null().like(pattern).escape('\\')),
-        );
+        q = match trigram_match(
+            backend,
+            "organisations.id",
+            "organisations",
+            "organisation_id",
+            text,
+        ) {
+            Some(matched) => q.filter(matched),
+            None => {
+                let pattern = like_pattern(text);
+                q.filter(
+                    lower(o::name)
+                        .like(pattern.clone())
+                        .escape('\\')
+                        .or(lower(o::short_name.assume_not_null())
+                            .like(pattern.clone())
+                            .escape('\\'))
+                        .or(o::org_number.assume_not_null().like(pattern).escape('\\')),
+                )
+            }
+        };
     }
     q
 }
@@ -359,7 +374,12 @@ pub fn list(
     f: &OrgFilter,
     page: &PageRequest,
 ) -> Result<Page<Organisation>, ApiError> {
-    let q = seek_after!(filtered(vis, f), page.after_two(), o::name, o::id);
+    let q = seek_after!(
+        filtered(conn.backend(), vis, f),
+        page.after_two(),
+        o::name,
+        o::id
+    );
     let rows: Vec<OrgRow> = q
         .order((o::name.asc(), o::id.asc()))
         .limit(page.fetch())
@@ -378,7 +398,7 @@ pub fn export(
     vis: &Visibility,
     f: &OrgFilter,
 ) -> Result<Vec<Organisation>, ApiError> {
-    let rows: Vec<OrgRow> = filtered(vis, f)
+    let rows: Vec<OrgRow> = filtered(conn.backend(), vis, f)
         .order((o::name.asc(), o::id.asc()))
         .limit(100_000)
         .select(OrgRow::as_select())

@@ -7,7 +7,7 @@ use crate::auth::Caller;
 use crate::auth::policy::{self, Visibility};
 use crate::core::{Id, now};
 use crate::db::functions::lower;
-use crate::db::{DbConn, MultiBackend, like_pattern, seek_after};
+use crate::db::{Backend, DbConn, MultiBackend, like_pattern, seek_after, trigram_match};
 use crate::error::ApiError;
 use crate::http::{IfMatch, Page, PageRequest, won_race};
 use crate::schema::{organisations as o, people as p, users as u};
@@ -257,7 +257,7 @@ pub struct PeopleFilter {
 
 type Boxed<'a> = diesel::helper_types::IntoBoxed<'a, PersonQuery, MultiBackend>;
 
-fn filtered<'a>(vis: &Visibility, f: &PeopleFilter) -> Boxed<'a> {
+fn filtered<'a>(backend: Backend, vis: &Visibility, f: &PeopleFilter) -> Boxed<'a> {
     let mut q = person_query().into_boxed();
     if let Some(listed) = policy::people_listed(vis) {
         q =
@@ -277,13 +277,18 @@ fn filtered<'a>(vis: &Visibility, f: &PeopleFilter) -> Boxed<'a> {
         None => {}
     }
     if let Some(text) = f.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        let pattern = like_pattern(text);
-        q = q.filter(
-            lower(p::name)
-                .like(pattern.clone())
-                .escape('\\')
-                .or(p::email.like(pattern).escape('\\')),
-        );
+        q = match trigram_match(backend, "people.id", "people", "person_id", text) {
+            Some(matched) => q.filter(matched),
+            None => {
+                let pattern = like_pattern(text);
+                q.filter(
+                    lower(p::name)
+                        .like(pattern.clone())
+                        .escape('\\')
+                        .or(p::email.like(pattern).escape('\\')),
+                )
+            }
+        };
     }
     q
 }
@@ -294,7 +299,12 @@ pub fn list(
     f: &PeopleFilter,
     page: &PageRequest,
 ) -> Result<Page<Person>, ApiError> {
-    let q = seek_after!(filtered(vis, f), page.after_two(), p::name, p::id);
+    let q = seek_after!(
+        filtered(conn.backend(), vis, f),
+        page.after_two(),
+        p::name,
+        p::id
+    );
     let rows: Vec<PersonRow> = q
         .order((p::name.asc(), p::id.asc()))
         .limit(page.fetch())
@@ -311,7 +321,7 @@ pub fn export(
     vis: &Visibility,
     f: &PeopleFilter,
 ) -> Result<Vec<Person>, ApiError> {
-    let rows: Vec<PersonRow> = filtered(vis, f)
+    let rows: Vec<PersonRow> = filtered(conn.backend(), vis, f)
         .order((p::name.asc(), p::id.asc()))
         .limit(100_000)
         .load(conn)?;

@@ -795,3 +795,130 @@ async fn people_csv_export_has_a_header_row_honours_filters_and_neutralises_form
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[1][2], "Plain");
 }
+
+/// The name search is a substring search through an index (SQLite's FTS5 trigram tables, kept by
+/// triggers; pg_trgm on PostgreSQL): it folds case over all of Unicode, takes quotes and spaces
+/// literally, and follows every rename and deletion. Text under three characters, which no trigram
+/// can match, is still searched (by a scan).
+#[tokio::test]
+async fn name_search_folds_unicode_case_and_follows_changes() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let org = id_of(&app.create_org(&admin, "Alfa", "pharma").await);
+    let oyvind = app
+        .create_contact(&admin, Some(&org), "Øyvind Ærlig", "oyvind@alfa.test")
+        .await;
+    let nan = app
+        .create_contact(&admin, Some(&org), "Anne \"Nan\" Berg", "anne@alfa.test")
+        .await;
+    app.create_contact(&admin, Some(&org), "Ola Nordmann", "ola@beta.test")
+        .await;
+    let names = |q: &str| {
+        let (app, admin) = (&app, &admin);
+        let path = format!("/api/v1/people?q={}", urlencoding(q));
+        async move { names_of(&app.list_items(&path, admin).await) }
+    };
+    assert_eq!(names("ØYVIND").await, ["Øyvind Ærlig"], "upper case Ø");
+    assert_eq!(names("ærlig").await, ["Øyvind Ærlig"], "lower case æ");
+    assert_eq!(names("vind ær").await, ["Øyvind Ærlig"], "across a space");
+    assert_eq!(names("\"nan\"").await, ["Anne \"Nan\" Berg"], "quotes");
+    assert_eq!(names("\"nan").await.len(), 1, "an unbalanced quote");
+    assert_eq!(names("beta.te").await, ["Ola Nordmann"], "e-mail");
+    assert_eq!(
+        names("Be").await,
+        ["Anne \"Nan\" Berg", "Ola Nordmann"],
+        "two characters"
+    );
+    assert!(names("xyz").await.is_empty());
+
+    let res = app
+        .patch(
+            &person_path(&oyvind),
+            &admin,
+            Some("\"1\""),
+            &json!({"name": "Kari Nordmann", "email": "kari@gamma.test"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(names("Øyvind").await.is_empty(), "the old name is gone");
+    assert!(names("oyvind@").await.is_empty(), "the old e-mail is gone");
+    assert_eq!(names("nordmann").await, ["Kari Nordmann", "Ola Nordmann"]);
+    assert_eq!(names("gamma").await, ["Kari Nordmann"]);
+
+    let res = app.delete(&person_path(&nan), &admin, Some("\"1\"")).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert!(names("Berg").await.is_empty(), "a deleted person is gone");
+    assert_eq!(
+        names("nordmann").await,
+        ["Kari Nordmann", "Ola Nordmann"],
+        "the others stay"
+    );
+}
+
+/// `text` as a query-string value (every byte but letters and digits percent-encoded).
+fn urlencoding(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// Pages are cut by the row value (name, id): people sharing a name are neither repeated nor
+/// skipped from one page to the next, and a name search pages the same way.
+#[tokio::test]
+async fn pages_walk_through_people_sharing_a_name() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let org = id_of(&app.create_org(&admin, "Alfa", "pharma").await);
+    let mut expected = Vec::new();
+    for i in 0..7 {
+        let p = app
+            .create_contact(
+                &admin,
+                Some(&org),
+                "Kari Nordmann",
+                &format!("kari{i}@alfa.test"),
+            )
+            .await;
+        expected.push(id_of(&p));
+    }
+    app.create_contact(&admin, Some(&org), "Anders", "anders@alfa.test")
+        .await;
+    app.create_contact(&admin, Some(&org), "Per", "per@alfa.test")
+        .await;
+    expected.sort();
+    for query in ["", "q=nordmann&"] {
+        let mut seen = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let after = cursor.map(|c| format!("&cursor={c}")).unwrap_or_default();
+            let page = app
+                .get_ok(&format!("/api/v1/people?{query}limit=2{after}"), &admin)
+                .await;
+            seen.extend(
+                page["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|p| (p["name"].as_str().unwrap().to_owned(), id_of(p))),
+            );
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => break,
+            }
+        }
+        let karis: Vec<String> = seen
+            .iter()
+            .filter(|(name, _)| name == "Kari Nordmann")
+            .map(|(_, id)| id.clone())
+            .collect();
+        assert_eq!(karis, expected, "{query}: every Kari once, in id order");
+        let others = seen.len() - karis.len();
+        assert_eq!(others, if query.is_empty() { 2 } else { 0 }, "{query}");
+    }
+}
