@@ -15,7 +15,7 @@ use crate::audit;
 use crate::auth::Caller;
 use crate::auth::policy;
 use crate::core::{BodyRole, Id, MembershipStatus, now};
-use crate::db::functions::lower;
+use crate::db::functions::{fold_case, lower};
 use crate::db::{DbConn, MultiBackend, like_pattern, seek_after};
 use crate::error::ApiError;
 use crate::http::{IfMatch, Page, PageRequest, won_race};
@@ -332,11 +332,10 @@ pub fn list(
     if let Some(text) = f.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         let pattern = like_pattern(text);
         q = q.filter(
-            lower(b::name).like(pattern.clone()).escape('\\').or(lower(
-                b::short_name.assume_not_null(),
-            )
-            .like(pattern)
-            .escape('\\')),
+            fold_case(b::name.nullable())
+                .like(pattern.clone())
+                .escape('\\')
+                .or(fold_case(b::short_name).like(pattern).escape('\\')),
         );
     }
     let q = seek_after!(q, page.after_two(), b::name, b::id);

@@ -334,50 +334,78 @@ where
     }
 }
 
-/// `lower(text)` on both backends, for case-insensitive search.
+/// SQL functions used in queries written once for both backends.
 pub mod functions {
-    use diesel::sql_types::Text;
-    diesel::define_sql_function!(fn lower(x: Text) -> Text);
+    use diesel::sql_types::{Nullable, Text};
+    diesel::define_sql_function! {
+        /// `lower(text)`: as the unique indexes on `lower(…)` compare (on SQLite, ASCII only).
+        fn lower(x: Text) -> Text;
+    }
+    diesel::define_sql_function! {
+        /// Lower case over all of Unicode, for case-insensitive search (`fold_case(name) LIKE
+        /// '%text%'`, the pattern from [`super::like_pattern`]): PostgreSQL's `lower` (a SQL
+        /// function migration `000023_text_search` creates), on SQLite Rust's `to_lowercase`,
+        /// registered on each connection, where the built-in `lower` folds ASCII only.
+        fn fold_case(x: Nullable<Text>) -> Nullable<Text>;
+    }
 }
 
-/// A substring search through SQLite's trigram index: the condition that `record_id` is the id of
-/// a record whose indexed text contains `text` (case-insensitively, over all of Unicode), given
-/// the FTS5 table `{index}_search` and its keys table `{index}_search_keys` (`search_rowid`,
-/// `key`), which migration `000023_text_search` creates and its triggers keep in step.
+/// How a list's text search `q` narrows it ([`text_search`]).
+pub enum TextSearch {
+    /// Exactly the records with these ids match (SQLite, from its trigram index).
+    Ids(Vec<String>),
+    /// Each searched column `fold_case(column) LIKE pattern ESCAPE '\'` (see [`like_pattern`]);
+    /// PostgreSQL answers it from its pg_trgm indexes, SQLite by reading the list in order.
+    Like(String),
+}
+
+/// The most ids [`text_search`] hands out; beyond them, the matches are frequent enough that
+/// reading the list in its order finds a page sooner than collecting every match.
+const SEARCH_IDS_MAX: usize = 1000;
+
+/// How the trimmed, non-empty search text `q` narrows a list whose records SQLite indexes in the
+/// FTS5 trigram table `{index}_search` (keys table `{index}_search_keys`: `search_rowid`, `key`;
+/// see migration `000023_text_search`, whose triggers keep both in step). `None` without text.
 ///
-/// `None` on PostgreSQL, whose pg_trgm indexes serve the lists' `LIKE` itself, and for text of
-/// fewer than three characters, which no trigram can match: the caller filters with `LIKE`.
-pub fn trigram_match(
-    backend: Backend,
-    record_id: &str,
+/// On SQLite, text of three or more characters is looked up there first, case-insensitively over
+/// all of Unicode, as an FTS5 phrase (a substring of one column). Up to [`SEARCH_IDS_MAX`] matches
+/// come back as their ids; more (a common word, where a scan in list order soon fills a page), or
+/// text shorter than a trigram, or PostgreSQL (whose pg_trgm indexes serve `LIKE`, chosen by its
+/// planner) give the `LIKE` pattern, which matches the same records.
+pub fn text_search(
+    conn: &mut DbConn,
+    q: Option<&str>,
     index: &str,
     key: &str,
-    text: &str,
-) -> Option<TrigramMatch> {
-    if backend != Backend::Sqlite || text.chars().count() < 3 {
-        return None;
+) -> Result<Option<TextSearch>, diesel::result::Error> {
+    #[derive(diesel::QueryableByName)]
+    struct Key {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        key: String,
     }
-    // An FTS5 phrase ("...", inner quotes doubled) is matched as written: with the trigram
-    // tokenizer, as a substring of one column.
-    let phrase = format!("\"{}\"", text.replace('"', "\"\""));
-    Some(
-        diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
-            "{record_id} IN (SELECT {key} FROM {index}_search_keys WHERE search_rowid IN \
-             (SELECT rowid FROM {index}_search WHERE {index}_search MATCH "
+    let Some(text) = q.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    if let DbConn::Sqlite(c) = conn
+        && text.chars().count() >= 3
+    {
+        // An FTS5 phrase ("…", inner quotes doubled) matches as written.
+        let phrase = format!("\"{}\"", text.replace('"', "\"\""));
+        let keys: Vec<Key> = diesel::sql_query(format!(
+            "SELECT {key} AS key FROM {index}_search_keys WHERE search_rowid IN \
+             (SELECT rowid FROM {index}_search WHERE {index}_search MATCH ? LIMIT {})",
+            SEARCH_IDS_MAX + 1
         ))
         .bind::<diesel::sql_types::Text, _>(phrase)
-        .sql("))"),
-    )
+        .load(c)?;
+        if keys.len() <= SEARCH_IDS_MAX {
+            return Ok(Some(TextSearch::Ids(
+                keys.into_iter().map(|k| k.key).collect(),
+            )));
+        }
+    }
+    Ok(Some(TextSearch::Like(like_pattern(text))))
 }
-
-/// The condition [`trigram_match`] builds.
-pub type TrigramMatch = diesel::expression::SqlLiteral<
-    diesel::sql_types::Bool,
-    diesel::expression::UncheckedBind<
-        diesel::expression::SqlLiteral<diesel::sql_types::Bool>,
-        diesel::dsl::AsExprOf<String, diesel::sql_types::Text>,
-    >,
->;
 
 /// Escapes `%`, `_` and `\` so user text matches literally inside a `LIKE` pattern (escape `\`).
 pub fn like_pattern(q: &str) -> String {

@@ -153,6 +153,12 @@ impl r2d2::CustomizeConnection<DbConn, diesel::r2d2::Error> for SqliteSettings {
             "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
         )
         .map_err(diesel::r2d2::Error::QueryError)?;
+        if let DbConn::Sqlite(c) = conn {
+            super::functions::fold_case_utils::register_impl(c, |x: Option<String>| {
+                x.map(|x| x.to_lowercase())
+            })
+            .map_err(diesel::r2d2::Error::QueryError)?;
+        }
         if let Some(h) = health(conn) {
             h.statements = 0;
         }

@@ -11,7 +11,7 @@ use crate::audit;
 use crate::auth::Caller;
 use crate::auth::policy::{self, DrugFacts, Visibility};
 use crate::core::{Id, now};
-use crate::db::functions::lower;
+use crate::db::functions::{fold_case, lower};
 use crate::db::{DbConn, like_pattern, seek_after};
 use crate::error::ApiError;
 use crate::http::{IfMatch, Page, PageRequest, won_race};
@@ -292,12 +292,10 @@ pub fn list(
     if let Some(text) = f.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         let pattern = like_pattern(text);
         q = q.filter(
-            lower(d::generic_name)
+            fold_case(d::generic_name.nullable())
                 .like(pattern.clone())
                 .escape('\\')
-                .or(lower(d::brand_name.assume_not_null())
-                    .like(pattern)
-                    .escape('\\')),
+                .or(fold_case(d::brand_name).like(pattern).escape('\\')),
         );
     }
     let q = seek_after!(q, page.after_two(), d::generic_name, d::id);

@@ -13,8 +13,9 @@ use crate::audit::{self, diff};
 use crate::auth::Caller;
 use crate::auth::policy::{self, OrgFacts, Visibility};
 use crate::core::{Id, now};
+use crate::db::functions::fold_case;
 use crate::db::functions::lower;
-use crate::db::{Backend, DbConn, like_pattern, seek_after, trigram_match};
+use crate::db::{DbConn, TextSearch, seek_after, text_search};
 use crate::error::ApiError;
 use crate::http::{IfMatch, Page, PageRequest, won_race};
 use crate::notifications::templates::status_label;
@@ -314,10 +315,20 @@ pub struct OrgFilter {
     pub include_archived: bool,
 }
 
+/// How `q` narrows the list: by name, short name or organisation number.
+fn search(conn: &mut DbConn, f: &OrgFilter) -> Result<Option<TextSearch>, ApiError> {
+    Ok(text_search(
+        conn,
+        f.q.as_deref(),
+        "organisations",
+        "organisation_id",
+    )?)
+}
+
 fn filtered<'a>(
-    backend: Backend,
     vis: &Visibility,
     f: &OrgFilter,
+    search: Option<TextSearch>,
 ) -> o::BoxedQuery<'a, crate::db::MultiBackend> {
     let mut q = o::table.into_boxed();
     if let Some(listed) = policy::organisations_listed(vis, f.include_archived) {
@@ -341,28 +352,18 @@ fn filtered<'a>(
     if let Some(v) = &f.country {
         q = q.filter(o::country.eq(v.clone()));
     }
-    if let Some(text) = f.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        q = match trigram_match(
-            backend,
-            "organisations.id",
-            "organisations",
-            "organisation_id",
-            text,
-        ) {
-            Some(matched) => q.filter(matched),
-            None => {
-                let pattern = like_pattern(text);
-                q.filter(
-                    lower(o::name)
-                        .like(pattern.clone())
-                        .escape('\\')
-                        .or(lower(o::short_name.assume_not_null())
-                            .like(pattern.clone())
-                            .escape('\\'))
-                        .or(o::org_number.assume_not_null().like(pattern).escape('\\')),
-                )
-            }
-        };
+    match search {
+        Some(TextSearch::Ids(ids)) => q = q.filter(o::id.eq_any(ids)),
+        Some(TextSearch::Like(pattern)) => {
+            q = q.filter(
+                fold_case(o::name.nullable())
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(fold_case(o::short_name).like(pattern.clone()).escape('\\'))
+                    .or(o::org_number.assume_not_null().like(pattern).escape('\\')),
+            );
+        }
+        None => {}
     }
     q
 }
@@ -375,7 +376,7 @@ pub fn list(
     page: &PageRequest,
 ) -> Result<Page<Organisation>, ApiError> {
     let q = seek_after!(
-        filtered(conn.backend(), vis, f),
+        filtered(vis, f, search(conn, f)?),
         page.after_two(),
         o::name,
         o::id
@@ -398,7 +399,7 @@ pub fn export(
     vis: &Visibility,
     f: &OrgFilter,
 ) -> Result<Vec<Organisation>, ApiError> {
-    let rows: Vec<OrgRow> = filtered(conn.backend(), vis, f)
+    let rows: Vec<OrgRow> = filtered(vis, f, search(conn, f)?)
         .order((o::name.asc(), o::id.asc()))
         .limit(100_000)
         .select(OrgRow::as_select())

@@ -6,8 +6,8 @@ use crate::audit;
 use crate::auth::Caller;
 use crate::auth::policy::{self, Visibility};
 use crate::core::{Id, now};
-use crate::db::functions::lower;
-use crate::db::{Backend, DbConn, MultiBackend, like_pattern, seek_after, trigram_match};
+use crate::db::functions::fold_case;
+use crate::db::{DbConn, MultiBackend, TextSearch, seek_after, text_search};
 use crate::error::ApiError;
 use crate::http::{IfMatch, Page, PageRequest, won_race};
 use crate::schema::{organisations as o, people as p, users as u};
@@ -255,9 +255,14 @@ pub struct PeopleFilter {
     pub q: Option<String>,
 }
 
+/// How `q` narrows the list: by name or e-mail.
+fn search(conn: &mut DbConn, f: &PeopleFilter) -> Result<Option<TextSearch>, ApiError> {
+    Ok(text_search(conn, f.q.as_deref(), "people", "person_id")?)
+}
+
 type Boxed<'a> = diesel::helper_types::IntoBoxed<'a, PersonQuery, MultiBackend>;
 
-fn filtered<'a>(backend: Backend, vis: &Visibility, f: &PeopleFilter) -> Boxed<'a> {
+fn filtered<'a>(vis: &Visibility, f: &PeopleFilter, search: Option<TextSearch>) -> Boxed<'a> {
     let mut q = person_query().into_boxed();
     if let Some(listed) = policy::people_listed(vis) {
         q =
@@ -276,19 +281,17 @@ fn filtered<'a>(backend: Backend, vis: &Visibility, f: &PeopleFilter) -> Boxed<'
         Some(false) => q = q.filter(u::id.nullable().is_null()),
         None => {}
     }
-    if let Some(text) = f.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        q = match trigram_match(backend, "people.id", "people", "person_id", text) {
-            Some(matched) => q.filter(matched),
-            None => {
-                let pattern = like_pattern(text);
-                q.filter(
-                    lower(p::name)
-                        .like(pattern.clone())
-                        .escape('\\')
-                        .or(p::email.like(pattern).escape('\\')),
-                )
-            }
-        };
+    match search {
+        Some(TextSearch::Ids(ids)) => q = q.filter(p::id.eq_any(ids)),
+        Some(TextSearch::Like(pattern)) => {
+            q = q.filter(
+                fold_case(p::name.nullable())
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(p::email.like(pattern).escape('\\')),
+            );
+        }
+        None => {}
     }
     q
 }
@@ -300,7 +303,7 @@ pub fn list(
     page: &PageRequest,
 ) -> Result<Page<Person>, ApiError> {
     let q = seek_after!(
-        filtered(conn.backend(), vis, f),
+        filtered(vis, f, search(conn, f)?),
         page.after_two(),
         p::name,
         p::id
@@ -321,7 +324,7 @@ pub fn export(
     vis: &Visibility,
     f: &PeopleFilter,
 ) -> Result<Vec<Person>, ApiError> {
-    let rows: Vec<PersonRow> = filtered(conn.backend(), vis, f)
+    let rows: Vec<PersonRow> = filtered(vis, f, search(conn, f)?)
         .order((p::name.asc(), p::id.asc()))
         .limit(100_000)
         .load(conn)?;

@@ -9,7 +9,7 @@ use crate::auth::password::check_password_rules;
 use crate::auth::policy;
 use crate::auth::{Caller, Role, Scope};
 use crate::core::{Actor, Id, now};
-use crate::db::functions::lower;
+use crate::db::functions::fold_case;
 use crate::db::{DbConn, like_pattern};
 use crate::error::ApiError;
 use crate::http::{IfMatch, Page, PageRequest, won_race};
@@ -290,7 +290,9 @@ pub fn list(conn: &mut DbConn, f: &UserFilter, page: &PageRequest) -> Result<Pag
             u::email
                 .like(pattern.clone())
                 .escape('\\')
-                .or(lower(u::display_name).like(pattern).escape('\\')),
+                .or(fold_case(u::display_name.nullable())
+                    .like(pattern)
+                    .escape('\\')),
         );
     }
     if let Some(after) = page.after_one() {

@@ -922,3 +922,56 @@ async fn pages_walk_through_people_sharing_a_name() {
         assert_eq!(others, if query.is_empty() { 2 } else { 0 }, "{query}");
     }
 }
+
+/// A word so common that the trigram index would hand back more than a thousand people is searched
+/// by reading the list in name order instead (a page fills at once): the matches are the same, and
+/// case still folds over all of Unicode (SQLite's own lower() folds ASCII only).
+#[tokio::test]
+async fn a_common_word_finds_the_same_people_in_name_order() {
+    use diesel::RunQueryDsl;
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let org = id_of(&app.create_org(&admin, "Alfa", "pharma").await);
+    {
+        let mut conn = app.db_conn();
+        let now = "2026-12-06 12:00:00";
+        let values: Vec<String> = (0..1100)
+            .map(|i| {
+                format!(
+                    "('{}', '{org}', 'Ærlig Østby {i:04}', 'aerlig{i}@alfa.test', '{now}', '{now}')",
+                    uuid::Uuid::now_v7()
+                )
+            })
+            .collect();
+        diesel::sql_query(format!(
+            "INSERT INTO people (id, organisation_id, name, email, created_at, updated_at) VALUES {}",
+            values.join(", ")
+        ))
+        .execute(&mut conn)
+        .unwrap();
+    }
+    app.create_contact(&admin, Some(&org), "Kari Nordmann", "kari@alfa.test")
+        .await;
+    for q in ["ÆRLIG%20ØSTBY", "rlig%20%C3%B8st", "%C3%A6rlig"] {
+        let page = app
+            .get_ok(&format!("/api/v1/people?q={q}&limit=3"), &admin)
+            .await;
+        assert_eq!(
+            names_of(page["items"].as_array().unwrap()),
+            ["Ærlig Østby 0000", "Ærlig Østby 0001", "Ærlig Østby 0002"],
+            "{q}"
+        );
+    }
+    let page = app
+        .get_ok("/api/v1/people?q=%C3%B8stby%201099", &admin)
+        .await;
+    assert_eq!(
+        names_of(page["items"].as_array().unwrap()),
+        ["Ærlig Østby 1099"]
+    );
+    let page = app.get_ok("/api/v1/people?q=nordm", &admin).await;
+    assert_eq!(
+        names_of(page["items"].as_array().unwrap()),
+        ["Kari Nordmann"]
+    );
+}

@@ -4,3 +4,4 @@ DROP INDEX organisations_short_name_trgm_idx;
 DROP INDEX organisations_name_trgm_idx;
 DROP INDEX people_email_trgm_idx;
 DROP INDEX people_name_trgm_idx;
+DROP FUNCTION fold_case(text);

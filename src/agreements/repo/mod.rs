@@ -22,7 +22,7 @@ use crate::audit;
 use crate::auth::Caller;
 use crate::auth::policy;
 use crate::core::{Id, new_id, now};
-use crate::db::functions::lower;
+use crate::db::functions::{fold_case, lower};
 use crate::db::{DbConn, like_pattern, seek_after};
 use crate::error::{ApiError, ProblemType};
 use crate::http::{IfMatch, Page, PageRequest, won_race};
@@ -409,10 +409,10 @@ pub fn list(
     if let Some(text) = f.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         let pattern = like_pattern(text);
         q = q.filter(
-            lower(a::reference)
+            fold_case(a::reference.nullable())
                 .like(pattern.clone())
                 .escape('\\')
-                .or(lower(a::title).like(pattern).escape('\\')),
+                .or(fold_case(a::title.nullable()).like(pattern).escape('\\')),
         );
     }
     let q = seek_after!(q, page.after_two(), a::reference, a::id);

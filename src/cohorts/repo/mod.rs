@@ -16,7 +16,7 @@ use crate::audit;
 use crate::auth::Caller;
 use crate::auth::policy;
 use crate::core::{AgreementStatus, AllocationStatus, Id, Outcome, now};
-use crate::db::functions::lower;
+use crate::db::functions::{fold_case, lower};
 use crate::db::{DbConn, like_pattern, seek_after};
 use crate::error::ApiError;
 use crate::http::{Page, PageRequest};
@@ -308,10 +308,12 @@ pub fn list(
     if let Some(text) = f.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         let pattern = like_pattern(text);
         q = q.filter(
-            lower(c::tumour_type)
+            fold_case(c::tumour_type.nullable())
                 .like(pattern.clone())
                 .escape('\\')
-                .or(lower(c::alteration).like(pattern).escape('\\')),
+                .or(fold_case(c::alteration.nullable())
+                    .like(pattern)
+                    .escape('\\')),
         );
     }
     let q = seek_after!(q, page.after_two(), c::tumour_type, c::id);
