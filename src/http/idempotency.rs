@@ -90,15 +90,7 @@ impl IdempotencyClaim {
     }
 
     /// The key's row, while it is this claim's.
-    fn row(
-        &self,
-    ) -> diesel::dsl::Filter<
-        ik::table,
-        diesel::dsl::And<
-            diesel::dsl::And<diesel::dsl::Eq<ik::owner, &str>, diesel::dsl::Eq<ik::idem_key, &str>>,
-            diesel::dsl::Eq<ik::claim_id, &str>,
-        >,
-    > {
+    fn row(&self) -> ClaimRow<'_> {
         ik::table.filter(
             ik::owner
                 .eq(self.owner.as_str())
@@ -107,6 +99,18 @@ impl IdempotencyClaim {
         )
     }
 }
+
+/// The query for a claim's row: its key's, with its claim id.
+type ClaimRow<'a> = diesel::dsl::Filter<
+    ik::table,
+    diesel::dsl::And<
+        diesel::dsl::And<
+            diesel::dsl::Eq<ik::owner, &'a str>,
+            diesel::dsl::Eq<ik::idem_key, &'a str>,
+        >,
+        diesel::dsl::Eq<ik::claim_id, &'a str>,
+    >,
+>;
 
 enum Claim {
     /// The request has no working credential: no claim, no replay; the handler answers 401.
