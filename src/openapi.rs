@@ -216,7 +216,7 @@ const COMMON_RESPONSES: &[(&str, &str)] = &[
     ("NotFound", "No such record, or it is not visible to you"),
     (
         "Conflict",
-        "Conflicts with the current state (see `detail`), or the Idempotency-Key is in use",
+        "Conflicts with the current state (see `detail`), or the Idempotency-Key is in use or its request was carried out but its response lost",
     ),
     (
         "PreconditionFailed",
