@@ -142,8 +142,10 @@ background+=("$poller")
 # One writer that retries after a 503 with the same Idempotency-Key, as a client should.
 keyed=40
 # A key whose claim was taken just before the database went away stays "in progress" (409
-# idempotency-key-in-use) until it is abandoned after five minutes, since releasing it needs the
-# database too: such a key is counted as in doubt and left, and must not have made two records.
+# idempotency-key-in-use) until a retry takes it over a minute after the claim, since releasing it
+# needs the database too; one whose work committed but whose answer was lost stays so for five
+# minutes (then idempotency-response-lost). Such a key is counted as in doubt and left, and must
+# not have made two records.
 (
   retried=0 gave_up=0 no_retry_after=0 other=0 in_doubt=0
   for i in $(seq 1 "$keyed"); do
@@ -211,7 +213,7 @@ IFS='|' read -r stored_keyed twice < <(sql "$pg/faults_restart" "SELECT count(*)
 ((twice == 0)) || fail "keyed writes: $twice made a second record"
 ((stored_keyed <= keyed && stored_keyed >= keyed - keyed_in_doubt)) && ((keyed_gave_up == 0 && keyed_other == 0 && keyed_no_retry_after == 0)) ||
   fail "keyed writes: $stored_keyed stored of $keyed ($keyed_retried retried after 503, $keyed_in_doubt in doubt, $keyed_gave_up given up, $keyed_other other answers, $keyed_no_retry_after 503s without Retry-After)"
-((keyed_in_doubt == 0)) || echo "    note: $keyed_in_doubt keyed writes in doubt (claimed as the database went away; taken over after 5 minutes)"
+((keyed_in_doubt == 0)) || echo "    note: $keyed_in_doubt keyed writes in doubt (claimed as the database went away: taken over after a minute, or committed with the answer lost)"
 # Recovery is counted from when `pg_ctlcluster start` returned (PostgreSQL accepting again).
 read -r down_503 other_codes recovery pg_start < <(python3 - "$tmp/readyz.log" "$t_stop" "$t_start" "$t_up" <<'EOF'
 import sys

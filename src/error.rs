@@ -116,6 +116,14 @@ problem_types! {
         CONFLICT,
         "A request with this Idempotency-Key is still in progress"
     ),
+    /// The request first sent with this key was carried out (its change committed) but its
+    /// response was never stored, so it cannot be replayed and is not run again: read the
+    /// resource instead of retrying.
+    IdempotencyResponseLost = (
+        "idempotency-response-lost",
+        CONFLICT,
+        "The request with this Idempotency-Key was carried out, but its response was not kept"
+    ),
     CapReached = (
         "cap-reached",
         CONFLICT,
@@ -233,7 +241,8 @@ pub enum ApiError {
     NotImplemented(String),
     #[error("not acceptable")]
     NotAcceptable,
-    /// A conflict with the current state (`conflict`, `idempotency-key-in-use`).
+    /// A conflict with the current state (`conflict`, `idempotency-key-in-use`,
+    /// `idempotency-response-lost`, …).
     #[error("{detail}")]
     Conflict { kind: ProblemType, detail: String },
     /// A refusal with a problem type of its own, whose status the type gives (`not-a-voter`).

@@ -245,6 +245,7 @@ fn create_user(
         connect::core::Actor::system(),
         req,
         connect::users::service::When::Always,
+        None,
     ));
     match result {
         Ok(Some(user)) => {

@@ -32,7 +32,9 @@ returned as `ETag`; `PATCH` and `DELETE` need `If-Match` with that `ETag` (412 w
 when missing or `*`). Every successful `GET` carries an `ETag` (a record's \
 version, or a weak tag of a list page that changes when what you are shown changes): send it back \
 as `If-None-Match` and, while it is current, the answer is `304 Not Modified` with no body. `POST`s that create accept `Idempotency-Key`: a \
-retry with the same key and body replays the first response (header `Idempotent-Replayed: true`). \
+retry with the same key and body replays the first response (header `Idempotent-Replayed: true`); \
+a request that was carried out but whose response was lost is not run again (409 \
+`idempotency-response-lost`: read the resource instead). \
 Unknown fields are rejected; bodies are limited to 64 KiB. Whatever you may not see answers 404.
 
 **Errors** are RFC 9457 problem documents (`application/problem+json`) whose `type` is one of:
@@ -214,7 +216,7 @@ const COMMON_RESPONSES: &[(&str, &str)] = &[
     ("NotFound", "No such record, or it is not visible to you"),
     (
         "Conflict",
-        "Conflicts with the current state (see `detail`), or the Idempotency-Key is in use",
+        "Conflicts with the current state (see `detail`), or the Idempotency-Key is in use or its request was carried out but its response lost",
     ),
     (
         "PreconditionFailed",

@@ -296,6 +296,8 @@ diesel::table! {
         response_headers -> Nullable<Text>,
         response_body -> Nullable<Text>,
         created_at -> Timestamp,
+        claim_id -> Nullable<Text>,
+        committed_at -> Nullable<Timestamp>,
     }
 }
 

@@ -15,6 +15,7 @@ use crate::core::Actor;
 use crate::error::{ApiError, Problem};
 use crate::http::Json;
 use crate::http::client_ip::client_ip;
+use crate::http::idempotency::IdempotencyClaim;
 use crate::notifications::Mailer;
 use crate::state::AppState;
 use crate::users::model::Me;
@@ -224,6 +225,7 @@ pub async fn change_password(
     mailer: web::Data<Mailer>,
     req: HttpRequest,
     caller: Caller,
+    claim: Option<web::ReqData<IdempotencyClaim>>,
     body: Json<ChangePasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let Some(family) = caller.session_family().map(str::to_owned) else {
@@ -278,9 +280,13 @@ pub async fn change_password(
     let uid = caller.user_id.clone();
     let account = caller.email.clone();
     let mailer = mailer.clone();
+    let claim = claim.map(web::ReqData::into_inner);
     state
         .db
         .write(move |conn| {
+            if let Some(claim) = &claim {
+                claim.mark_committed(conn)?;
+            }
             repo::set_password(conn, &uid, &hash)?;
             throttle::clear_account(conn, &account)?;
             let ended = repo::end_credentials(conn, &uid, Some(&family))?;

@@ -13,7 +13,7 @@ use super::jwt::JwtKeys;
 use crate::core::{Actor, MembershipStatus, text_enum};
 use crate::db::{Db, DbConn};
 use crate::error::ApiError;
-use crate::http::idempotency::OwnerLookup;
+use crate::http::idempotency::{IdempotencyClaim, OwnerLookup};
 use crate::http::observe::RequestId;
 
 text_enum!(
@@ -198,10 +198,16 @@ pub fn bearer(req: &HttpRequest) -> Option<&str> {
 /// one hop and a change is checked against the caller's standing as it is when it is made.
 /// [`Caller`], the extractor, loads it in a hop of its own, for the few handlers that need the
 /// caller outside the database.
+///
+/// A request holding an `Idempotency-Key` claim (see `http::idempotency`) carries it here too, so
+/// that [`Auth::write`] marks the claim committed in the handler's own transaction. The claim is
+/// read from the extensions each time the `Auth` is taken, since the middleware works the `Auth`
+/// out (to find the key's owner) before it claims the key.
 #[derive(Debug, Clone)]
 pub struct Auth {
     presented: Presented,
     request_id: Option<String>,
+    claim: Option<IdempotencyClaim>,
 }
 
 #[derive(Debug, Clone)]
@@ -213,8 +219,12 @@ enum Presented {
 impl Auth {
     /// The request's credential (computed once, then read from the request's extensions).
     pub fn of(req: &HttpRequest) -> Result<Auth, ApiError> {
+        let claim = IdempotencyClaim::of(req);
         if let Some(auth) = req.extensions().get::<Auth>() {
-            return Ok(auth.clone());
+            return Ok(Auth {
+                claim,
+                ..auth.clone()
+            });
         }
         let token = bearer(req).ok_or_else(|| {
             ApiError::Unauthenticated(
@@ -240,9 +250,10 @@ impl Auth {
         let auth = Auth {
             presented,
             request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()),
+            claim: None,
         };
         req.extensions_mut().insert(auth.clone());
-        Ok(auth)
+        Ok(Auth { claim, ..auth })
     }
 
     /// The active account behind the credential, loaded on `conn`; 401 when the session was
@@ -274,7 +285,9 @@ impl Auth {
         .await
     }
 
-    /// Loads the caller and runs write work `f` as them, in one transaction.
+    /// Loads the caller and runs write work `f` as them, in one transaction. When the request
+    /// holds an `Idempotency-Key` claim, the transaction marks it committed once `f` succeeded, or
+    /// fails with 409 (and rolls back) when a retry took the claim over.
     pub async fn write<T, F>(&self, db: &Db, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
@@ -283,7 +296,11 @@ impl Auth {
         let auth = self.clone();
         db.write(move |conn| {
             let caller = auth.load(conn)?;
-            f(conn, &caller)
+            let value = f(conn, &caller)?;
+            if let Some(claim) = &auth.claim {
+                claim.mark_committed(conn)?;
+            }
+            Ok(value)
         })
         .await
     }

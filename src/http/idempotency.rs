@@ -2,17 +2,33 @@
 //! creates nothing twice; the same key with another body answers 422; a key still being processed
 //! answers 409. Keys belong to the caller (a user, or an API token) and expire after 24 hours.
 //!
-//! The key is claimed in its own transaction before the handler runs (insert-first, so a
-//! concurrent retry finds the claim and answers 409), and the response is stored after it. A
-//! server error, a 401 or a 429 releases the claim so the client may retry afresh. A claim left by
-//! a crashed process is taken over after five minutes.
+//! A request's key passes through three transactions, and each may fail on its own:
+//! 1. the **claim** (before the handler runs; insert-first, so a concurrent retry finds it and
+//!    answers 409 `idempotency-key-in-use`) writes a fresh claim id and hands the handler an
+//!    [`IdempotencyClaim`] in the request's extensions;
+//! 2. the handler's **write** (`auth::Auth::write`) marks the claim committed
+//!    ([`IdempotencyClaim::mark_committed`]) inside its own transaction, just before it commits,
+//!    provided the claim id is still the one it was given. So the key's row says whether the work
+//!    was done, whatever becomes of the answer;
+//! 3. the **response** is stored on the row of that claim id, or, after a server error, a 401 or
+//!    a 429, the claim is released ([`release`], only while nothing committed) so the client may
+//!    retry afresh.
+//!
+//! A row left without a response (the process died, or the database went away and took the
+//! release or the store with it) is judged by whether the work committed:
+//! - not committed: the work never happened, so a retry takes the claim over after
+//!   [`TAKEOVER`] (a minute). That is safe even while the first handler still runs: its
+//!   transaction finds the claim id changed, answers 409 and rolls back;
+//! - committed: the request is never run again. For [`ABANDONED`] (five minutes after the commit)
+//!   a retry answers 409 `idempotency-key-in-use`, as the first request may still be storing its
+//!   answer; after that 409 `idempotency-response-lost`: the work was done, read the resource.
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
-use actix_web::{HttpResponse, ResponseError, web};
+use actix_web::{HttpMessage, HttpResponse, ResponseError, web};
 use chrono::TimeDelta;
 use diesel::prelude::*;
 use sha2::{Digest, Sha256};
@@ -25,14 +41,81 @@ use crate::schema::idempotency_keys as ik;
 pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 const KEEP: TimeDelta = TimeDelta::hours(24);
-const ABANDONED: TimeDelta = TimeDelta::minutes(5);
+/// How long after its handler's work committed a key without a stored response answers 409
+/// `idempotency-key-in-use` (the first request may still be storing its answer) before it answers
+/// 409 `idempotency-response-lost`. Such a key is never run again.
+pub const ABANDONED: TimeDelta = TimeDelta::minutes(5);
+/// How long a claim whose handler has not committed holds its key before a retry takes it over.
+/// Taking over is safe however soon, because the claim id changes: the old handler, should it
+/// still be running, marks its claim committed in its own transaction before committing, finds
+/// the claim id gone, and rolls back with 409, so only one of them ever writes. The minute lets a
+/// merely slow handler finish first, and frees quickly a key whose release failed (the database
+/// went away after the claim, so the handler answered 503 and the release could not be written).
+pub const TAKEOVER: TimeDelta = TimeDelta::seconds(60);
 /// Response headers worth replaying.
 const STORED_HEADERS: [HeaderName; 3] = [header::LOCATION, header::ETAG, header::CONTENT_TYPE];
+
+/// The claim a request holds on its `Idempotency-Key` while its handler runs. The middleware puts
+/// it in the request's extensions; `auth::Auth` carries it to the handler's write transaction,
+/// which calls [`IdempotencyClaim::mark_committed`] before committing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyClaim {
+    pub owner: String,
+    pub key: String,
+    /// Written by this claim (a UUID v7); a retry that takes the key over writes another.
+    pub claim_id: String,
+}
+
+impl IdempotencyClaim {
+    /// The claim a request holds, if any.
+    pub fn of(req: &actix_web::HttpRequest) -> Option<Self> {
+        req.extensions().get::<Self>().cloned()
+    }
+
+    /// Records, inside the handler's write transaction and before it commits, that the request's
+    /// work is done, provided the request still holds its claim. When a retry has taken the key
+    /// over (this request ran past [`TAKEOVER`] without committing), answers 409
+    /// `idempotency-key-in-use`, so the transaction rolls back and nothing is written twice.
+    pub fn mark_committed(&self, conn: &mut DbConn) -> Result<(), ApiError> {
+        let marked = diesel::update(self.row())
+            .set(ik::committed_at.eq(crate::core::now()))
+            .execute(conn)?;
+        if marked == 0 {
+            return Err(ApiError::conflict_of(
+                crate::error::ProblemType::IdempotencyKeyInUse,
+                "a retry with this Idempotency-Key took the request over; it is carried out once, by the retry",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The key's row, while it is this claim's.
+    fn row(&self) -> ClaimRow<'_> {
+        ik::table.filter(
+            ik::owner
+                .eq(self.owner.as_str())
+                .and(ik::idem_key.eq(self.key.as_str()))
+                .and(ik::claim_id.eq(self.claim_id.as_str())),
+        )
+    }
+}
+
+/// The query for a claim's row: its key's, with its claim id.
+type ClaimRow<'a> = diesel::dsl::Filter<
+    ik::table,
+    diesel::dsl::And<
+        diesel::dsl::And<
+            diesel::dsl::Eq<ik::owner, &'a str>,
+            diesel::dsl::Eq<ik::idem_key, &'a str>,
+        >,
+        diesel::dsl::Eq<ik::claim_id, &'a str>,
+    >,
+>;
 
 enum Claim {
     /// The request has no working credential: no claim, no replay; the handler answers 401.
     Unowned,
-    New(String),
+    New(IdempotencyClaim),
     Replay {
         status: i32,
         headers: Vec<(String, String)>,
@@ -40,6 +123,8 @@ enum Claim {
     },
     Mismatch,
     InProgress,
+    /// The first request's work committed but its response was never stored.
+    ResponseLost,
 }
 
 /// A key as stored: the request it was first used for and, once answered, the response.
@@ -51,6 +136,7 @@ struct StoredKey {
     response_headers: Option<String>,
     response_body: Option<String>,
     created_at: chrono::NaiveDateTime,
+    committed_at: Option<chrono::NaiveDateTime>,
 }
 
 fn claim(
@@ -75,37 +161,71 @@ fn claim(
         response_headers: headers,
         response_body: body,
         created_at: created,
+        committed_at: committed,
     }) = existing
     {
-        let expired = created < now - KEEP;
-        let abandoned = status.is_none() && created < now - ABANDONED;
-        if !expired && !abandoned {
-            if stored_hash != hash {
-                return Ok(Claim::Mismatch);
+        if created >= now - KEEP {
+            let same = stored_hash == hash;
+            match (status, committed) {
+                (Some(_), _) | (None, Some(_)) if !same => return Ok(Claim::Mismatch),
+                (Some(status), _) => {
+                    return Ok(Claim::Replay {
+                        status,
+                        headers: headers
+                            .and_then(|h| serde_json::from_str(&h).ok())
+                            .unwrap_or_default(),
+                        body: body.unwrap_or_default(),
+                    });
+                }
+                // The work was done: never again, whatever became of its answer.
+                (None, Some(committed)) if committed < now - ABANDONED => {
+                    return Ok(Claim::ResponseLost);
+                }
+                (None, Some(_)) => return Ok(Claim::InProgress),
+                (None, None) if created >= now - TAKEOVER => {
+                    return Ok(if same {
+                        Claim::InProgress
+                    } else {
+                        Claim::Mismatch
+                    });
+                }
+                // Held past TAKEOVER without committing: taken over below.
+                (None, None) => {}
             }
-            return Ok(match status {
-                None => Claim::InProgress,
-                Some(status) => Claim::Replay {
-                    status,
-                    headers: headers
-                        .and_then(|h| serde_json::from_str(&h).ok())
-                        .unwrap_or_default(),
-                    body: body.unwrap_or_default(),
-                },
-            });
         }
-        diesel::delete(ik::table.filter(ik::owner.eq(owner).and(ik::idem_key.eq(key))))
-            .execute(conn)?;
+        // Only a row still expired or abandoned uncommitted is taken over: on PostgreSQL a handler
+        // committing concurrently holds the row, and once it has, its row no longer matches (the
+        // DELETE re-checks the condition), so the work is not run twice.
+        let taken = diesel::delete(
+            ik::table.filter(
+                ik::owner.eq(owner).and(ik::idem_key.eq(key)).and(
+                    ik::created_at.lt(now - KEEP).or(ik::status_code
+                        .is_null()
+                        .and(ik::committed_at.is_null())
+                        .and(ik::created_at.lt(now - TAKEOVER))),
+                ),
+            ),
+        )
+        .execute(conn)?;
+        if taken == 0 {
+            return Ok(Claim::InProgress);
+        }
     }
+    let claim_id = uuid::Uuid::now_v7().to_string();
     diesel::insert_into(ik::table)
         .values((
             ik::owner.eq(owner),
             ik::idem_key.eq(key),
             ik::request_hash.eq(hash),
             ik::created_at.eq(now),
+            ik::claim_id.eq(&claim_id),
         ))
         .execute(conn)?;
-    Ok(Claim::New(owner.to_owned()))
+    Ok(Claim::New(IdempotencyClaim {
+        owner: owner.to_owned(),
+        key: key.to_owned(),
+        claim_id,
+    }))
 }
 
 /// Deletes keys older than 24 hours; run periodically.
@@ -203,7 +323,7 @@ pub async fn idempotency(
         detail: "a request with this Idempotency-Key is still being processed; retry shortly"
             .into(),
     };
-    let owner = match claimed {
+    let claim = match claimed {
         // Two first attempts raced to insert the key: the loser sees the winner's claim.
         Err(ApiError::Conflict { .. }) => return Ok(req.into_response(in_use().error_response())),
         Err(e) => return Ok(req.into_response(e.error_response())),
@@ -211,6 +331,13 @@ pub async fn idempotency(
             return Ok(req.into_response(ApiError::IdempotencyKeyReused.error_response()));
         }
         Ok(Claim::InProgress) => return Ok(req.into_response(in_use().error_response())),
+        Ok(Claim::ResponseLost) => {
+            let e = ApiError::conflict_of(
+                crate::error::ProblemType::IdempotencyResponseLost,
+                "the request with this Idempotency-Key was carried out, but its response was not kept; read the resource rather than retry",
+            );
+            return Ok(req.into_response(e.error_response()));
+        }
         Ok(Claim::Replay {
             status,
             headers,
@@ -225,15 +352,16 @@ pub async fn idempotency(
                 .await
                 .map(ServiceResponse::map_into_boxed_body);
         }
-        Ok(Claim::New(owner)) => owner,
+        Ok(Claim::New(claim)) => claim,
     };
 
     req.set_payload(actix_web::dev::Payload::from(body));
+    req.extensions_mut().insert(claim.clone());
     let res = next.call(req).await;
     let res = match res {
         Ok(r) => r.map_into_boxed_body(),
         Err(e) => {
-            release(&db, owner, key).await;
+            release_claim(&db, claim).await;
             return Err(e);
         }
     };
@@ -244,7 +372,7 @@ pub async fn idempotency(
         || status == StatusCode::UNAUTHORIZED
         || status == StatusCode::TOO_MANY_REQUESTS
     {
-        release(&db, owner, key).await;
+        release_claim(&db, claim).await;
         return Ok(res);
     }
     let (http_req, response) = res.into_parts();
@@ -252,7 +380,7 @@ pub async fn idempotency(
     let bytes = match actix_web::body::to_bytes(body).await {
         Ok(b) => b,
         Err(_) => {
-            release(&db, owner, key).await;
+            release_claim(&db, claim).await;
             return Ok(ServiceResponse::new(
                 http_req,
                 ApiError::internal("response body unreadable").error_response(),
@@ -297,9 +425,9 @@ pub async fn idempotency(
     };
     let stored = {
         let headers = serde_json::to_string(&headers).unwrap_or_default();
-        let (owner, key, text) = (owner.clone(), key.clone(), text);
         db.write(move |conn| {
-            diesel::update(ik::table.filter(ik::owner.eq(owner).and(ik::idem_key.eq(key))))
+            // Only on this claim's row: a retry that took the key over has a row of its own.
+            diesel::update(claim.row())
                 .set((
                     ik::status_code.eq(i32::from(status_kept.as_u16())),
                     ik::response_headers.eq(headers),
@@ -320,12 +448,15 @@ pub async fn idempotency(
     Ok(res)
 }
 
-async fn release(db: &Db, owner: String, key: String) {
-    let _ = db
-        .write(move |conn| {
-            diesel::delete(ik::table.filter(ik::owner.eq(owner).and(ik::idem_key.eq(key))))
-                .execute(conn)
-                .map_err(ApiError::from)
-        })
-        .await;
+async fn release_claim(db: &Db, claim: IdempotencyClaim) {
+    if let Err(e) = db.write(move |conn| release(conn, &claim)).await {
+        tracing::warn!(error = %e, "could not release an idempotency key");
+    }
+}
+
+/// Gives a claim's key back, so that a retry runs afresh: only while the claim is the request's
+/// and its work did not commit (a server error after the commit keeps the key, so the retry is
+/// not run again). True when the key was released.
+pub fn release(conn: &mut DbConn, claim: &IdempotencyClaim) -> Result<bool, ApiError> {
+    Ok(diesel::delete(claim.row().filter(ik::committed_at.is_null())).execute(conn)? > 0)
 }

@@ -15,6 +15,7 @@ use crate::auth::policy;
 use crate::auth::{Auth, Caller, Role, Scope};
 use crate::core::Id;
 use crate::error::{ApiError, Problem};
+use crate::http::idempotency::IdempotencyClaim;
 use crate::http::{IfMatch, Json, Page, PageRequest, Query, created, versioned};
 use crate::notifications::Mailer;
 use crate::state::AppState;
@@ -82,13 +83,22 @@ pub async fn list_users(
 pub async fn create_user(
     state: web::Data<AppState>,
     caller: Caller,
+    claim: Option<web::ReqData<IdempotencyClaim>>,
     body: Json<CreateUser>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_admin(Scope::UsersWrite)?;
     let req = body.into_inner();
-    let user = service::create_user(&state.db, &state.hasher, caller.actor(), req, When::Always)
-        .await?
-        .ok_or_else(|| ApiError::internal("the account was not created"))?;
+    let claim = claim.map(web::ReqData::into_inner);
+    let user = service::create_user(
+        &state.db,
+        &state.hasher,
+        caller.actor(),
+        req,
+        When::Always,
+        claim,
+    )
+    .await?
+    .ok_or_else(|| ApiError::internal("the account was not created"))?;
     Ok(created(
         format!("/api/v1/users/{}", user.id),
         user.version,

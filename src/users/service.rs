@@ -11,6 +11,7 @@ use crate::auth::password::PasswordHasher;
 use crate::core::{Actor, Id};
 use crate::db::Db;
 use crate::error::ApiError;
+use crate::http::idempotency::IdempotencyClaim;
 use crate::schema::users as u;
 
 /// When an account may be created.
@@ -25,13 +26,15 @@ pub enum When {
 
 /// Validates the request (before spending a password hash on an invalid one), hashes the
 /// password, then inserts the account and its audit event in one write transaction, which
-/// validates again since the first look was outside it. `None` when `when` ruled it out.
+/// validates again since the first look was outside it. `None` when `when` ruled it out. A
+/// request's `Idempotency-Key` claim is marked committed in that transaction.
 pub async fn create_user(
     db: &Db,
     hasher: &PasswordHasher,
     actor: Actor,
     req: CreateUser,
     when: When,
+    claim: Option<IdempotencyClaim>,
 ) -> Result<Option<User>, ApiError> {
     let ruled_out = move |conn: &mut crate::db::DbConn| -> Result<bool, ApiError> {
         Ok(when == When::NoAccountYet && u::table.count().get_result::<i64>(conn)? > 0)
@@ -55,7 +58,11 @@ pub async fn create_user(
         if ruled_out(conn)? {
             return Ok(None);
         }
-        insert(conn, &actor, &id, &email, &req, &hash).map(Some)
+        let user = insert(conn, &actor, &id, &email, &req, &hash)?;
+        if let Some(claim) = &claim {
+            claim.mark_committed(conn)?;
+        }
+        Ok(Some(user))
     })
     .await
 }
@@ -84,7 +91,7 @@ pub async fn ensure_first_admin(
         password: password.to_owned(),
         language: None,
     };
-    let created = create_user(db, hasher, Actor::system(), req, When::NoAccountYet)
+    let created = create_user(db, hasher, Actor::system(), req, When::NoAccountYet, None)
         .await?
         .is_some();
     if created {

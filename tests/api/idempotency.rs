@@ -367,3 +367,324 @@ async fn a_replay_needs_a_credential_that_still_works() {
         .await;
     assert_problem(res, 401, "unauthenticated").await;
 }
+
+/// The key's row as the middleware and the handler leave it: (claim id, committed at, status).
+type KeyRow = (Option<String>, Option<chrono::NaiveDateTime>, Option<i32>);
+
+fn key_row(app: &TestApp, key: &str) -> Option<KeyRow> {
+    use connect::schema::idempotency_keys as ik;
+    ik::table
+        .filter(ik::idem_key.eq(key))
+        .select((ik::claim_id, ik::committed_at, ik::status_code))
+        .first(&mut app.db_conn())
+        .optional()
+        .unwrap()
+}
+
+/// The key's owner and request hash.
+fn owner_of_key(app: &TestApp, key: &str) -> (String, String) {
+    use connect::schema::idempotency_keys as ik;
+    ik::table
+        .filter(ik::idem_key.eq(key))
+        .select((ik::owner, ik::request_hash))
+        .first(&mut app.db_conn())
+        .unwrap()
+}
+
+/// Makes the key's row look like a request whose work committed `ago` but whose response was
+/// never stored (the answer to COMMIT was lost, or storing the response failed).
+fn lose_response(app: &TestApp, key: &str, ago: chrono::TimeDelta) {
+    use connect::schema::idempotency_keys as ik;
+    let at = connect::core::now() - ago;
+    let n = diesel::update(ik::table.filter(ik::idem_key.eq(key)))
+        .set((
+            ik::status_code.eq(None::<i32>),
+            ik::response_headers.eq(None::<String>),
+            ik::response_body.eq(None::<String>),
+            ik::created_at.eq(at),
+            ik::committed_at.eq(Some(at)),
+        ))
+        .execute(&mut app.db_conn())
+        .unwrap();
+    assert_eq!(n, 1);
+}
+
+/// A claim left by a request whose handler never committed (the database went away after the
+/// claim, and the release failed with it), claimed `ago` for a request of this hash.
+fn stuck_claim(app: &TestApp, owner: &str, key: &str, hash: &str, ago: chrono::TimeDelta) {
+    use connect::schema::idempotency_keys as ik;
+    diesel::insert_into(ik::table)
+        .values((
+            ik::owner.eq(owner),
+            ik::idem_key.eq(key),
+            ik::request_hash.eq(hash),
+            ik::created_at.eq(connect::core::now() - ago),
+            ik::claim_id.eq("the first attempt's claim"),
+        ))
+        .execute(&mut app.db_conn())
+        .unwrap();
+}
+
+#[tokio::test]
+async fn the_handlers_transaction_marks_the_key_committed() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    for (path, body) in [
+        ("/api/v1/organisations", org_body("Roche Norge")),
+        // Through the `Caller` extractor rather than `Auth::write`.
+        (
+            "/api/v1/users",
+            json!({"email": "second@connect.test", "display_name": "Second",
+                   "role": "admin", "password": USER_PASSWORD}),
+        ),
+    ] {
+        let res = app.post_idempotent(path, &admin, path, &body).await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let (claim_id, committed, status) = key_row(&app, path).unwrap();
+        assert!(claim_id.is_some_and(|c| !c.is_empty()), "{path}");
+        assert!(committed.is_some(), "{path}: not marked committed");
+        assert_eq!(status, Some(201));
+    }
+    // Work that fails commits nothing, and is not marked.
+    let res = app
+        .post_idempotent(
+            "/api/v1/organisations",
+            &admin,
+            "invalid",
+            &json!({"name": "", "kind": "pharma", "sector": "private"}),
+        )
+        .await;
+    assert_problem(res, 422, "validation-failed").await;
+    let (_, committed, status) = key_row(&app, "invalid").unwrap();
+    assert_eq!((committed, status), (None, Some(422)));
+}
+
+#[tokio::test]
+async fn a_committed_request_whose_response_was_lost_is_never_run_again() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let body = org_body("Roche Norge");
+    let res = app
+        .post_idempotent("/api/v1/organisations", &admin, "lost", &body)
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+
+    // Committed two minutes ago: the first request may still be storing its answer.
+    lose_response(&app, "lost", chrono::TimeDelta::minutes(2));
+    let res = app
+        .post_idempotent("/api/v1/organisations", &admin, "lost", &body)
+        .await;
+    assert_problem(res, 409, "idempotency-key-in-use").await;
+
+    // Six minutes ago: the response is lost, and the request is not carried out again.
+    lose_response(&app, "lost", chrono::TimeDelta::minutes(6));
+    let res = app
+        .post_idempotent("/api/v1/organisations", &admin, "lost", &body)
+        .await;
+    let problem = assert_problem(res, 409, "idempotency-response-lost").await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("was carried out"),
+        "{problem}"
+    );
+    // The key with another request is still refused as reused.
+    let res = app
+        .post_idempotent(
+            "/api/v1/organisations",
+            &admin,
+            "lost",
+            &org_body("Lilly Norge"),
+        )
+        .await;
+    assert_problem(res, 422, "idempotency-key-reused").await;
+
+    assert_eq!(org_names(&app, &admin).await, ["Roche Norge"]);
+    let created = app
+        .audit_events(&admin, "action=organisation.created")
+        .await;
+    assert_eq!(created.len(), 1, "created once");
+    let (_, committed, status) = key_row(&app, "lost").unwrap();
+    assert!(committed.is_some() && status.is_none(), "the row is kept");
+}
+
+#[tokio::test]
+async fn a_claim_that_never_committed_is_taken_over_after_a_minute() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let res = app
+        .post_idempotent("/api/v1/organisations", &admin, "first", &org_body("Lilly"))
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let (owner, lilly) = owner_of_key(&app, "first");
+    let body = org_body("Roche Norge");
+
+    // Claimed 30 seconds ago: still in progress (or, with another request, reused).
+    stuck_claim(
+        &app,
+        &owner,
+        "recent",
+        &lilly,
+        chrono::TimeDelta::seconds(30),
+    );
+    let res = app
+        .post_idempotent(
+            "/api/v1/organisations",
+            &admin,
+            "recent",
+            &org_body("Lilly"),
+        )
+        .await;
+    assert_problem(res, 409, "idempotency-key-in-use").await;
+    let res = app
+        .post_idempotent("/api/v1/organisations", &admin, "recent", &body)
+        .await;
+    assert_problem(res, 422, "idempotency-key-reused").await;
+
+    // Claimed two minutes ago and never committed: the retry takes it over and runs, once.
+    stuck_claim(&app, &owner, "stuck", "-", chrono::TimeDelta::minutes(2));
+    let res = app
+        .post_idempotent("/api/v1/organisations", &admin, "stuck", &body)
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert_eq!(
+        header(&res, "idempotent-replayed").as_deref(),
+        Some("false")
+    );
+    let (claim_id, committed, status) = key_row(&app, "stuck").unwrap();
+    assert_ne!(claim_id.as_deref(), Some("the first attempt's claim"));
+    assert!(committed.is_some());
+    assert_eq!(status, Some(201));
+    let res = app
+        .post_idempotent("/api/v1/organisations", &admin, "stuck", &body)
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert_eq!(header(&res, "idempotent-replayed").as_deref(), Some("true"));
+    assert_eq!(org_names(&app, &admin).await, ["Lilly", "Roche Norge"]);
+}
+
+#[tokio::test]
+async fn a_handler_whose_claim_was_taken_over_writes_nothing() {
+    use connect::db::write_tx;
+    use connect::error::{ApiError, ProblemType};
+    use connect::http::idempotency::IdempotencyClaim;
+    use connect::schema::idempotency_keys as ik;
+    let app = spawn_app().await;
+    let owner = "user:someone";
+    // The retry took the key over: the row now holds the retry's claim id.
+    stuck_claim(&app, owner, "k", "-", chrono::TimeDelta::zero());
+    let old = IdempotencyClaim {
+        owner: owner.into(),
+        key: "k".into(),
+        claim_id: "a claim taken over".into(),
+    };
+    let mut conn = app.db_conn();
+    // The old handler's work, then its mark, in one transaction.
+    let result = write_tx(&mut conn, |conn| {
+        diesel::insert_into(ik::table)
+            .values((
+                ik::owner.eq(owner),
+                ik::idem_key.eq("the old handler's work"),
+                ik::request_hash.eq("-"),
+                ik::created_at.eq(connect::core::now()),
+            ))
+            .execute(conn)?;
+        old.mark_committed(conn)
+    });
+    match result {
+        Err(e @ ApiError::Conflict { .. }) => {
+            assert_eq!(e.problem_type(), ProblemType::IdempotencyKeyInUse);
+        }
+        other => panic!("expected 409 idempotency-key-in-use, got {other:?}"),
+    }
+    assert!(
+        key_row(&app, "the old handler's work").is_none(),
+        "the old handler's work rolled back"
+    );
+    assert_eq!(key_row(&app, "k").unwrap().1, None, "the retry's claim");
+
+    // The claim's holder marks it.
+    let current = IdempotencyClaim {
+        claim_id: "the first attempt's claim".into(),
+        ..old
+    };
+    write_tx(&mut conn, |conn| current.mark_committed(conn)).unwrap();
+    assert!(key_row(&app, "k").unwrap().1.is_some());
+}
+
+#[tokio::test]
+async fn a_claim_is_released_only_by_its_holder_and_only_before_its_work_committed() {
+    use connect::db::write_tx;
+    use connect::http::idempotency::{IdempotencyClaim, release};
+    let app = spawn_app().await;
+    let mut conn = app.db_conn();
+    stuck_claim(&app, "user:someone", "k", "-", chrono::TimeDelta::zero());
+    let claim = IdempotencyClaim {
+        owner: "user:someone".into(),
+        key: "k".into(),
+        claim_id: "the first attempt's claim".into(),
+    };
+    let other = IdempotencyClaim {
+        claim_id: "another claim".into(),
+        ..claim.clone()
+    };
+    assert!(!write_tx(&mut conn, |conn| release(conn, &other)).unwrap());
+    assert!(
+        key_row(&app, "k").is_some(),
+        "another claim's release keeps it"
+    );
+
+    // A server error after the handler's work committed keeps the key: a retry must not run it
+    // again.
+    write_tx(&mut conn, |conn| claim.mark_committed(conn)).unwrap();
+    assert!(!write_tx(&mut conn, |conn| release(conn, &claim)).unwrap());
+    assert!(key_row(&app, "k").is_some(), "committed work keeps its key");
+
+    // Before the commit, the holder's release gives the key back.
+    stuck_claim(&app, "user:someone", "k2", "-", chrono::TimeDelta::zero());
+    let claim = IdempotencyClaim {
+        key: "k2".into(),
+        ..claim
+    };
+    assert!(write_tx(&mut conn, |conn| release(conn, &claim)).unwrap());
+    assert!(key_row(&app, "k2").is_none());
+}
+
+#[tokio::test]
+async fn a_retry_does_not_take_over_a_claim_whose_work_is_committing() {
+    use connect::http::idempotency::IdempotencyClaim;
+    use diesel::connection::SimpleConnection;
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let res = app
+        .post_idempotent("/api/v1/organisations", &admin, "first", &org_body("Lilly"))
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let (owner, hash) = owner_of_key(&app, "first");
+    // A claim old enough to be taken over, whose handler is committing just as the retry comes.
+    stuck_claim(&app, &owner, "racing", &hash, chrono::TimeDelta::minutes(2));
+    let claim = IdempotencyClaim {
+        owner,
+        key: "racing".into(),
+        claim_id: "the first attempt's claim".into(),
+    };
+    let mut conn = app.db_conn();
+    conn.batch_execute(match backend() {
+        Backend::Sqlite => "BEGIN IMMEDIATE",
+        Backend::Postgres => "BEGIN",
+    })
+    .unwrap();
+    claim.mark_committed(&mut conn).unwrap();
+    let body = org_body("Lilly");
+    let retry = app.post_idempotent("/api/v1/organisations", &admin, "racing", &body);
+    let commit = async {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        conn.batch_execute("COMMIT").unwrap();
+    };
+    // On PostgreSQL the retry reads the claim as uncommitted, then waits for the row; on SQLite
+    // it waits for the write lock. Either way it must find the work committed, not run it again.
+    let (res, ()) = tokio::join!(retry, commit);
+    assert_problem(res, 409, "idempotency-key-in-use").await;
+    assert_eq!(org_names(&app, &admin).await, ["Lilly"]);
+}

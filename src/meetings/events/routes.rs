@@ -18,6 +18,7 @@ use crate::core::Id;
 use crate::error::{ApiError, Problem};
 use crate::http::client_ip::client_ip;
 use crate::http::csv::{csv_response, csv_time, wants_csv};
+use crate::http::idempotency::IdempotencyClaim;
 use crate::http::{Json, Page, PageRequest, Query};
 use crate::notifications::Mailer;
 use crate::notifications::links::{Access, through_link};
@@ -119,9 +120,18 @@ pub async fn register(
     let event = Id::from(id.into_inner());
     let body = body.into_inner();
     let mailer = mailer.clone();
+    // Anonymous as a rule; a caller who sends a working credential and an Idempotency-Key holds
+    // a claim, marked committed with the registration.
+    let claim = IdempotencyClaim::of(&req);
     let registration = state
         .db
-        .write(move |conn| repo::register(conn, &mailer, &event, Id::new(), body))
+        .write(move |conn| {
+            let registration = repo::register(conn, &mailer, &event, Id::new(), body)?;
+            if let Some(claim) = &claim {
+                claim.mark_committed(conn)?;
+            }
+            Ok(registration)
+        })
         .await?;
     state.wake_mailer();
     Ok(HttpResponse::Created()
