@@ -7,7 +7,7 @@
 # shellcheck shell=bash
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$repo"
+cd "$repo" || exit
 
 # apt_install <package>…: installs these Debian packages (none: nothing to do).
 apt_install() {
@@ -88,6 +88,7 @@ serve() {
 }
 
 # stop_server: SIGTERM to the server, waited for; its exit status in server_rc.
+# shellcheck disable=SC2034 # server_rc is for the scripts
 stop_server() {
   server_rc=0
   if [[ -n $server ]]; then

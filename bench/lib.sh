@@ -5,7 +5,7 @@
 # A script sets its help text in its header comment (lines 2..HELP_END) and calls
 #   bench_init <name> <default backend> <help end line> "$@"
 # then, per backend: bench_db <backend> (DB_URL, DIR), bench_env [VAR=value…] (ENV),
-# start_server [VAR=value…] (BASE, TOKEN), wrk_run and row, stop_server and drop_pg_db; finally
+# start_server (BASE, TOKEN), wrk_run and row, stop_server and drop_pg_db; finally
 # bench_summary <what was measured>. A script with helpers of its own to stop on exit defines
 # bench_on_exit. bench/run.sh and bench/mail.sh keep their own tables.
 # shellcheck shell=bash
@@ -170,15 +170,15 @@ bench_env() {
     )
 }
 
-# start_server [VAR=value…]: `connect serve` with ENV and these on a free port (three tries, a
-# minute each, for a port taken meanwhile), waited for (BASE; its output appended to
-# DIR/server.log), the admin signed in (TOKEN).
+# start_server: `connect serve` with ENV on a free port (three tries, a minute each, for a port
+# taken meanwhile), waited for (BASE; its output appended to DIR/server.log), the admin signed in
+# (TOKEN).
 start_server() {
     local port attempt i ready=0
     for ((attempt = 1; attempt <= 3; attempt++)); do
         port=$(free_port) || die "no free port found"
         BASE="http://127.0.0.1:$port"
-        env "${ENV[@]}" "$@" "CONNECT_BIND=127.0.0.1:$port" "$BIN" serve >>"$DIR/server.log" 2>&1 &
+        env "${ENV[@]}" "CONNECT_BIND=127.0.0.1:$port" "$BIN" serve >>"$DIR/server.log" 2>&1 &
         SERVER_PID=$!
         for ((i = 0; i < 600; i++)); do
             if curl -fs -m 2 -o /dev/null "$BASE/readyz"; then
@@ -219,6 +219,7 @@ etag_of() {
 # W_P50_US, W_P99_US (microseconds) for a script that prints them otherwise.
 # The Lua script reads BENCH_TOKEN (the admin's token), BENCH_ETAG (ETAG, if set) and whatever
 # BENCH_* the caller sets for the call.
+# shellcheck disable=SC2034 # the W_* figures are for the scripts
 wrk_run() {
     local label=$1 script=$2 url=$3 out="$TMP/$BACKEND-$1.wrk" line kv req=0 dur=1 p50=0 p99=0 serr=0
     local conns=${4:-$CONNS} threads=$THREADS

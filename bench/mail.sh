@@ -37,8 +37,12 @@ stop_smtp() {
     SMTP_PID=""
 }
 
-# mail_server [VAR=value…]: start_server with these, then BENCH_SERVER_ENV (which wins).
-mail_server() { start_server "$@" "${SERVER_ENV[@]}"; }
+# mail_server [VAR=value…]: start_server with the backend's settings (MAIL_ENV, the same admin
+# for every start), these, then BENCH_SERVER_ENV (which wins).
+mail_server() {
+    ENV=("${MAIL_ENV[@]}" "$@" "${SERVER_ENV[@]}")
+    start_server
+}
 
 # measure_list <label>: wrk on the first page of organisations; sets RPS, P50 and P99 (ms).
 measure_list() {
@@ -55,9 +59,11 @@ backlog() {
 SUMMARY=()
 for backend in "${BACKENDS[@]}"; do
     bench_db "$backend"
+    # shellcheck disable=SC2119 # no extra settings: mail_server adds them per start
     bench_env
+    MAIL_ENV=("${ENV[@]}")
     echo "== $backend: $ORGS organisations"
-    env "${ENV[@]}" "$BIN" seed bulk --organisations "$ORGS" >/dev/null
+    env "${MAIL_ENV[@]}" "$BIN" seed bulk --organisations "$ORGS" >/dev/null
 
     mail_server CONNECT_MAIL_WORKER=false
     measure_list list-empty
@@ -65,7 +71,7 @@ for backend in "${BACKENDS[@]}"; do
     echo "   list, empty outbox:            $rps0 req/s, p50 $p50_0 ms, p99 $p99_0 ms"
     stop_server
 
-    env "${ENV[@]}" "$BIN" seed bulk --organisations 0 --notifications "$MAILS" >/dev/null
+    env "${MAIL_ENV[@]}" "$BIN" seed bulk --organisations 0 --notifications "$MAILS" >/dev/null
     if [[ $backend == postgres ]]; then sql ANALYZE >/dev/null; fi
     mail_server CONNECT_MAIL_WORKER=false
     echo "   outbox backlog: $(backlog) messages"
@@ -92,7 +98,7 @@ for backend in "${BACKENDS[@]}"; do
     echo "   drained $MAILS messages in $(python3 -c "print(f'{$t1 - $t0:.1f}')") s: $rate messages/s (left: $left)"
     stop_server
     # Then the API while a worker drains another backlog of the same size.
-    env "${ENV[@]}" "$BIN" seed bulk --organisations 0 --notifications "$MAILS" >/dev/null
+    env "${MAIL_ENV[@]}" "$BIN" seed bulk --organisations 0 --notifications "$MAILS" >/dev/null
     mail_server CONNECT_SMTP_URL="smtp://127.0.0.1:$SMTP_PORT" CONNECT_MAIL_POLL_MS=100
     measure_list list-draining
     rps2=$RPS p50_2=$P50 p99_2=$P99
