@@ -80,10 +80,19 @@ for backend in "${BACKENDS[@]}"; do
     echo "   list, $MAILS pending (no worker): $rps1 req/s, p50 $p50_1 ms, p99 $p99_1 ms"
     stop_server
 
-    SMTP_PORT=$(free_port) || die "no free port found"
+    # A port the kernel hands out (not only one nothing listens on: the sink must bind it).
+    SMTP_PORT=$("$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     "$VENV/bin/python" -m aiosmtpd -n -l "127.0.0.1:$SMTP_PORT" -c aiosmtpd.handlers.Sink >"$DIR/smtp.log" 2>&1 &
     SMTP_PID=$!
-    sleep 1
+    for _ in $(seq 1 100); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$SMTP_PORT") 2>/dev/null && break
+        kill -0 "$SMTP_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    (exec 3<>"/dev/tcp/127.0.0.1/$SMTP_PORT") 2>/dev/null || {
+        cat "$DIR/smtp.log" >&2
+        die "the SMTP sink did not start on port $SMTP_PORT"
+    }
     # Drain alone: time from start until the backlog is empty.
     mail_server CONNECT_SMTP_URL="smtp://127.0.0.1:$SMTP_PORT" CONNECT_MAIL_POLL_MS=100
     t0=$EPOCHREALTIME
