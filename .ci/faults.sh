@@ -16,48 +16,39 @@
 #      Retry-After while reads go on, writes work again once the fault is cleared, and
 #      PRAGMA integrity_check says ok with every acknowledged write in the file.
 set -euo pipefail
-repo=$(cd "$(dirname "$0")/.." && pwd)
-cd "$repo"
+# shellcheck source=.ci/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 export LC_ALL=C
 # The servers are configured by this script alone, never by the caller's environment.
-while read -r v; do unset "$v"; done < <(compgen -e | grep '^CONNECT_' || true)
+clear_connect_env
 
 fail() {
   echo "faults: FAIL: $*" >&2
   exit 1
 }
 [[ $(id -u) -eq 0 ]] || fail "run as root (it makes a PostgreSQL cluster and mounts a tmpfs)"
-missing=()
-for tool in curl jq wrk python3; do command -v "$tool" >/dev/null || missing+=("$tool"); done
-if ((${#missing[@]})); then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+need curl jq wrk python3
 command -v pg_createcluster >/dev/null || fail "pg_createcluster (postgresql-common) is required"
 pg_version=$(ls /etc/postgresql | sort -n | tail -1)
 
-cargo build --release --quiet --bin connect
-bin=${CARGO_TARGET_DIR:-$repo/target}/release/connect
-[[ $bin = /* ]] || bin=$repo/$bin
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/connect-faults.XXXXXX")
+build_release
+make_tmp faults
 cluster=connect_faults
-server=""
 background=()
 disk=$tmp/disk
 frozen=""
-cleanup() {
+# On exit, after the server is stopped (.ci/lib.sh): the load, the faults and the cluster undone.
+undo_faults() {
+  local pid
   for pid in "${background[@]}"; do kill "$pid" 2>/dev/null || true; done
-  if [[ -n $server ]]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
   if [[ -n $frozen ]]; then chattr -i "$frozen" "$frozen-wal" 2>/dev/null || true; fi
   if mountpoint -q "$disk" 2>/dev/null; then umount -l "$disk" || true; fi
   pg_dropcluster --stop "$pg_version" "$cluster" 2>/dev/null || true
-  rm -rf "$tmp"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+on_exit undo_faults
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-password="faults-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
-secret=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
+password="faults-$(rand_hex 12)"
+secret=$(rand_hex 32)
 
 # connect_env <name> <database url> [VAR=value…]: the environment of a server called <name>
 # (its data folder is $tmp/<name>), in ENV.
@@ -65,7 +56,7 @@ connect_env() {
   local name=$1 url=$2
   shift 2
   mkdir -p "$tmp/$name"
-  ENV=(PATH="$PATH" CONNECT_DATABASE_URL="$url" CONNECT_DATA_DIR="$tmp/$name"
+  ENV=(CONNECT_DATABASE_URL="$url" CONNECT_DATA_DIR="$tmp/$name"
     CONNECT_BIND="127.0.0.1:$port" CONNECT_PUBLIC_URL="http://127.0.0.1:$port"
     CONNECT_ADMIN_EMAIL=faults@example.org CONNECT_ADMIN_PASSWORD="$password"
     CONNECT_JWT_SECRET="$secret" RUST_LOG=warn "$@")
@@ -73,27 +64,12 @@ connect_env() {
 
 # start_server <name> <database url> [VAR=value…]: server (its pid), base, token (an admin's).
 start_server() {
-  port=$(free_port)
-  base="http://127.0.0.1:$port"
+  pick_port
   connect_env "$@"
-  env -i "${ENV[@]}" "$bin" serve >>"$tmp/$1/server.log" 2>&1 &
-  server=$!
-  for _ in $(seq 1 150); do
-    curl -sf "$base/readyz" >/dev/null 2>&1 && break
-    kill -0 "$server" 2>/dev/null || { cat "$tmp/$1/server.log" >&2; fail "the $1 server did not start"; }
-    sleep 0.1
-  done
+  serve "$tmp/$1/server.log" "${ENV[@]}" || fail "the $1 server did not start"
   token=$(curl -sf "$base/api/v1/auth/login" -H 'Content-Type: application/json' \
     -d "{\"email\":\"faults@example.org\",\"password\":\"$password\"}" | jq -r .access_token)
   [[ -n $token && $token != null ]] || fail "no session on the $1 server"
-}
-
-# stop_server: SIGTERM, and the exit status in rc.
-stop_server() {
-  kill -TERM "$server"
-  rc=0
-  wait "$server" || rc=$?
-  server=""
 }
 
 # post_org <name> [extra curl args…]: creates an organisation; prints the status, and the
@@ -127,7 +103,7 @@ sql() { psql "$1" -qAt -v ON_ERROR_STOP=1 -c "$2"; }
 echo "--- 1. PostgreSQL stopped and started again under load"
 sql "$pg/postgres" "CREATE DATABASE faults_restart" >/dev/null
 start_server restart "$pg/faults_restart" CONNECT_MAIL_WORKER=false
-run="wrk-$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')"
+run="wrk-$(rand_hex 4)"
 FAULTS_TOKEN=$token FAULTS_MODE=read wrk -t2 -c4 -d14s --timeout 15s -s .ci/faults.lua "$base" >"$tmp/read.wrk" 2>&1 &
 reads=$!
 FAULTS_TOKEN=$token FAULTS_MODE=write FAULTS_RUN=$run wrk -t1 -c2 -d14s --timeout 15s -s .ci/faults.lua "$base" >"$tmp/write.wrk" 2>&1 &
@@ -236,7 +212,7 @@ echo "    /readyz 503 while down ($down_503 polls), 200 again ${recovery}s after
 echo "    $created writes acknowledged, $stored stored ($in_doubt of the $write_503 writes answered 503 had committed: COMMIT in doubt);"
 echo "    $keyed keyed writes ($keyed_retried retries after 503) = $stored_keyed stored, none twice"
 stop_server
-[[ $rc == 0 ]] || fail "the server exited $rc on SIGTERM"
+[[ $server_rc == 0 ]] || fail "the server exited $server_rc on SIGTERM"
 
 echo "--- 2. SIGTERM with requests in flight and the outbox draining"
 mails=${FAULTS_MAILS:-4000}
@@ -244,7 +220,7 @@ invites=8
 sql "$pg/postgres" "CREATE DATABASE faults_sigterm" >/dev/null
 port=$(free_port)
 connect_env sigterm "$pg/faults_sigterm"
-env -i "${ENV[@]}" "$bin" seed bulk --organisations 0 --notifications "$mails" >/dev/null
+env -i PATH="$PATH" "${ENV[@]}" "$bin" seed bulk --organisations 0 --notifications "$mails" >/dev/null
 # One message at a time and one password hash at a time: the backlog takes seconds to send and
 # logins queue, so both are under way when the signal comes.
 worker_env=(CONNECT_MAIL_CONCURRENCY=1 CONNECT_HASH_CONCURRENCY=1 RUST_LOG=info)
@@ -269,7 +245,7 @@ t_exit=$EPOCHREALTIME
 wait "${background[@]}" 2>/dev/null || true
 background=()
 stopped_in=$(python3 -c "print(f'{$t_exit - $t_term:.1f}')")
-[[ $rc == 0 ]] || fail "the server exited $rc on SIGTERM"
+[[ $server_rc == 0 ]] || fail "the server exited $server_rc on SIGTERM"
 python3 -c "import sys; sys.exit(0 if $t_exit - $t_term <= 30 else 1)" || fail "the server took ${stopped_in}s to stop"
 logins_ok=$(cat "$tmp"/inflight/login-*.status | grep -c '^200$' || true)
 invites_ok=$(cat "$tmp"/inflight/invite-*.status | grep -c '^201$' || true)
@@ -297,7 +273,7 @@ for _ in $(seq 1 600); do
 done
 drained_in=$(python3 -c "print(f'{$EPOCHREALTIME - $t_restart:.1f}')")
 stop_server
-[[ $rc == 0 ]] || fail "the second server exited $rc on SIGTERM"
+[[ $server_rc == 0 ]] || fail "the second server exited $server_rc on SIGTERM"
 IFS='|' read -r pending sending sent total < <(counts)
 [[ $sent == "$total" ]] || fail "after the second start: $sent of $total sent ($pending pending, $sending sending)"
 [[ $(eml_ids) == "$(sent_ids)" ]] || fail "after the second start the .eml files are not exactly the messages sent"
@@ -333,7 +309,7 @@ rm "$disk/filler"
 acknowledged=$((acknowledged + 1))
 echo "    disk full after $((refused - 1)) more writes: 503 storage-unavailable, Retry-After 30 (\"$detail\"); reads 200; writes 201 once freed"
 stop_server
-[[ $rc == 0 ]] || fail "the SQLite server exited $rc on SIGTERM"
+[[ $server_rc == 0 ]] || fail "the SQLite server exited $server_rc on SIGTERM"
 # integrity <file> <prefixes…>: PRAGMA integrity_check, and the organisations named so.
 integrity() {
   python3 - "$@" <<'EOF'
@@ -366,7 +342,7 @@ chattr -i "$ro" "$ro-wal"
 frozen=""
 [[ $(post_org "after read-only") == 201 ]] || fail "a write after the file was writable again: $(cat "$tmp/post.body")"
 stop_server
-[[ $rc == 0 ]] || fail "the read-only server exited $rc on SIGTERM"
+[[ $server_rc == 0 ]] || fail "the read-only server exited $server_rc on SIGTERM"
 read -r integrity stored < <(integrity "$ro" "before " "read-only " "after ")
 [[ $integrity == ok ]] || fail "PRAGMA integrity_check after the read-only file: $integrity"
 [[ $stored == 2 ]] || fail "2 writes acknowledged around the read-only file, $stored stored"

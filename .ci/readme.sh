@@ -7,13 +7,13 @@
 # Two passes: without the optional blocks (`seed demo`), then running them after the rest; and
 # with them in their place, then once more (a second `seed demo` must add nothing and succeed).
 set -euo pipefail
-repo=$(cd "$(dirname "$0")/.." && pwd)
-cd "$repo"
-
-if ! command -v curl >/dev/null || ! command -v jq >/dev/null; then
-  apt-get update -qq && apt-get install -y -qq curl jq >/dev/null
-fi
-cargo build --release --quiet
+# shellcheck source=.ci/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+need curl jq
+build_release
+make_tmp readme
+# A clean environment for the service and the walk-through: nothing of CI's own CONNECT_* settings.
+clear_connect_env
 
 # The blocks marked for the walk-through; $1 = "required" or "all".
 extract() {
@@ -39,51 +39,31 @@ optional() {
   ' README.md
 }
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-server=""
-stop_server() {
-  if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
-  server=""
-}
-trap stop_server EXIT
-
 # run <name> <script text>
+runs=0
 run() {
   local name=$1 script=$2
-  local dir port
-  dir=$(mktemp -d)
-  port=$(free_port)
+  local dir
+  runs=$((runs + 1))
+  dir=$tmp/$runs
+  mkdir "$dir"
+  pick_port
   printf '\n==> walk-through: %s (in %s, port %s)\n' "$name" "$dir" "$port"
-  # A clean environment for the service: nothing of CI's own CONNECT_* settings.
-  local vars
-  vars=$(compgen -e | grep '^CONNECT_' || true)
   {
     echo 'set -euo pipefail'
     # As pasted, but an HTTP error answer fails the command (the README reads the body anyway).
     echo 'curl() { command curl --fail-with-body "$@"; }'
     printf '%s\n' "$script" | sed "s/127\.0\.0\.1:8080/127.0.0.1:$port/g"
   } > "$dir/walkthrough.sh"
-  # The blocks run from a checkout's root (e.g. `python3 clients/webhooks/receiver.py`).
+  # The blocks run from a checkout's root (e.g. `python3 clients/webhooks/receiver.py`); the
+  # server from the same folder, with its default data folder there.
   ln -s "$repo/clients" "$dir/clients"
-  (
-    cd "$dir"
-    for v in $vars; do unset "$v"; done
-    export PATH="$repo/target/release:$PATH" CONNECT_BIND="127.0.0.1:$port"
-    connect serve > serve.log 2>&1 &
-    echo $! > serve.pid
-  )
-  server=$(cat "$dir/serve.pid")
-  for _ in $(seq 1 50); do
-    curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break
-    sleep 0.2
-  done
+  cd "$dir"
+  serve "$dir/serve.log" CONNECT_BIND="127.0.0.1:$port" || exit 1
+  cd "$repo"
   if ! (
     cd "$dir"
-    for v in $vars; do unset "$v"; done
-    export PATH="$repo/target/release:$PATH" CONNECT_BIND="127.0.0.1:$port"
+    export PATH="${bin%/*}:$PATH" CONNECT_BIND="127.0.0.1:$port"
     bash -x walkthrough.sh
   ); then
     echo "walk-through '$name' failed; the server said:" >&2

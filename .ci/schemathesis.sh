@@ -9,8 +9,8 @@
 # logging in and out, refreshing and changing passwords or standing are left out for the same
 # reason.
 set -euo pipefail
-repo=$(cd "$(dirname "$0")/.." && pwd)
-cd "$repo"
+# shellcheck source=.ci/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 which=${1:-all}
 case $which in
 sqlite) backends=(sqlite) ;;
@@ -18,33 +18,23 @@ postgres) backends=(postgres) ;;
 all) backends=(sqlite postgres) ;;
 *) echo "usage: .ci/schemathesis.sh [sqlite|postgres|all]" >&2; exit 2 ;;
 esac
-if ! command -v jq >/dev/null || ! command -v curl >/dev/null; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl jq >/dev/null
-fi
+need curl jq
 examples=${SCHEMATHESIS_EXAMPLES:-15}
 seed=${SCHEMATHESIS_SEED:-20261206}
 pg_url=${CONNECT_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}
 
 venv=target/ci-st-venv
-if [[ ! -x $venv/bin/st ]]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check 'schemathesis==4.32.5'
-fi
+make_venv "$venv" st 'schemathesis==4.32.5'
 # SCHEMATHESIS_BIN runs another build of the service (e.g. target/debug/connect) instead.
 bin=${SCHEMATHESIS_BIN:-}
-if [[ -z $bin ]]; then
-  cargo build --release --quiet --bin connect
-  bin=${CARGO_TARGET_DIR:-$repo/target}/release/connect
-fi
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/connect-st.XXXXXX")
-server=""
+[[ -n $bin ]] || build_release
+make_tmp st
 pg_db=""
-cleanup() {
-  if [[ -n $server ]]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
-  if [[ -n $pg_db ]]; then psql "$pg_url/postgres" -qAt -c "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)" >/dev/null 2>&1 || true; fi
-  rm -rf "$tmp"
+drop_pg_db() {
+  if [[ -n $pg_db ]]; then psql "$pg_url/postgres" -qAt -c "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)" >/dev/null; fi
+  pg_db=""
 }
-trap cleanup EXIT
+on_exit drop_pg_db
 
 all_scopes='["organisations:read","organisations:write","people:read","people:write","drugs:read","drugs:write","agreements:read","agreements:write","allocations:read","allocations:write","bodies:read","bodies:write","decisions:read","decisions:write","meetings:read","meetings:write","users:read","users:write","audit:read","webhooks:read","webhooks:write"]'
 
@@ -55,21 +45,18 @@ for backend in "${backends[@]}"; do
   case $backend in
   sqlite) url="sqlite://$dir/connect.db" ;;
   postgres)
-    pg_db="connect_st_$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
+    pg_db="connect_st_$(rand_hex 6)"
     psql "$pg_url/postgres" -qAt -v ON_ERROR_STOP=1 -c "CREATE DATABASE $pg_db" >/dev/null
     url="$pg_url/$pg_db"
     ;;
   esac
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  base="http://127.0.0.1:$port"
-  password="st-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
-  env=(PATH="$PATH" CONNECT_DATABASE_URL="$url" CONNECT_DATA_DIR="$dir" CONNECT_BIND="127.0.0.1:$port"
+  pick_port
+  password="st-$(rand_hex 12)"
+  env=(CONNECT_DATABASE_URL="$url" CONNECT_DATA_DIR="$dir" CONNECT_BIND="127.0.0.1:$port"
     CONNECT_PUBLIC_URL="$base" CONNECT_ADMIN_EMAIL=st-admin@example.org CONNECT_ADMIN_PASSWORD="$password"
-    CONNECT_JWT_SECRET="$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')" CONNECT_MAIL_WORKER=false CONNECT_WEBHOOK_WORKER=false RUST_LOG=warn)
-  env -i "${env[@]}" "$bin" seed demo >/dev/null
-  env -i "${env[@]}" "$bin" serve >"$dir/server.log" 2>&1 &
-  server=$!
-  for _ in $(seq 1 100); do curl -sf "$base/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+    CONNECT_JWT_SECRET="$(rand_hex 32)" CONNECT_MAIL_WORKER=false CONNECT_WEBHOOK_WORKER=false RUST_LOG=warn)
+  env -i PATH="$PATH" "${env[@]}" "$bin" seed demo >/dev/null
+  serve "$dir/server.log" "${env[@]}"
   session=$(curl -sf "$base/api/v1/auth/login" -H 'Content-Type: application/json' \
     -d "{\"email\":\"st-admin@example.org\",\"password\":\"$password\"}" | jq -r .access_token)
   token=$(curl -sf "$base/api/v1/api-tokens" -H "Authorization: Bearer $session" -H 'Content-Type: application/json' \
@@ -139,7 +126,7 @@ TOML
     --max-examples "$examples" --seed "$seed" --workers 2 --phases examples,fuzzing \
     --exclude-path-regex '/auth/(login|logout|refresh)|/password|/deactivate|/reactivate|^/api/v1/users/\{id\}$' \
     --no-color
-  kill "$server"; wait "$server" 2>/dev/null || true; server=""
-  if [[ -n $pg_db ]]; then psql "$pg_url/postgres" -qAt -c "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)" >/dev/null; pg_db=""; fi
+  stop_server
+  drop_pg_db
 done
 echo "==> Schemathesis found nothing"

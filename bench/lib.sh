@@ -6,7 +6,8 @@
 #   bench_init <name> <default backend> <help end line> "$@"
 # then, per backend: bench_db <backend> (DB_URL, DIR), bench_env [VAR=value…] (ENV),
 # start_server (BASE, TOKEN), wrk_run and row, stop_server and drop_pg_db; finally
-# bench_summary <what was measured>.
+# bench_summary <what was measured>. A script with helpers of its own to stop on exit defines
+# bench_on_exit. bench/run.sh and bench/mail.sh keep their own tables.
 # shellcheck shell=bash
 
 export LC_ALL=C
@@ -49,21 +50,34 @@ bench_init() {
     esac
     command -v curl >/dev/null || die "curl is required"
     command -v jq >/dev/null || die "jq is required"
+    command -v cargo >/dev/null || die "cargo is required"
     if ! command -v wrk >/dev/null; then
         log "bench: wrk not found; installing it with apt-get"
         local sudo=""
-        [[ $(id -u) -eq 0 ]] || sudo=sudo
-        $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null 2>&1 ||
-            { $sudo apt-get update -q >/dev/null && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null; } ||
-            die "installing wrk failed"
+        if [[ $(id -u) -ne 0 ]]; then
+            command -v sudo >/dev/null || die "wrk is missing and neither root nor sudo is available"
+            sudo=sudo
+        fi
+        command -v apt-get >/dev/null || die "wrk is missing and apt-get is not available; install wrk"
+        if ! $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null 2>&1; then
+            $sudo apt-get update -q >/dev/null
+            $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null
+        fi
+        command -v wrk >/dev/null || die "installing wrk failed"
     fi
     if [[ " ${BACKENDS[*]} " == *" postgres "* ]]; then
         command -v psql >/dev/null || die "psql is required for the PostgreSQL run"
     fi
-    log "bench: cargo build --release"
+    log "bench: cargo build --release (target dir: ${CARGO_TARGET_DIR:-<default>})"
     (cd "$REPO" && cargo build --release --quiet --bin connect)
-    BIN=${CARGO_TARGET_DIR:-$REPO/target}/release/connect
-    [[ $BIN = /* ]] || BIN=$REPO/$BIN
+    # Where cargo put it (CARGO_TARGET_DIR, or a target-dir in a cargo config file).
+    TARGET_DIR=$(cd "$REPO" && cargo metadata --format-version 1 --no-deps 2>/dev/null |
+        sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
+    if [[ -z $TARGET_DIR ]]; then
+        TARGET_DIR=${CARGO_TARGET_DIR:-$REPO/target}
+        [[ $TARGET_DIR = /* ]] || TARGET_DIR=$REPO/$TARGET_DIR
+    fi
+    BIN=$TARGET_DIR/release/connect
     [[ -x $BIN ]] || die "the release binary is not at $BIN"
     TMP=$(mktemp -d "${TMPDIR:-/tmp}/connect-bench-$name.XXXXXX")
     SERVER_PID=""
@@ -72,22 +86,35 @@ bench_init() {
     trap 'exit 130' INT TERM
 }
 
+# stop_server: SIGTERM, then SIGKILL if it has not stopped within 25 s.
 stop_server() {
-    if [[ -n $SERVER_PID ]]; then
+    if [[ -n $SERVER_PID ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
         kill -TERM "$SERVER_PID" 2>/dev/null || true
+        local i
+        for ((i = 0; i < 250; i++)); do
+            kill -0 "$SERVER_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$SERVER_PID" 2>/dev/null || true
         wait "$SERVER_PID" 2>/dev/null || true
-        SERVER_PID=""
     fi
+    SERVER_PID=""
 }
 drop_pg_db() {
     if [[ -n $PG_DB ]]; then
-        psql "$PG_URL/postgres" -qAt -c "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" >/dev/null 2>&1 || true
+        psql "$PG_URL/postgres" -qAt -v ON_ERROR_STOP=1 \
+            -c "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" >/dev/null 2>&1 ||
+            psql "$PG_URL/postgres" -qAt -c "DROP DATABASE IF EXISTS $PG_DB" >/dev/null 2>&1 ||
+            log "bench: could not drop the database $PG_DB; drop it by hand"
         PG_DB=""
     fi
 }
+# On exit: bench_on_exit first, when the script defines it (its own helpers: a load generator,
+# an SMTP sink), then the server, the PostgreSQL database and the temporary folder.
 bench_cleanup() {
     local rc=$?
     trap - EXIT INT TERM
+    if declare -F bench_on_exit >/dev/null; then bench_on_exit || true; fi
     stop_server
     drop_pg_db
     if [[ ${BENCH_KEEP:-0} == 1 ]]; then log "bench: kept $TMP"; else rm -rf "$TMP"; fi
@@ -143,23 +170,31 @@ bench_env() {
     )
 }
 
-# start_server: `connect serve` with ENV on a free port, waited for (BASE), the admin signed in
+# start_server: `connect serve` with ENV on a free port (three tries, a minute each, for a port
+# taken meanwhile), waited for (BASE; its output appended to DIR/server.log), the admin signed in
 # (TOKEN).
 start_server() {
-    local port i
-    port=$(free_port) || die "no free port"
-    env "${ENV[@]}" "CONNECT_BIND=127.0.0.1:$port" "$BIN" serve >"$DIR/server.log" 2>&1 &
-    SERVER_PID=$!
-    BASE="http://127.0.0.1:$port"
-    for ((i = 0; i < 100; i++)); do
-        curl -sf "$BASE/readyz" >/dev/null 2>&1 && break
-        sleep 0.1
+    local port attempt i ready=0
+    for ((attempt = 1; attempt <= 3; attempt++)); do
+        port=$(free_port) || die "no free port found"
+        BASE="http://127.0.0.1:$port"
+        env "${ENV[@]}" "CONNECT_BIND=127.0.0.1:$port" "$BIN" serve >>"$DIR/server.log" 2>&1 &
+        SERVER_PID=$!
+        for ((i = 0; i < 600; i++)); do
+            if curl -fs -m 2 -o /dev/null "$BASE/readyz"; then
+                ready=1
+                break
+            fi
+            kill -0 "$SERVER_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        ((ready)) && break
+        stop_server
+        log "bench: [$BACKEND] the server did not become ready (attempt $attempt):"
+        tail -n 20 "$DIR/server.log" >&2
     done
-    curl -sf "$BASE/readyz" >/dev/null || {
-        cat "$DIR/server.log" >&2
-        die "the server did not start"
-    }
-    TOKEN=$(curl -s "$BASE/api/v1/auth/login" -H 'Content-Type: application/json' \
+    ((ready)) || die "the server did not start"
+    TOKEN=$(curl -s -m 30 "$BASE/api/v1/auth/login" -H 'Content-Type: application/json' \
         -d "{\"email\":\"$ADMIN_EMAIL\",\"password\":\"$ADMIN_PASSWORD\"}" | jq -r .access_token)
     [[ -n $TOKEN && $TOKEN != null ]] || die "login failed"
 }
@@ -180,11 +215,13 @@ etag_of() {
         tr -d '\r' | sed -n 's/^[Ee][Tt]ag: //p'
 }
 
-# wrk_run <label> <script> <url> [connections]: sets W_REQ, W_OK, W_RPS, W_OK_RPS, W_P99 (ms).
+# wrk_run <label> <script> <url> [connections]: sets W_REQ, W_OK, W_RPS, W_OK_RPS, W_P99 (ms), and
+# W_P50_US, W_P99_US (microseconds) for a script that prints them otherwise.
 # The Lua script reads BENCH_TOKEN (the admin's token), BENCH_ETAG (ETAG, if set) and whatever
 # BENCH_* the caller sets for the call.
+# shellcheck disable=SC2034 # the W_* figures are for the scripts
 wrk_run() {
-    local label=$1 script=$2 url=$3 out="$TMP/$BACKEND-$1.wrk" line kv req=0 dur=1 p99=0 serr=0
+    local label=$1 script=$2 url=$3 out="$TMP/$BACKEND-$1.wrk" line kv req=0 dur=1 p50=0 p99=0 serr=0
     local conns=${4:-$CONNS} threads=$THREADS
     ((threads <= conns)) || threads=$conns
     BENCH_TOKEN=${TOKEN:-} BENCH_ETAG=${ETAG:-} wrk -t"$threads" -c"$conns" -d"${DURATION}s" \
@@ -197,6 +234,7 @@ wrk_run() {
         case ${kv%%=*} in
         requests) req=${kv#*=} ;;
         duration_us) dur=${kv#*=} ;;
+        p50_us) p50=${kv#*=} ;;
         p99_us) p99=${kv#*=} ;;
         status_errors) serr=${kv#*=} ;;
         esac
@@ -206,6 +244,8 @@ wrk_run() {
     W_RPS=$(awk -v r="$req" -v d="$dur" 'BEGIN {printf "%.0f", r / (d / 1e6)}')
     W_OK_RPS=$(awk -v r="$W_OK" -v d="$dur" 'BEGIN {printf "%.0f", r / (d / 1e6)}')
     W_P99=$(awk -v u="$p99" 'BEGIN {printf "%.1f", u / 1000}')
+    W_P50_US=$p50
+    W_P99_US=$p99
 }
 
 FMT='%-9s %-34s %9s %9s  %s\n'

@@ -11,38 +11,24 @@
 # settings for the server, e.g. "CONNECT_HASH_CONCURRENCY=1 CONNECT_WORKERS=1"),
 # BENCH_KEEP=1 keeps the temporary folder (server logs, raw wrk output).
 set -euo pipefail
-export LC_ALL=C
 
 if ((BASH_VERSINFO[0] < 5)); then
     echo "bench/run.sh needs bash 5 or newer (for EPOCHREALTIME)" >&2
     exit 2
 fi
 
-WHICH=${1:-all}
-case "$WHICH" in
-sqlite) BACKENDS=(sqlite) ;;
-postgres | postgresql | pg) BACKENDS=(postgres) ;;
-all) BACKENDS=(sqlite postgres) ;;
--h | --help)
-    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
-    exit 0
-    ;;
-*)
-    echo "usage: bench/run.sh [sqlite|postgres|all]" >&2
-    exit 2
-    ;;
-esac
+# The arguments, the tools, the release build (BIN), the temporary folder (TMP) and the clean-up
+# on exit; DURATION, CONNS, THREADS and PG_URL from their BENCH_* knobs; no CONNECT_* setting of
+# the caller's reaches the server.
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_init run all 12 "$@"
 
 ORGS=${BENCH_ORGS:-10000}
-DURATION=${BENCH_DURATION:-10}
-CONNS=${BENCH_CONNECTIONS:-16}
-THREADS=${BENCH_THREADS:-2}
 LOGIN_RATE=${BENCH_LOGIN_RATE:-20}
 LOGIN_TOTAL=${BENCH_LOGIN_TOTAL:-1000}
 WARMUP=${BENCH_WARMUP:-3}
 read -r -a SERVER_ENV <<<"${BENCH_SERVER_ENV:-}"
-PG_URL=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432}
-PG_URL=${PG_URL%/}
 PAGE=50
 
 # Targets (from the issue).
@@ -51,126 +37,20 @@ declare -A T_P99=([sqlite]=20 [postgres]=30)
 T_P99_UNDER_LOGINS=40
 T_RSS_MIB=100
 
-BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO=$(cd "$BENCH_DIR/.." && pwd)
 LUA=$BENCH_DIR/wrk.lua
-
-# The service refuses unknown CONNECT_* settings, and a stray CONNECT_CONFIG would change what we
-# measure: run with exactly the settings below.
-while read -r v; do unset "$v"; done < <(compgen -e | grep '^CONNECT_' || true)
-
-log() { printf '%s\n' "$*" >&2; }
-die() {
-    log "bench: $*"
-    exit 1
-}
-
-# ---------------------------------------------------------------------------------------------
-# Tools
-# ---------------------------------------------------------------------------------------------
-command -v curl >/dev/null || die "curl is required"
-command -v cargo >/dev/null || die "cargo is required"
-
-if ! command -v wrk >/dev/null; then
-    log "bench: wrk not found; installing it with apt-get"
-    SUDO=""
-    if [[ $(id -u) -ne 0 ]]; then
-        command -v sudo >/dev/null || die "wrk is missing and neither root nor sudo is available"
-        SUDO=sudo
-    fi
-    command -v apt-get >/dev/null || die "wrk is missing and apt-get is not available; install wrk"
-    if ! $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null 2>&1; then
-        $SUDO apt-get update -q >/dev/null
-        $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null
-    fi
-    command -v wrk >/dev/null || die "installing wrk failed"
-fi
-if [[ " ${BACKENDS[*]} " == *" postgres "* ]]; then
-    command -v psql >/dev/null || die "psql is required for the PostgreSQL run"
-fi
-
-# ---------------------------------------------------------------------------------------------
-# Build
-# ---------------------------------------------------------------------------------------------
-log "bench: cargo build --release (target dir: ${CARGO_TARGET_DIR:-<default>})"
-(cd "$REPO" && cargo build --release --quiet --bin connect)
-TARGET_DIR=$(cd "$REPO" && cargo metadata --format-version 1 --no-deps 2>/dev/null |
-    sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
-if [[ -z $TARGET_DIR ]]; then
-    TARGET_DIR=${CARGO_TARGET_DIR:-$REPO/target}
-    [[ $TARGET_DIR = /* ]] || TARGET_DIR=$REPO/$TARGET_DIR
-fi
-BIN=$TARGET_DIR/release/connect
-[[ -x $BIN ]] || die "the release binary is not at $BIN"
-
-# ---------------------------------------------------------------------------------------------
-# State and clean-up
-# ---------------------------------------------------------------------------------------------
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/connect-bench.XXXXXX")
-SERVER_PID=""
 LOAD_PID=""
-PG_DB=""
 
-stop_server() {
-    if [[ -n $SERVER_PID ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill -TERM "$SERVER_PID" 2>/dev/null || true
-        local i
-        for ((i = 0; i < 250; i++)); do
-            kill -0 "$SERVER_PID" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
-    SERVER_PID=""
-}
-
-drop_pg_db() {
-    if [[ -n $PG_DB ]]; then
-        psql "$PG_URL/postgres" -qAt -v ON_ERROR_STOP=1 \
-            -c "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" >/dev/null 2>&1 ||
-            psql "$PG_URL/postgres" -qAt -c "DROP DATABASE IF EXISTS $PG_DB" >/dev/null 2>&1 ||
-            log "bench: could not drop the database $PG_DB; drop it by hand"
-        PG_DB=""
-    fi
-}
-
-cleanup() {
-    local rc=$?
-    trap - EXIT INT TERM
+# Called by bench_cleanup before the server is stopped.
+bench_on_exit() {
     if [[ -n $LOAD_PID ]]; then
         kill "$LOAD_PID" 2>/dev/null || true
         wait "$LOAD_PID" 2>/dev/null || true
     fi
-    stop_server
-    drop_pg_db
-    if [[ ${BENCH_KEEP:-0} == 1 ]]; then
-        log "bench: kept $TMP"
-    else
-        rm -rf "$TMP"
-    fi
-    exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------------------------
-rand_hex() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
-
-free_port() {
-    local p i
-    for ((i = 0; i < 200; i++)); do
-        p=$((20000 + RANDOM % 40000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-            echo "$p"
-            return 0
-        fi
-    done
-    return 1
-}
-
 CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
 # CPU ticks used by the server so far; "busy total" ticks of the whole machine (all cores).
 server_ticks() { awk '{print $14 + $15}' "/proc/$SERVER_PID/stat" 2>/dev/null || echo 0; }
@@ -350,40 +230,18 @@ wait_login_load() { # <file>
 # One backend
 # ---------------------------------------------------------------------------------------------
 bench_backend() {
-    BACKEND=$1
     LOGINS=0
-    local dir="$TMP/$BACKEND" db_url
-    mkdir -p "$dir"
-    case $BACKEND in
-    sqlite) db_url="sqlite://$dir/connect.db" ;;
-    postgres)
-        PG_DB="connect_bench_$(rand_hex 6)"
-        psql "$PG_URL/postgres" -qAt -v ON_ERROR_STOP=1 -c "CREATE DATABASE $PG_DB" >/dev/null ||
-            die "cannot create the database $PG_DB at $PG_URL"
-        db_url="$PG_URL/$PG_DB"
-        ;;
-    esac
-
-    local email="bench-admin@example.org" password
-    password="Bench-$(rand_hex 12)-pass"
-    LOGIN_BODY="{\"email\":\"$email\",\"password\":\"$password\"}"
-    local -a env=(
-        "CONNECT_DATABASE_URL=$db_url"
-        "CONNECT_DATA_DIR=$dir"
-        "CONNECT_JWT_SECRET=$(rand_hex 32)"
-        "CONNECT_ADMIN_EMAIL=$email"
-        "CONNECT_ADMIN_PASSWORD=$password"
-        "CONNECT_ACCESS_TOKEN_TTL_SECS=3600"
-        "RUST_LOG=warn"
-        "${SERVER_ENV[@]}"
-    )
+    bench_db "$1"
+    bench_env "${SERVER_ENV[@]}"
+    local dir=$DIR
+    LOGIN_BODY="{\"email\":\"$ADMIN_EMAIL\",\"password\":\"$ADMIN_PASSWORD\"}"
 
     log ""
     log "bench: [$BACKEND] seeding $ORGS organisations"
     local t0 t1
     now_us
     t0=$NOW_US
-    env "${env[@]}" "$BIN" seed bulk --organisations "$ORGS" >"$dir/seed.log" 2>&1 || {
+    env "${ENV[@]}" "$BIN" seed bulk --organisations "$ORGS" >"$dir/seed.log" 2>&1 || {
         cat "$dir/seed.log" >&2
         die "seeding failed"
     }
@@ -392,40 +250,16 @@ bench_backend() {
     log "bench: [$BACKEND] $(cat "$dir/seed.log") in $(awk -v d=$((t1 - t0)) 'BEGIN {printf "%.1f", d / 1e6}') s"
     if [[ $BACKEND == postgres ]]; then
         # What autovacuum would do within a minute of the load; makes runs repeatable.
-        psql "$db_url" -qAt -c "ANALYZE" >/dev/null
+        sql "ANALYZE" >/dev/null
     fi
 
-    local attempt port
-    for ((attempt = 1; attempt <= 3; attempt++)); do
-        port=$(free_port) || die "no free port found"
-        BASE="http://127.0.0.1:$port"
-        env "${env[@]}" "CONNECT_BIND=127.0.0.1:$port" "$BIN" serve >"$dir/server.log" 2>&1 &
-        SERVER_PID=$!
-        local i ready=0
-        for ((i = 0; i < 600; i++)); do
-            if curl -fs -m 2 -o /dev/null "$BASE/readyz"; then
-                ready=1
-                break
-            fi
-            kill -0 "$SERVER_PID" 2>/dev/null || break
-            sleep 0.1
-        done
-        ((ready)) && break
-        stop_server
-        log "bench: [$BACKEND] the server did not become ready (attempt $attempt):"
-        tail -n 20 "$dir/server.log" >&2
-    done
-    ((ready)) || die "the server did not start"
+    # Started, and the admin signed in (the first login).
+    start_server
+    LOGINS=$((LOGINS + 1))
     log "bench: [$BACKEND] serving at $BASE (pid $SERVER_PID, $(nproc) cores)"
 
-    # Log in, and find a cursor in the middle of the list.
-    local login_json token
-    login_json=$(curl -fsS -m 30 -H 'Content-Type: application/json' -d "$LOGIN_BODY" \
-        "$BASE/api/v1/auth/login") || die "the first login failed"
-    LOGINS=$((LOGINS + 1))
-    token=$(sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p' <<<"$login_json")
-    [[ -n $token ]] || die "no access token in the login answer"
-
+    # A cursor in the middle of the list.
+    local token=$TOKEN
     local first_url="$BASE/api/v1/organisations?limit=$PAGE"
     local page_body="$dir/page.json" page_headers="$dir/page.headers"
     curl -fsS -m 10 -D "$page_headers" -o "$page_body" -H "Authorization: Bearer $token" \
