@@ -281,26 +281,21 @@ pub async fn change_password(
     let account = caller.email.clone();
     let mailer = mailer.clone();
     let claim = claim.map(web::ReqData::into_inner);
-    state
-        .db
-        .write(move |conn| {
-            if let Some(claim) = &claim {
-                claim.mark_committed(conn)?;
-            }
-            repo::set_password(conn, &uid, &hash)?;
-            throttle::clear_account(conn, &account)?;
-            let ended = repo::end_credentials(conn, &uid, Some(&family))?;
-            super::repo::notify_password_changed(conn, &mailer, &uid)?;
-            audit::record(
-                conn,
-                &actor,
-                "user.password_changed",
-                "user",
-                &uid,
-                ended.audit(true),
-            )
-        })
-        .await?;
+    IdempotencyClaim::write(claim, &state.db, move |conn| {
+        repo::set_password(conn, &uid, &hash)?;
+        throttle::clear_account(conn, &account)?;
+        let ended = repo::end_credentials(conn, &uid, Some(&family))?;
+        super::repo::notify_password_changed(conn, &mailer, &uid)?;
+        audit::record(
+            conn,
+            &actor,
+            "user.password_changed",
+            "user",
+            &uid,
+            ended.audit(true),
+        )
+    })
+    .await?;
     state.wake_mailer();
     Ok(HttpResponse::NoContent().finish())
 }

@@ -294,13 +294,9 @@ impl Auth {
         F: FnOnce(&mut DbConn, &Caller) -> Result<T, ApiError> + Send + 'static,
     {
         let auth = self.clone();
-        db.write(move |conn| {
+        IdempotencyClaim::write(self.claim.clone(), db, move |conn| {
             let caller = auth.load(conn)?;
-            let value = f(conn, &caller)?;
-            if let Some(claim) = &auth.claim {
-                claim.mark_committed(conn)?;
-            }
-            Ok(value)
+            f(conn, &caller)
         })
         .await
     }

@@ -89,6 +89,24 @@ impl IdempotencyClaim {
         Ok(())
     }
 
+    /// Runs write work `f` in one transaction ([`Db::write`]) and, when the request holds a
+    /// claim, marks it committed in that same transaction once `f` succeeded: the way every
+    /// handler that writes on behalf of a keyed request writes (`auth::Auth::write` among them).
+    pub async fn write<T, F>(claim: Option<Self>, db: &Db, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+    {
+        db.write(move |conn| {
+            let value = f(conn)?;
+            if let Some(claim) = &claim {
+                claim.mark_committed(conn)?;
+            }
+            Ok(value)
+        })
+        .await
+    }
+
     /// The key's row, while it is this claim's.
     fn row(&self) -> ClaimRow<'_> {
         ik::table.filter(

@@ -54,15 +54,11 @@ pub async fn create_user(
         None => return Ok(None),
     };
     let hash = hasher.hash(req.password.clone()).await?;
-    db.write(move |conn| {
+    IdempotencyClaim::write(claim, db, move |conn| {
         if ruled_out(conn)? {
             return Ok(None);
         }
-        let user = insert(conn, &actor, &id, &email, &req, &hash)?;
-        if let Some(claim) = &claim {
-            claim.mark_committed(conn)?;
-        }
-        Ok(Some(user))
+        insert(conn, &actor, &id, &email, &req, &hash).map(Some)
     })
     .await
 }

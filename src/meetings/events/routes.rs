@@ -123,16 +123,10 @@ pub async fn register(
     // Anonymous as a rule; a caller who sends a working credential and an Idempotency-Key holds
     // a claim, marked committed with the registration.
     let claim = IdempotencyClaim::of(&req);
-    let registration = state
-        .db
-        .write(move |conn| {
-            let registration = repo::register(conn, &mailer, &event, Id::new(), body)?;
-            if let Some(claim) = &claim {
-                claim.mark_committed(conn)?;
-            }
-            Ok(registration)
-        })
-        .await?;
+    let registration = IdempotencyClaim::write(claim, &state.db, move |conn| {
+        repo::register(conn, &mailer, &event, Id::new(), body)
+    })
+    .await?;
     state.wake_mailer();
     Ok(HttpResponse::Created()
         .insert_header(header::CacheControl(vec![header::CacheDirective::NoStore]))
